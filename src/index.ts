@@ -1,0 +1,2 @@
+/** vidxd: an Intel DSA (idxd)-like accelerator emulated as a mediated device. One namespace per layer. */
+export * as pci from './pci/index.js';
