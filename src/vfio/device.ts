@@ -1,0 +1,268 @@
+/**
+ * The VFIO device handle: the core that wraps a device's operations and does all validation common
+ * to every device, mirroring the Linux VFIO device fd (`vfio-uapi.md` §§2–8). Argsz-free: the binary
+ * forms live in `codec/` and `ioctl.ts`.
+ */
+import { checkDeviceOps } from './check-ops.js';
+import {
+  VFIO_DEVICE_FEATURE_GET,
+  VFIO_DEVICE_FEATURE_MASK,
+  VFIO_DEVICE_FEATURE_MIGRATION,
+  VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+  VFIO_DEVICE_FEATURE_PROBE,
+  VFIO_DEVICE_FEATURE_SET,
+  VFIO_DEVICE_FLAGS_RESET,
+  VFIO_DEVICE_STATE_RESUMING,
+  VFIO_DEVICE_STATE_ERROR,
+} from './constants.js';
+import type { IrqIndexOps, VfioDeviceOps } from './device-ops.js';
+import { VfioError } from './errors.js';
+import type { DeviceInfo, IrqInfo, RegionInfo } from './info.js';
+import { IrqTable, type IrqSetRequest, type IrqStatus } from './irqs.js';
+import { isSavingState, MigrationFsm } from './migration.js';
+import type { MigrationStreamOps } from './migration-ops.js';
+import { VfioMigrationStream } from './migration-stream.js';
+import { RegionTable } from './regions.js';
+
+/** Options of a device handle. */
+export interface VfioDeviceOptions {
+  /** Runs once, after the handle closed and the device's `close` ran. */
+  readonly onClose?: () => void;
+}
+
+interface FeatureSpec {
+  readonly get: boolean;
+  readonly set: boolean;
+  readonly size: number;
+}
+
+/** The device features the core implements (all of them migration features). */
+const FEATURES: ReadonlyMap<number, FeatureSpec> = new Map([
+  [VFIO_DEVICE_FEATURE_MIGRATION, { get: true, set: false, size: 8 }],
+  [VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, { get: true, set: true, size: 8 }],
+  [VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, { get: true, set: false, size: 8 }],
+]);
+
+/** All valid `vfio_device_feature.flags` bits. */
+const FEATURE_FLAG_BITS = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
+
+/**
+ * An open VFIO device: the object a VMM drives, as the Linux device fd. Every misuse throws a
+ * {@link VfioError} and changes nothing; every call after `close()` throws EBADF.
+ *
+ * @typeParam M - what `mmap` hands out (the device's mapped object).
+ */
+export class VfioDevice<M = unknown> {
+  private readonly regionTable: RegionTable<M>;
+  private readonly irqSpecs: readonly IrqIndexOps[];
+  private readonly irqTable: IrqTable;
+  private readonly fsm: MigrationFsm | undefined;
+  private stream: VfioMigrationStream | null = null;
+  private isClosed = false;
+
+  /**
+   * Opens a handle on `ops`: snapshots its region and IRQ tables (a malformed table throws a plain
+   * Error), starts at migration state RUNNING with no triggers, and calls `ops.open(sink)`.
+   */
+  constructor(
+    private readonly ops: VfioDeviceOps<M>,
+    private readonly options: VfioDeviceOptions = {},
+  ) {
+    checkDeviceOps(ops);
+    this.regionTable = new RegionTable(ops.regions);
+    this.irqSpecs = ops.irqs.map((q) => Object.freeze({ ...q }));
+    this.irqTable = new IrqTable(this.irqSpecs, ops.irqConfigChanged ? (i) => ops.irqConfigChanged?.(i) : undefined);
+    const mig = ops.migration;
+    this.fsm = mig ? new MigrationFsm(mig.flags, (from, to) => mig.arc(from, to)) : undefined;
+    ops.open?.(this.irqTable);
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** VFIO_DEVICE_GET_INFO. */
+  getInfo(): DeviceInfo {
+    this.check();
+    return { flags: this.ops.flags, numRegions: this.regionTable.count, numIrqs: this.irqSpecs.length };
+  }
+
+  /** VFIO_DEVICE_GET_REGION_INFO: EINVAL outside the region table; absent regions answer size 0. */
+  getRegionInfo(index: number): RegionInfo {
+    this.check();
+    return this.regionTable.info(index);
+  }
+
+  /** VFIO_DEVICE_GET_IRQ_INFO: EINVAL outside the IRQ table. */
+  getIrqInfo(index: number): IrqInfo {
+    this.check();
+    const q = Number.isInteger(index) && index >= 0 ? this.irqSpecs[index] : undefined;
+    if (q === undefined) throw new VfioError('EINVAL', `IRQ index ${index} out of range (${this.irqSpecs.length} indices)`);
+    return { index, flags: q.flags, count: q.count };
+  }
+
+  /** VFIO_DEVICE_SET_IRQS: checklist §5.3 in order, then the dispatch of §5.4. */
+  setIrqs(req: IrqSetRequest): void {
+    this.check();
+    this.irqTable.set(req);
+  }
+
+  /** The trigger bookkeeping of an IRQ index (a snapshot, for hosts and tests). */
+  irqStatus(index: number): IrqStatus {
+    this.check();
+    return this.irqTable.status(index);
+  }
+
+  /** VFIO_DEVICE_RESET: device to reset state, triggers kept, migration state RUNNING, stream ended. */
+  reset(): void {
+    this.check();
+    if ((this.ops.flags & VFIO_DEVICE_FLAGS_RESET) === 0) throw new VfioError('EINVAL', 'device does not support reset');
+    this.ops.reset?.();
+    this.fsm?.reset();
+    this.endStream();
+  }
+
+  /** `pread` at a region-encoded position (`index << 40 | offset`); returns `buf.length`. */
+  read(pos: number, buf: Uint8Array): number {
+    if (this.isClosed) throw this.badf();
+    return this.regionTable.read(pos, buf);
+  }
+
+  /** `pwrite` at a region-encoded position; returns `buf.length`. */
+  write(pos: number, buf: Uint8Array): number {
+    if (this.isClosed) throw this.badf();
+    return this.regionTable.write(pos, buf);
+  }
+
+  /** `mmap` of whole pages inside one sparse area at a region-encoded position; returns the device's object. */
+  mmap(pos: number, length: number, shared = true): M {
+    this.check();
+    return this.regionTable.mmap(pos, length, shared);
+  }
+
+  /**
+   * VFIO_DEVICE_FEATURE with `data` as the bytes after the 8-byte header (GET writes into it, SET
+   * reads from it). Checks §7.1 in order. MIG_DEVICE_STATE SET writes `data_fd` −1 and returns the
+   * stream the transition opened (the ioctl front end turns it into a handle); otherwise null.
+   */
+  feature(flags: number, data: Uint8Array = new Uint8Array(0)): VfioMigrationStream | null {
+    this.check();
+    if (!Number.isInteger(flags) || flags < 0 || (flags & ~FEATURE_FLAG_BITS) !== 0) {
+      throw new VfioError('EINVAL', `DEVICE_FEATURE: unknown flag bits in 0x${flags.toString(16)}`);
+    }
+    const get = (flags & VFIO_DEVICE_FEATURE_GET) !== 0;
+    const set = (flags & VFIO_DEVICE_FEATURE_SET) !== 0;
+    const probe = (flags & VFIO_DEVICE_FEATURE_PROBE) !== 0;
+    if (get && set && !probe) throw new VfioError('EINVAL', 'DEVICE_FEATURE: GET and SET together without PROBE');
+    const feature = flags & VFIO_DEVICE_FEATURE_MASK;
+    const spec = FEATURES.get(feature);
+    if (spec === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} is not supported`);
+    if (this.fsm === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} needs migration support`);
+    if ((get && !spec.get) || (set && !spec.set)) {
+      throw new VfioError('EINVAL', `DEVICE_FEATURE: feature ${feature} does not support ${get && !spec.get ? 'GET' : 'SET'}`);
+    }
+    if (probe) return null;
+    if (!get && !set) throw new VfioError('EINVAL', 'DEVICE_FEATURE: neither GET nor SET');
+    if (data.length < spec.size) throw new VfioError('EINVAL', `DEVICE_FEATURE: feature ${feature} needs ${spec.size} data bytes`);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    switch (feature) {
+      case VFIO_DEVICE_FEATURE_MIGRATION:
+        view.setBigUint64(0, BigInt(this.fsm.flags), true);
+        return null;
+      case VFIO_DEVICE_FEATURE_MIG_DATA_SIZE:
+        view.setBigUint64(0, BigInt(this.migrationDataSize()), true);
+        return null;
+      default: // MIG_DEVICE_STATE
+        if (get) {
+          view.setUint32(0, this.fsm.state, true);
+          view.setInt32(4, -1, true);
+          return null;
+        }
+        view.setInt32(4, -1, true);
+        return this.setMigrationState(view.getUint32(0, true));
+    }
+  }
+
+  /** MIGRATION GET: the device's migration flags (ENOTTY without migration). */
+  migrationFlags(): number {
+    return this.migration().flags;
+  }
+
+  /** MIG_DEVICE_STATE GET: the current state (ENOTTY without migration). */
+  migrationState(): number {
+    return this.migration().state;
+  }
+
+  /**
+   * MIG_DEVICE_STATE SET: walks the path of §8.3 arc by arc. Returns the stream the last arc opened,
+   * or null. EINVAL for an unsupported or blocked target (nothing changes); an arc's failure leaves the
+   * state at the last state reached, or ERROR, and ends a stream whose group was left.
+   */
+  setMigrationState(target: number): VfioMigrationStream | null {
+    const fsm = this.migration();
+    let opened: MigrationStreamOps | undefined;
+    try {
+      opened = fsm.setState(target);
+    } finally {
+      this.syncStream();
+    }
+    if (opened === undefined) return null;
+    this.endStream();
+    this.stream = new VfioMigrationStream(opened, target !== VFIO_DEVICE_STATE_RESUMING, () => fsm.state);
+    return this.stream;
+  }
+
+  /** MIG_DATA_SIZE GET: the device's STOP_COPY length estimate (ENOTTY without migration). */
+  migrationDataSize(): number {
+    this.migration();
+    return this.ops.migration?.dataSize?.() ?? 0;
+  }
+
+  /** Signals the device-request trigger (the host wants the device back); true when one was installed. */
+  signalRequest(): boolean {
+    this.check();
+    const i = this.irqTable.roleIndex('request');
+    return i >= 0 && this.irqTable.signal(i, 0);
+  }
+
+  /**
+   * Closes the handle: removes every trigger, ends the migration stream, returns the migration state
+   * to RUNNING and calls the device's `close` (back to its post-create state). Later calls → EBADF.
+   */
+  close(): void {
+    this.check();
+    this.isClosed = true;
+    this.irqTable.clear();
+    this.endStream();
+    this.fsm?.reset();
+    this.ops.close?.();
+    this.options.onClose?.();
+  }
+
+  private migration(): MigrationFsm {
+    this.check();
+    if (this.fsm === undefined) throw new VfioError('ENOTTY', 'device does not support migration');
+    return this.fsm;
+  }
+
+  private syncStream(): void {
+    const s = this.stream;
+    const state = this.fsm?.state ?? VFIO_DEVICE_STATE_ERROR;
+    if (s !== null && (s.saving ? !isSavingState(state) : state !== VFIO_DEVICE_STATE_RESUMING)) this.endStream();
+  }
+
+  private endStream(): void {
+    this.stream?.terminate();
+    this.stream = null;
+  }
+
+  private check(): void {
+    if (this.isClosed) throw this.badf();
+  }
+
+  private badf(): VfioError {
+    return new VfioError('EBADF', 'the device handle is closed');
+  }
+}
