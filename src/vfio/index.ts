@@ -2,6 +2,7 @@
  * `vidxd/vfio`: the generic VFIO-like device API. A device author implements {@link VfioDeviceOps}
  * (regions with access handlers, IRQ indices, reset, mmap, migration arcs); {@link VfioDevice} wraps
  * it as the Linux device fd does, and {@link VfioIoctl} plus the codecs give the byte-level form.
+ * For a `vidxd/pci` function, {@link pciVfioOps} builds the operations from per-BAR handlers.
  */
 export * from './constants.js';
 export * from './errors.js';
@@ -19,3 +20,7 @@ export * from './config-access.js';
 export * from './handles.js';
 export * from './ioctl.js';
 export * from './codec/index.js';
+export { PciVfioAdapter, pciVfioOps, type PciVfioOptions } from './pci-adapter.js';
+export { PciBarRegion, type PciBarHandler } from './pci-bar-region.js';
+export { PciConfigRegion, PciRomRegion, type PciRomHandler } from './pci-config-region.js';
+export { pciIrqIndices } from './pci-irqs.js';
