@@ -1,4 +1,6 @@
 /** vidxd: an Intel DSA (idxd)-like accelerator emulated as a mediated device. One namespace per layer. */
 export * as pci from './pci/index.js';
+export * as memory from './memory/index.js';
+export * as dsa from './dsa/index.js';
 export * as vfio from './vfio/index.js';
 export * as mdev from './mdev/index.js';

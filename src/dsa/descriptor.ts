@@ -1,0 +1,127 @@
+/**
+ * Descriptor codec: byte offsets of the 64-byte descriptor (dsa-operations.md §1) and accessor
+ * functions that read/write fields in place over a `DataView` (`base` = offset of the descriptor).
+ * No object is created per descriptor. All fields are little-endian.
+ */
+
+/** Size of a descriptor in bytes. */
+export const DESC_SIZE = 64;
+
+/** Byte offsets of descriptor fields. Several names share an offset (per-operation meanings). */
+export const Desc = {
+  /** u32: [19:0] PASID, [31] Priv. */
+  PASID_PRIV: 0,
+  /** u24 flags (bytes 4–6). */
+  FLAGS: 4,
+  /** u8 opcode. */
+  OPCODE: 7,
+  /** u64 completion record address. */
+  CR_ADDR: 8,
+  /** u64 source / source 1 / fill pattern / descriptor list / readback 1 / delta record (AP_DELTA). */
+  SRC: 16,
+  /** u64 destination / destination 1 / source 2 / compare pattern / readback 2. */
+  DST: 24,
+  /** u32 transfer size / descriptor count (BATCH). */
+  XFER_SIZE: 32,
+  /** u16 completion interrupt handle. */
+  INT_HANDLE: 36,
+  /** u8 COMPARE/COMPVAL expected result (bit 0). */
+  EXPECTED_RESULT: 40,
+  /** u64 CR_DELTA delta record address. */
+  DELTA_ADDR: 40,
+  /** u32 CR_DELTA maximum delta record size. */
+  MAX_DELTA_SIZE: 48,
+  /** u8 CR_DELTA expected result mask (bits 2:0). */
+  EXPECTED_RESULT_MASK: 56,
+  /** u32 AP_DELTA delta record size. */
+  DELTA_SIZE: 40,
+  /** u64 DUALCAST destination 2. */
+  DST2: 40,
+  /** u64 FILL pattern upper 8 bytes (16-byte pattern, 2.0). */
+  PATTERN_HI: 40,
+  /** u32 (u64 with CRC64) CRC seed. */
+  CRC_SEED: 40,
+  /** u64 CRC seed address (op flag 16). */
+  CRC_SEED_ADDR: 48,
+  /** u8 source DIF flags. */
+  SRC_DIF_FLAGS: 40,
+  /** u8 destination DIF flags. */
+  DST_DIF_FLAGS: 41,
+  /** u8 DIF flags. */
+  DIF_FLAGS: 42,
+  /** u32 source reference tag seed (CHECK, STRP, UPDT). */
+  SRC_REF_SEED: 48,
+  /** u16 source application tag mask. */
+  SRC_APP_MASK: 52,
+  /** u16 source application tag seed. */
+  SRC_APP_SEED: 54,
+  /** u32 destination reference tag seed (INS, UPDT). */
+  DST_REF_SEED: 56,
+  /** u16 destination application tag mask. */
+  DST_APP_MASK: 60,
+  /** u16 destination application tag seed. */
+  DST_APP_SEED: 62,
+} as const;
+
+/** Reads the 24-bit flags. */
+export function descFlags(v: DataView, base: number): number {
+  return v.getUint32(base + Desc.FLAGS, true) & 0xffffff;
+}
+
+/** Reads the opcode. */
+export function descOpcode(v: DataView, base: number): number {
+  return v.getUint8(base + Desc.OPCODE);
+}
+
+/** Reads the 20-bit PASID of bytes 0–3 (meaningful for ENQCMDS submissions only, §9.4). */
+export function descPasid(v: DataView, base: number): number {
+  return v.getUint32(base, true) & 0xfffff;
+}
+
+/** Reads the Priv bit (byte 3 bit 7). */
+export function descPriv(v: DataView, base: number): boolean {
+  return (v.getUint8(base + 3) & 0x80) !== 0;
+}
+
+/** Reads a u8 field. */
+export function descU8(v: DataView, base: number, field: number): number {
+  return v.getUint8(base + field);
+}
+
+/** Reads a u16 field. */
+export function descU16(v: DataView, base: number, field: number): number {
+  return v.getUint16(base + field, true);
+}
+
+/** Reads a u32 field. */
+export function descU32(v: DataView, base: number, field: number): number {
+  return v.getUint32(base + field, true);
+}
+
+/** Reads the low half of a u64 field. */
+export function descLo(v: DataView, base: number, field: number): number {
+  return v.getUint32(base + field, true);
+}
+
+/** Reads the high half of a u64 field. */
+export function descHi(v: DataView, base: number, field: number): number {
+  return v.getUint32(base + field + 4, true);
+}
+
+/** Reads a u64 address field as a number, or -1 when it is ≥ 2^53 (unmappable). */
+export function descAddr(v: DataView, base: number, field: number): number {
+  const hi = v.getUint32(base + field + 4, true);
+  return hi < 0x200000 ? hi * 0x1_0000_0000 + v.getUint32(base + field, true) : -1;
+}
+
+/** Writes the PASID/Priv word, flags and opcode (bytes 0–7). */
+export function writeDescHeader(v: DataView, base: number, opcode: number, flags: number, pasid = 0, priv = false): void {
+  v.setUint32(base, ((pasid & 0xfffff) | (priv ? 0x80000000 : 0)) >>> 0, true);
+  v.setUint32(base + Desc.FLAGS, ((flags & 0xffffff) | ((opcode & 0xff) << 24)) >>> 0, true);
+}
+
+/** Writes a u64 field from a number < 2^53. */
+export function writeDescAddr(v: DataView, base: number, field: number, value: number): void {
+  v.setUint32(base + field, value % 0x1_0000_0000, true);
+  v.setUint32(base + field + 4, Math.floor(value / 0x1_0000_0000), true);
+}

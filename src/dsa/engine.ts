@@ -1,0 +1,310 @@
+/**
+ * The descriptor engine: executes one 64-byte descriptor exactly as dsa-operations.md describes —
+ * checks (§5.1), operation (§7), page faults (§6), completion record and interrupt (§3, §4),
+ * software errors (§11) and batches (§8).
+ */
+import { DEFAULT_ENGINE_CAPS, type EngineCaps } from './caps.js';
+import { CompiledOps } from './compiled-ops.js';
+import { checkDescriptor } from './checks.js';
+import { Cr } from './completion-record.js';
+import { type ExecContext, SoftwareError } from './context.js';
+import { DESC_SIZE, Desc } from './descriptor.js';
+import { Flag, OpFlag } from './flags.js';
+import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, translateRaw } from './frame.js';
+import { OP_HANDLERS, type OpHandler } from './handlers.js';
+import { Slot } from './op-table.js';
+import { isSuccessLike, Status, STATUS_CODE_MASK, STATUS_WRITE } from './status.js';
+
+const TWO32 = 0x1_0000_0000;
+
+/** Executes descriptors against an `ExecContext`. One engine = one DSA engine; not re-entrant. */
+export class DescriptorEngine {
+  /** The capabilities the engine was built with. */
+  readonly caps: EngineCaps;
+  private readonly top: Frame;
+  private readonly element: Frame;
+  private readonly handlers: (OpHandler | undefined)[] = new Array<OpHandler | undefined>(256).fill(undefined);
+  private readonly swerr = new SoftwareError();
+  private source: Uint8Array | null = null;
+  private sourceView: DataView | null = null;
+  private sourceWords: Int32Array | null = null;
+  private crBytes: Uint8Array | null = null;
+  private crI32: Int32Array | null = null;
+  private crWrittenFlag = false;
+  private interruptFlag = false;
+  private errorFlag = false;
+
+  /** Builds an engine for `caps` (default: the Sapphire Rapids profile, §14). */
+  constructor(caps: EngineCaps = DEFAULT_ENGINE_CAPS) {
+    this.caps = caps;
+    const ops = new CompiledOps(caps);
+    this.top = new Frame(caps, ops);
+    this.element = new Frame(caps, ops);
+    for (const [opcode, h] of OP_HANDLERS) this.handlers[opcode] = h;
+    this.handlers[0x01] = (f) => this.batch(f);
+  }
+
+  /** Whether the last `execute` wrote a completion record. */
+  get crWritten(): boolean {
+    return this.crWrittenFlag;
+  }
+
+  /** Whether the last `execute` raised its completion interrupt. */
+  get interruptRaised(): boolean {
+    return this.interruptFlag;
+  }
+
+  /** Whether the last `execute` reported a software error for the descriptor itself. */
+  get errorReported(): boolean {
+    return this.errorFlag;
+  }
+
+  /**
+   * Executes the descriptor at `desc[offset, offset + 64)` for the submission described by `ctx`.
+   * Returns the status byte (code in bits 5:0, R/W in bit 7): the one written to the CR, or, when
+   * no CR was written, the one the CR would have carried (also the SWERROR code for 0x1A, 0x1B,
+   * 0x1D). Throws `RangeError` only if fewer than 64 bytes are available (host misuse).
+   */
+  execute(desc: Uint8Array, offset: number, ctx: ExecContext): number {
+    if (!(offset >= 0 && offset + DESC_SIZE <= desc.length)) throw new RangeError('descriptor extends beyond the buffer');
+    const f = this.top;
+    if (desc !== this.source) {
+      // Cached views of the submitter's buffer (rebuilt only when the buffer object changes).
+      this.source = desc;
+      this.sourceView = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
+      this.sourceWords = (desc.byteOffset & 3) === 0 ? new Int32Array(desc.buffer, desc.byteOffset, desc.byteLength >>> 2) : null;
+    }
+    if (this.sourceWords !== null && (offset & 3) === 0) {
+      // Read in place.
+      f.view = this.sourceView as DataView;
+      f.base = offset;
+      f.words = this.sourceWords;
+      f.wbase = offset >>> 2;
+    } else {
+      // Unaligned: copy into the frame's own buffer.
+      const b = f.own;
+      for (let k = 0; k < DESC_SIZE; k++) b[k] = desc[offset + k] as number;
+      f.view = f.ownView;
+      f.base = 0;
+      f.words = f.ownWords;
+      f.wbase = 0;
+    }
+    this.crWrittenFlag = false;
+    this.interruptFlag = false;
+    this.errorFlag = false;
+    return this.run(this.top, ctx, false, 0);
+  }
+
+  private run(f: Frame, ctx: ExecContext, inBatch: boolean, index: number): number {
+    const view = f.view;
+    const base = f.base;
+    f.ctx = ctx;
+    f.inBatch = inBatch;
+    f.batchIndex = index;
+    f.reset();
+    const word = view.getUint32(base + Desc.FLAGS, true);
+    const flags = word & 0xffffff;
+    f.flags = flags;
+    f.opcode = word >>> 24;
+    f.size = view.getUint32(base + Desc.XFER_SIZE, true);
+    f.handle = view.getUint16(base + Desc.INT_HANDLE, true);
+    if ((flags & Flag.CRAV) !== 0) {
+      const lo = view.getUint32(base + Desc.CR_ADDR, true);
+      const hi = view.getUint32(base + Desc.CR_ADDR + 4, true);
+      f.crLo = lo;
+      f.crHi = hi;
+      f.crNum = hi < 0x200000 ? hi * TWO32 + lo : -1;
+      // #1, #2
+      if ((lo & 31) !== 0) return this.discard(f, Status.CRA_ALIGN);
+      if (!this.translateCr(f)) return this.discard(f, Status.CRA_XLAT);
+    }
+    // #3
+    if (!inBatch && ctx.shared && ctx.priv && !ctx.privModeEnabled) return this.discard(f, Status.PRIV_BAD);
+    let status = checkDescriptor(f);
+    if (status === 0) status = (this.handlers[f.opcode] as OpHandler)(f);
+    return this.complete(f, status);
+  }
+
+  /** Translates the CR address for a write into `f.crRun` (page request first when PRS is enabled). */
+  private translateCr(f: Frame): boolean {
+    const ctx = f.ctx;
+    if (f.crNum >= 0) {
+      if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
+        f.crEpoch = f.epoch;
+        return true;
+      }
+      if (f.prsAvailable()) {
+        for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
+          f.epoch++;
+          if (!(ctx.faults as (p: number, i: number, w: boolean) => boolean)(ctx.pasid, f.crNum, true)) break;
+          if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
+            f.crEpoch = f.epoch;
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Checks #1–#3 failed: SWERROR only, no CR, no interrupt. */
+  private discard(f: Frame, code: number): number {
+    this.report(f, code);
+    return code;
+  }
+
+  /** Routes the outcome (§4.1): readback, CR (bytes 1–31, then status), SWERROR, interrupt. */
+  private complete(f: Frame, status: number): number {
+    const ctx = f.ctx;
+    const code = status & STATUS_CODE_MASK;
+    const flags = f.flags;
+    if (
+      (flags & Flag.CC2) !== 0 &&
+      (code === Status.SUCCESS || code === Status.SUCCESS_PRED) &&
+      ctx.readback !== null &&
+      (f.ops.writesMemory(f.opcode) || f.opcode === 0x20)
+    ) {
+      f.epoch++;
+      ctx.readback(ctx.pasid, f.opcode);
+    }
+    const successLike = isSuccessLike(code);
+    if ((flags & Flag.CRAV) !== 0) {
+      if ((flags & Flag.RCR) !== 0 || !successLike) {
+        if (f.crEpoch !== f.epoch && !this.translateCr(f)) return this.discard(f, Status.CRA_XLAT);
+        if (code === Status.INVALID_FLAGS) {
+          const v = f.crView;
+          v.setUint16(Cr.INVALID_FLAGS, f.invalidFlags & 0xffff, true);
+          f.cr[Cr.INVALID_FLAGS + 2] = f.invalidFlags >>> 16;
+        }
+        this.writeCr(f, status);
+        if (f === this.top) this.crWrittenFlag = true;
+      }
+      if (code === Status.INT_HANDLE_INVAL && this.caps.logInvalidHandle) this.report(f, status);
+    } else if (!successLike) {
+      this.report(f, status);
+    }
+    if ((flags & Flag.RCI) !== 0 && (f.invalidFlags & Flag.RCI) === 0 && code !== Status.INT_HANDLE_INVAL) {
+      if (f.handleState === 0) {
+        f.epoch++;
+        f.handleState = ctx.interrupts.validate(f.handle, ctx.ims, ctx.pasidEnabled, ctx.pasid) ? 1 : 2;
+      }
+      if (f.handleState === 1) {
+        f.epoch++;
+        ctx.interrupts.raise(f.handle, ctx.ims);
+        if (f === this.top) this.interruptFlag = true;
+      }
+    }
+    return status;
+  }
+
+  /** Copies the CR scratch to guest memory: bytes 1–31 first, the status byte last. */
+  private writeCr(f: Frame, status: number): void {
+    const bytes = f.crRun.bytes;
+    const off = f.crRun.offset;
+    if (bytes !== this.crBytes) {
+      // Cached word view of the backing store (rebuilt only when the backing store changes).
+      this.crBytes = bytes;
+      this.crI32 = (bytes.byteOffset & 3) === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+    }
+    const w = this.crI32;
+    if (w !== null && (off & 3) === 0) {
+      const s = f.crWords;
+      const i = off >>> 2;
+      w[i + 1] = s[1] as number;
+      w[i + 2] = s[2] as number;
+      w[i + 3] = s[3] as number;
+      w[i + 4] = s[4] as number;
+      w[i + 5] = s[5] as number;
+      w[i + 6] = s[6] as number;
+      w[i + 7] = s[7] as number;
+      const c = f.cr;
+      bytes[off + 3] = c[3] as number;
+      bytes[off + 2] = c[2] as number;
+      bytes[off + 1] = c[1] as number;
+    } else {
+      bytes.set(f.crTail, off + 1);
+    }
+    bytes[off] = status;
+  }
+
+  /** Fills the reusable SWERROR record for the descriptor of `f` and reports it. */
+  private report(f: Frame, status: number): void {
+    const e = this.swerr;
+    const ctx = f.ctx;
+    const caps = this.caps;
+    const code = status & STATUS_CODE_MASK;
+    e.clear();
+    e.code = code;
+    e.descValid = true;
+    e.wqIndexValid = true;
+    e.batchMember = f.inBatch;
+    e.batchIndex = f.inBatch ? f.batchIndex : 0;
+    e.priv = ctx.priv;
+    e.opcode = f.opcode;
+    e.pasid = ctx.pasid;
+    e.wqIndex = ctx.wqIndex;
+    const isFault = code === 0x03 || code === 0x04 || code === 0x06 || code === 0x1f;
+    if (isFault || code === Status.CRA_XLAT) e.rw = (status & STATUS_WRITE) !== 0 || code === Status.CRA_XLAT;
+    if (code === Status.INVALID_FLAGS) {
+      e.errorInfo = f.invalidFlags;
+    } else if (code === Status.INT_HANDLE_INVAL) {
+      e.errorInfo = f.handle;
+      e.errorInfoValid = caps.errorInfoValid;
+    } else if (isFault && caps.crFaultInfo) {
+      e.errorInfo = (f.faultId << 29) >>> 0;
+      e.errorInfoValid = caps.errorInfoValid;
+    }
+    if (isFault) {
+      e.addressLo = f.faultLo;
+      e.addressHi = f.faultHi;
+    } else if (code === Status.CRA_XLAT) {
+      e.addressLo = f.crLo;
+      e.addressHi = f.crHi;
+    }
+    f.epoch++;
+    ctx.errors.report(e);
+    if (f === this.top) this.errorFlag = true;
+  }
+
+  /** BATCH (§7.2, §8): elements read through the IOMMU and executed in order with the batch's context. */
+  private batch(f: Frame): number {
+    const count = f.size;
+    const listMode = f.prsAvailable() ? FaultMode.REQUEST : FaultMode.REPORT;
+    const el = this.element;
+    const bytes = el.own;
+    el.view = el.ownView;
+    el.base = 0;
+    el.words = el.ownWords;
+    el.wbase = 0;
+    const run = f.runs[0]!;
+    let failed = (f.flags & OpFlag.BATCH_ERROR) !== 0;
+    let completed = 0;
+    let status: number = Status.SUCCESS;
+    for (let i = 0; i < count; i++) {
+      f.faultMode = listMode;
+      let k = 0;
+      while (k < DESC_SIZE) {
+        const g = f.xlate(Slot.A, i * DESC_SIZE + k, DESC_SIZE - k, false, run);
+        if (g === 0) break;
+        for (let j = 0; j < g; j++) bytes[k + j] = run.bytes[run.offset + j] as number;
+        k += g;
+      }
+      if (k < DESC_SIZE) {
+        f.fault(Slot.A, i * DESC_SIZE, false, Status.BATCH_PAGE_FAULT);
+        f.reportFault(completed);
+        status = Status.BATCH_PAGE_FAULT;
+        break;
+      }
+      if ((el.ownView.getUint32(Desc.FLAGS, true) & Flag.FENCE) !== 0 && failed) break;
+      const st = this.run(el, f.ctx, true, i);
+      completed++;
+      if ((st & STATUS_CODE_MASK) !== Status.SUCCESS) failed = true;
+    }
+    f.crEpoch = -1; // element hooks and sinks may have changed translations
+    f.epoch++;
+    f.crView.setUint32(Cr.BYTES_COMPLETED, completed, true);
+    if (this.caps.batchContinuation && failed) f.cr[Cr.RESULT] = 1;
+    if (status === Status.SUCCESS && failed) status = Status.BATCH_FAIL;
+    return status;
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Execution state of one descriptor (internal to the engine): the decoded header, the address
+ * operands, the reusable DMA runs, the fault being reported and the completion-record scratch.
+ * The engine owns two frames (a directly submitted descriptor and a batch element) and reuses them.
+ */
+import { type AddressSpace, DmaRun, IOVA_LIMIT } from '../memory/index.js';
+import type { EngineCaps } from './caps.js';
+import type { CompiledOps } from './compiled-ops.js';
+import { CR_SIZE, Cr } from './completion-record.js';
+import type { ExecContext } from './context.js';
+import { Flag } from './flags.js';
+import { DifParams } from './ops/dif-params.js';
+import { Status, STATUS_WRITE } from './status.js';
+
+/** Page-request rounds on one address before giving up (§6.2 model choice). */
+export const PAGE_REQUEST_ROUNDS = 3;
+const TWO32 = 0x1_0000_0000;
+
+/** How a fault on an operand is handled. */
+export const FaultMode = {
+  /** No page request: report immediately. */
+  REPORT: 0,
+  /** Ask `ctx.faults`, retry (BOF data operand, or a batch list / readback / CR with PRS). */
+  REQUEST: 1,
+} as const;
+
+/** Per-descriptor execution state. */
+export class Frame {
+  /** Own 64-byte descriptor buffer (batch elements are read into it). */
+  readonly own = new Uint8Array(64);
+  /** View over `own`. */
+  readonly ownView = new DataView(this.own.buffer);
+  /** `own` as native-order 32-bit words. */
+  readonly ownWords = new Int32Array(this.own.buffer);
+  /** View of the buffer holding the descriptor being executed (read in place). */
+  view: DataView = this.ownView;
+  /** Byte offset of the descriptor in `view`. */
+  base = 0;
+  /** Native-order 32-bit words of that buffer (for zero tests). */
+  words: Int32Array = this.ownWords;
+  /** Word index of the descriptor in `words`. */
+  wbase = 0;
+  /** Submission context. */
+  ctx!: ExecContext;
+  /** 24-bit flags. */
+  flags = 0;
+  /** Opcode. */
+  opcode = 0;
+  /** Transfer size / descriptor count (u32 at byte 32). */
+  size = 0;
+  /** Completion interrupt handle. */
+  handle = 0;
+  /** The descriptor is a batch element. */
+  inBatch = false;
+  /** Element index in the batch. */
+  batchIndex = 0;
+  /** Completion record address halves and number (-1 if ≥ 2^53). */
+  crLo = 0;
+  /** High half of the CR address. */
+  crHi = 0;
+  /** CR address as a number, or -1. */
+  crNum = -1;
+  /** Invalid-flags bitmask for status 0x11. */
+  invalidFlags = 0;
+  /** Interrupt-handle check result: 0 not evaluated, 1 valid, 2 invalid. */
+  handleState = 0;
+  /** Incremented whenever embedder code runs (hooks, sinks): translations may have changed. */
+  epoch = 0;
+  /** Epoch at which `crRun` was translated. */
+  crEpoch = -1;
+  /** Set by an operation that ran to completion (destination readback applies). */
+  fullSuccess = false;
+
+  /** Address halves per slot. */
+  readonly lo = new Uint32Array(4);
+  /** High halves per slot. */
+  readonly hi = new Uint32Array(4);
+  /** Address per slot as a number, -1 when ≥ 2^53. */
+  readonly num = new Float64Array(4);
+  /** Buffer length per slot (overlap check). */
+  readonly len = new Float64Array(4);
+  /** Fault-info operand id per slot. */
+  readonly id = new Uint8Array(4);
+  /** Bit n set when slot n is present. */
+  present = 0;
+
+  /** Reusable runs (walk index i uses runs[i]; runs[4], runs[5] are scratch). */
+  readonly runs: readonly DmaRun[] = [new DmaRun(), new DmaRun(), new DmaRun(), new DmaRun(), new DmaRun(), new DmaRun()];
+  /** Run of the completion record. */
+  readonly crRun = new DmaRun();
+
+  /** Fault mode of data operands for this descriptor. */
+  faultMode: number = FaultMode.REPORT;
+  /** Status of the last fault (0x03 or 0x04, + 0x80 for a write). */
+  faultStatus = 0;
+  /** Address of the last fault, low half. */
+  faultLo = 0;
+  /** Address of the last fault, high half. */
+  faultHi = 0;
+  /** Operand id of the last fault. */
+  faultId = 0;
+
+  /** Lockstep walk: number of operands. */
+  walkCount = 0;
+  /** Lockstep walk: slot of each operand, in translation order. */
+  readonly walkSlot = new Uint8Array(4);
+  /** Lockstep walk: 1 = write access. */
+  readonly walkWrite = new Uint8Array(4);
+  /** Set by a walk kernel that stops early. */
+  stopped = false;
+  /** Non-zero when a walk kernel stopped because of a fault (the status). */
+  kernelFault = 0;
+  /** Bytes done by the last walk. */
+  done = 0;
+
+  /** Completion record scratch (bytes 1–31 are copied first, then byte 0). */
+  readonly cr = new Uint8Array(CR_SIZE);
+  /** View over `cr`. */
+  readonly crView = new DataView(this.cr.buffer);
+  /** `cr` as eight 32-bit words. */
+  readonly crWords = new Int32Array(this.cr.buffer);
+  /** `cr` without the status byte. */
+  readonly crTail = this.cr.subarray(1);
+
+  /** Operation scratch: CRC state, patterns, DIF blocks. */
+  crc = 0;
+  /** CRC-64 register [lo, hi]. */
+  readonly crc64 = new Uint32Array(2);
+  /** Fill / compare pattern (up to 16 bytes). */
+  readonly pattern = new Uint8Array(16);
+  /** Pattern length. */
+  patternLen = 8;
+  /** Generic per-operation numbers used by walk kernels. */
+  a = 0;
+  /** Generic per-operation number. */
+  b = 0;
+  /** Generic per-operation number. */
+  c = 0;
+  /** DIF parameters. */
+  readonly dif = new DifParams();
+  /** Block gather buffer (largest DIF block + tuple). */
+  readonly blockIn = new Uint8Array(4104 + 8);
+  /** Block output buffer. */
+  readonly blockOut = new Uint8Array(4104 + 8);
+
+  /** Builds a frame for the given capability tables. */
+  constructor(
+    readonly caps: EngineCaps,
+    readonly ops: CompiledOps,
+  ) {}
+
+  /** Resets the per-descriptor outcome state and the CR scratch. */
+  reset(): void {
+    this.invalidFlags = 0;
+    this.handleState = 0;
+    this.present = 0;
+    this.faultStatus = 0;
+    this.faultLo = 0;
+    this.faultHi = 0;
+    this.faultId = 0;
+    this.faultMode = FaultMode.REPORT;
+    this.fullSuccess = false;
+    this.stopped = false;
+    this.kernelFault = 0;
+    this.done = 0;
+    const w = this.crWords;
+    w[0] = 0;
+    w[1] = 0;
+    w[2] = 0;
+    w[3] = 0;
+    w[4] = 0;
+    w[5] = 0;
+    w[6] = 0;
+    w[7] = 0;
+  }
+
+  /** Sets slot `slot` from the u64 at descriptor byte `field`. */
+  setSlot(slot: number, field: number): void {
+    const lo = this.view.getUint32(this.base + field, true);
+    const hi = this.view.getUint32(this.base + field + 4, true);
+    this.lo[slot] = lo;
+    this.hi[slot] = hi;
+    this.num[slot] = hi < 0x200000 ? hi * TWO32 + lo : -1;
+    this.present |= 1 << slot;
+  }
+
+  /** True when the page-request service may be asked (PRS enabled and a handler present). */
+  prsAvailable(): boolean {
+    return this.ctx.prsEnabled && this.ctx.faults !== null;
+  }
+
+  /**
+   * Translates `[slot + pos, +len)` for `write` into `run`. Returns the run length (≤ len), or 0
+   * after recording a fault at `slot + pos` (status 0x03, or 0x04 when a page request failed).
+   * In `FaultMode.REQUEST` a fault first goes to `ctx.faults`.
+   */
+  xlate(slot: number, pos: number, len: number, write: boolean, run: DmaRun): number {
+    const start = this.num[slot] as number;
+    if (start >= 0) {
+      const iova = start + pos;
+      if (iova < IOVA_LIMIT) {
+        const n = translateRaw(this.ctx.space, iova, len, write, run);
+        if (n > 0) return n;
+        if (this.faultMode === FaultMode.REQUEST) {
+          for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
+            this.epoch++;
+            if (!(this.ctx.faults as (p: number, i: number, w: boolean) => boolean)(this.ctx.pasid, iova, write)) break;
+            const m = translateRaw(this.ctx.space, iova, len, write, run);
+            if (m > 0) return m;
+          }
+          return this.fault(slot, pos, write, Status.PAGE_FAULT_IR);
+        }
+        return this.fault(slot, pos, write, Status.PAGE_FAULT_NOBOF);
+      }
+    }
+    // Not representable below 2^53: never mappable; a page request is refused.
+    return this.fault(slot, pos, write, this.faultMode === FaultMode.REQUEST ? Status.PAGE_FAULT_IR : Status.PAGE_FAULT_NOBOF);
+  }
+
+  /** Records a fault at `slot + pos` and returns 0. */
+  fault(slot: number, pos: number, write: boolean, code: number): number {
+    const lo = (this.lo[slot] as number) + pos;
+    this.faultLo = lo >>> 0;
+    this.faultHi = ((this.hi[slot] as number) + Math.floor(lo / TWO32)) >>> 0;
+    this.faultStatus = write ? code | STATUS_WRITE : code;
+    this.faultId = this.id[slot] as number;
+    return 0;
+  }
+
+  /** Writes Bytes Completed, Fault Address and fault info for the recorded fault; returns its status. */
+  reportFault(bytesCompleted: number): number {
+    const v = this.crView;
+    v.setUint32(Cr.BYTES_COMPLETED, bytesCompleted, true);
+    v.setUint32(Cr.FAULT_ADDR, this.faultLo, true);
+    v.setUint32(Cr.FAULT_ADDR + 4, this.faultHi, true);
+    if (this.caps.crFaultInfo) this.cr[Cr.FAULT_INFO] = this.faultId << 1;
+    return this.faultStatus;
+  }
+
+  /**
+   * Runs a lockstep walk over `size` bytes from position `from` on the operands in `walkSlot`:
+   * translate each operand (sources first), take the shortest run, call `kernel` on it. The kernel
+   * returns the bytes it consumed; fewer than offered stops the walk (`stopped`, or `kernelFault`).
+   * Returns 0 when the walk ended without a fault (check `stopped`), else the fault status.
+   * `done` = bytes fully processed.
+   */
+  walk(from: number, size: number, kernel: (f: Frame, pos: number, n: number) => number): number {
+    let pos = from;
+    const runs = this.runs;
+    while (pos < size) {
+      let n = size - pos;
+      for (let i = 0; i < this.walkCount; i++) {
+        const g = this.xlate(this.walkSlot[i] as number, pos, n, this.walkWrite[i] === 1, runs[i] as DmaRun);
+        if (g === 0) {
+          this.done = pos;
+          return this.faultStatus;
+        }
+        n = g;
+      }
+      const used = kernel(this, pos, n);
+      pos += used;
+      if (used < n) {
+        this.done = pos;
+        if (this.kernelFault !== 0) return this.kernelFault;
+        this.stopped = true;
+        return 0;
+      }
+    }
+    this.done = pos;
+    return 0;
+  }
+
+  /** Sets the lockstep operands: up to four (slot, write) pairs in translation order. */
+  setWalk(count: number, s0: number, w0: boolean, s1 = 0, w1 = false, s2 = 0, w2 = false): void {
+    this.walkCount = count;
+    this.walkSlot[0] = s0;
+    this.walkWrite[0] = w0 ? 1 : 0;
+    this.walkSlot[1] = s1;
+    this.walkWrite[1] = w1 ? 1 : 0;
+    this.walkSlot[2] = s2;
+    this.walkWrite[2] = w2 ? 1 : 0;
+  }
+
+  /** True when the descriptor's flags include `flag`. */
+  has(flag: number): boolean {
+    return (this.flags & flag) !== 0;
+  }
+
+  /** Reads a u8 of the descriptor. */
+  u8(field: number): number {
+    return this.view.getUint8(this.base + field);
+  }
+
+  /** Reads a u16 of the descriptor. */
+  u16(field: number): number {
+    return this.view.getUint16(this.base + field, true);
+  }
+
+  /** Reads a u32 of the descriptor. */
+  u32(field: number): number {
+    return this.view.getUint32(this.base + field, true);
+  }
+
+  /** BOF is set (and so the page-request path is used when available). */
+  wantsBlockOnFault(): boolean {
+    return (this.flags & Flag.BOF) !== 0 && this.prsAvailable();
+  }
+}
+
+/** `space.translate` guarded for the contract: clamps to 2^53, never more than `len`, 0 for a null space. */
+export function translateRaw(space: AddressSpace | null, iova: number, len: number, write: boolean, run: DmaRun): number {
+  if (space === null) return 0;
+  const max = IOVA_LIMIT - iova;
+  const want = len < max ? len : max;
+  const n = space.translate(iova, want, write, run);
+  return n > 0 ? (n < want ? n : want) : 0;
+}

@@ -1,0 +1,231 @@
+import { type AddressSpace, type DmaRun, IOVA_LIMIT, PAGE_SIZE, Perm } from './address-space.js';
+import type { GuestMemory } from './guest-memory.js';
+
+/** One mapping of an `IoAddressSpace`, as reported by `IoAddressSpace.extents()`. */
+export interface Extent {
+  /** First IOVA of the extent (4 KiB aligned). */
+  readonly iova: number;
+  /** Length in bytes (multiple of 4 KiB). */
+  readonly size: number;
+  /** Backing memory. */
+  readonly memory: GuestMemory;
+  /** Byte offset in `memory` that `iova` maps to. */
+  readonly memOffset: number;
+  /** Permission bits (`Perm`). */
+  readonly perm: number;
+}
+
+function checkPageArg(name: string, value: number, limit: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > limit) {
+    throw new RangeError(`${name} ${value} is not an integer in [0, ${limit}]`);
+  }
+  if (value % PAGE_SIZE !== 0) {
+    throw new RangeError(`${name} 0x${value.toString(16)} is not 4 KiB aligned`);
+  }
+}
+
+/**
+ * The library's `AddressSpace`: IOVA pages (4 KiB) mapped onto guest memory with read/write
+ * permission. Mappings are kept as sorted, non-overlapping extents; neighbours that are contiguous
+ * in IOVA and in backing memory and have equal permissions are merged, so translating a large
+ * physically contiguous range is one lookup (binary search, plus a last-hit cache).
+ *
+ * `map`/`unmap` are host API: bad arguments throw `RangeError`. `translate` never throws.
+ */
+export class IoAddressSpace implements AddressSpace {
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private memories: GuestMemory[] = [];
+  private backing: Uint8Array[] = [];
+  private offsets: number[] = [];
+  private perms: number[] = [];
+  private hit = 0;
+
+  /** Number of extents (after merging). */
+  get extentCount(): number {
+    return this.starts.length;
+  }
+
+  /** Total number of mapped bytes. */
+  get mappedBytes(): number {
+    let total = 0;
+    for (let i = 0; i < this.starts.length; i++) total += (this.ends[i] as number) - (this.starts[i] as number);
+    return total;
+  }
+
+  /**
+   * Maps `[iova, iova + size)` onto `memory` at `memOffset` with permission `perm` (`Perm.READ`,
+   * `Perm.WRITE` or `Perm.RW`). All of `iova`, `size`, `memOffset` must be 4 KiB aligned, `size > 0`,
+   * the range must lie below 2^53, inside `memory`, and must not overlap an existing mapping.
+   */
+  map(iova: number, size: number, memory: GuestMemory, memOffset: number, perm: number): void {
+    checkPageArg('iova', iova, IOVA_LIMIT);
+    checkPageArg('size', size, IOVA_LIMIT);
+    checkPageArg('memOffset', memOffset, memory.size);
+    if (size === 0) throw new RangeError('size must not be 0');
+    if (iova + size > IOVA_LIMIT) throw new RangeError('mapping reaches beyond 2^53');
+    if (memOffset + size > memory.size) {
+      throw new RangeError(`mapping [0x${memOffset.toString(16)}, +0x${size.toString(16)}) exceeds guest memory of ${memory.size} bytes`);
+    }
+    if (perm !== Perm.READ && perm !== Perm.WRITE && perm !== Perm.RW) {
+      throw new RangeError(`permission ${perm} is not READ, WRITE or RW`);
+    }
+    const end = iova + size;
+    const i = this.upperBound(iova); // first extent starting after iova
+    if (i > 0 && (this.ends[i - 1] as number) > iova) throw new RangeError(`IOVA 0x${iova.toString(16)} is already mapped`);
+    if (i < this.starts.length && (this.starts[i] as number) < end) {
+      throw new RangeError(`IOVA range [0x${iova.toString(16)}, 0x${end.toString(16)}) overlaps an existing mapping`);
+    }
+    this.insertAt(i, iova, end, memory, memOffset, perm);
+    // Merge with the successor first so index i stays valid, then with the predecessor.
+    if (i + 1 < this.starts.length && this.contiguous(i, i + 1)) this.mergeInto(i, i + 1);
+    if (i > 0 && this.contiguous(i - 1, i)) this.mergeInto(i - 1, i);
+    this.hit = 0;
+  }
+
+  /**
+   * Unmaps every mapped page of `[iova, iova + size)` (4 KiB aligned), splitting extents as needed.
+   * Unmapped holes in the range are ignored. Returns the number of bytes that were mapped.
+   */
+  unmap(iova: number, size: number): number {
+    checkPageArg('iova', iova, IOVA_LIMIT);
+    checkPageArg('size', size, IOVA_LIMIT);
+    const end = Math.min(iova + size, IOVA_LIMIT);
+    let removed = 0;
+    let i = this.upperBound(iova) - 1;
+    if (i < 0) i = 0;
+    while (i < this.starts.length && (this.starts[i] as number) < end) {
+      const s = this.starts[i] as number;
+      const e = this.ends[i] as number;
+      if (e <= iova) {
+        i++;
+        continue;
+      }
+      const cutStart = Math.max(s, iova);
+      const cutEnd = Math.min(e, end);
+      removed += cutEnd - cutStart;
+      const mem = this.memories[i] as GuestMemory;
+      const off = this.offsets[i] as number;
+      const perm = this.perms[i] as number;
+      this.removeAt(i);
+      if (cutEnd < e) this.insertAt(i, cutEnd, e, mem, off + (cutEnd - s), perm);
+      if (s < cutStart) {
+        this.insertAt(i, s, cutStart, mem, off, perm);
+        i++;
+      }
+      if (cutEnd < e) i++;
+    }
+    this.hit = 0;
+    return removed;
+  }
+
+  /** Removes every mapping. */
+  clear(): void {
+    this.starts = [];
+    this.ends = [];
+    this.memories = [];
+    this.backing = [];
+    this.offsets = [];
+    this.perms = [];
+    this.hit = 0;
+  }
+
+  /** True when every byte of `[iova, iova + size)` is mapped with at least the permission bits `perm`. */
+  isMapped(iova: number, size: number, perm: number = Perm.READ): boolean {
+    if (!(iova >= 0) || !(size > 0) || iova + size > IOVA_LIMIT) return false;
+    let a = iova;
+    const end = iova + size;
+    while (a < end) {
+      const i = this.upperBound(a) - 1;
+      if (i < 0 || (this.ends[i] as number) <= a || ((this.perms[i] as number) & perm) !== perm) return false;
+      a = this.ends[i] as number;
+    }
+    return true;
+  }
+
+  /** The extents in IOVA order (a snapshot; not for hot paths). */
+  extents(): Extent[] {
+    const out: Extent[] = [];
+    for (let i = 0; i < this.starts.length; i++) {
+      const iova = this.starts[i] as number;
+      out.push({
+        iova,
+        size: (this.ends[i] as number) - iova,
+        memory: this.memories[i] as GuestMemory,
+        memOffset: this.offsets[i] as number,
+        perm: this.perms[i] as number,
+      });
+    }
+    return out;
+  }
+
+  /** See `AddressSpace.translate`. */
+  translate(iova: number, length: number, write: boolean, out: DmaRun): number {
+    const starts = this.starts;
+    const ends = this.ends;
+    let i = this.hit;
+    if (i >= starts.length || (starts[i] as number) > iova || (ends[i] as number) <= iova) {
+      // Binary search: last extent with start <= iova.
+      let lo = 0;
+      let hi = starts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((starts[mid] as number) <= iova) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo - 1;
+      if (i < 0 || (ends[i] as number) <= iova) return 0;
+      this.hit = i;
+    }
+    const need = write ? Perm.WRITE : Perm.READ;
+    if (((this.perms[i] as number) & need) === 0) return 0;
+    const start = starts[i] as number;
+    out.bytes = this.backing[i] as Uint8Array;
+    out.offset = (this.offsets[i] as number) + (iova - start);
+    const avail = (ends[i] as number) - iova;
+    return avail < length ? avail : length;
+  }
+
+  private upperBound(iova: number): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.starts[mid] as number) <= iova) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private contiguous(a: number, b: number): boolean {
+    return (
+      this.ends[a] === this.starts[b] &&
+      this.memories[a] === this.memories[b] &&
+      this.perms[a] === this.perms[b] &&
+      (this.offsets[a] as number) + ((this.ends[a] as number) - (this.starts[a] as number)) === this.offsets[b]
+    );
+  }
+
+  private mergeInto(a: number, b: number): void {
+    this.ends[a] = this.ends[b] as number;
+    this.removeAt(b);
+  }
+
+  private insertAt(i: number, start: number, end: number, memory: GuestMemory, offset: number, perm: number): void {
+    this.starts.splice(i, 0, start);
+    this.ends.splice(i, 0, end);
+    this.memories.splice(i, 0, memory);
+    this.backing.splice(i, 0, memory.bytes);
+    this.offsets.splice(i, 0, offset);
+    this.perms.splice(i, 0, perm);
+  }
+
+  private removeAt(i: number): void {
+    this.starts.splice(i, 1);
+    this.ends.splice(i, 1);
+    this.memories.splice(i, 1);
+    this.backing.splice(i, 1);
+    this.offsets.splice(i, 1);
+    this.perms.splice(i, 1);
+  }
+}
