@@ -256,3 +256,20 @@ export const VFIO_DEVICE_STATE_NR = 8;
 
 /** The page size mappings are counted in. */
 export const VFIO_PAGE_SIZE = 4096;
+
+// ---- DMA mappings (§9): flags of vfio_iommu_type1_dma_map / _unmap ----
+
+/** DMA map flag: the device may read the range. */
+export const VFIO_DMA_MAP_FLAG_READ = 1 << 0;
+/** DMA map flag: the device may write the range. */
+export const VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;
+/** DMA map flag: update the vaddr of an existing mapping (not supported by the library: EINVAL). */
+export const VFIO_DMA_MAP_FLAG_VADDR = 1 << 2;
+/** DMA unmap flag: also return the dirty bitmap (not supported by the library: EINVAL). */
+export const VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP = 1 << 0;
+/** DMA unmap flag: unmap everything (iova and size must be 0). */
+export const VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
+/** DMA unmap flag: invalidate the vaddr of mappings (not supported by the library: EINVAL). */
+export const VFIO_DMA_UNMAP_FLAG_VADDR = 1 << 2;
+/** Default most DMA mappings an IOAS holds (type1's `dma_entry_limit`, U16_MAX); one more is ENOSPC. */
+export const VFIO_DMA_MAX_MAPPINGS = 65535;

@@ -3,6 +3,7 @@
  * anything; the core (`device.ts`) checks every call before a handler runs, so a handler only ever
  * sees accesses inside its region, of a size and alignment the region declared.
  */
+import type { AddressSpace } from '../memory/index.js';
 import type { MigrationOps } from './migration-ops.js';
 
 /** A sparse-mmap area of a region: `offset` and `size` in bytes, relative to the region. */
@@ -108,4 +109,12 @@ export interface VfioDeviceOps<M = unknown> {
    * unmasked). A device with a pending vector may signal it again from here.
    */
   irqConfigChanged?(index: number): void;
+  /**
+   * The handle was attached to an IOAS (`space`: every DMA of the device goes through it from now on)
+   * or detached (`null`: every DMA faults, as before the first attach). A device starts detached; an
+   * attach while attached replaces the space; `close` detaches. Translate through `space` each time
+   * the device executes and cache nothing across an unmap, so that an unmap that returned is never
+   * reached. Absent = the device does no DMA (attach and detach answer ENOTTY).
+   */
+  attachIoas?(space: AddressSpace | null): void;
 }

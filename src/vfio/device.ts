@@ -16,9 +16,11 @@ import {
   VFIO_DEVICE_STATE_RESUMING,
   VFIO_DEVICE_STATE_ERROR,
 } from './constants.js';
+import type { AddressSpace } from '../memory/index.js';
 import type { IrqIndexOps, VfioDeviceOps } from './device-ops.js';
 import { VfioError } from './errors.js';
-import type { DeviceInfo, IrqInfo, RegionInfo } from './info.js';
+import { REGION_SPAN, type DeviceInfo, type IrqInfo, type RegionInfo } from './info.js';
+import type { VfioIoas } from './ioas.js';
 import { IrqTable, type IrqSetRequest, type IrqStatus } from './irqs.js';
 import { isSavingState, MigrationFsm } from './migration.js';
 import type { MigrationStreamOps } from './migration-ops.js';
@@ -59,6 +61,7 @@ export class VfioDevice<M = unknown> {
   private readonly irqTable: IrqTable;
   private readonly fsm: MigrationFsm | undefined;
   private stream: VfioMigrationStream | null = null;
+  private attached: VfioIoas | null = null;
   private isClosed = false;
 
   /**
@@ -124,16 +127,37 @@ export class VfioDevice<M = unknown> {
     this.endStream();
   }
 
-  /** `pread` at a region-encoded position (`index << 40 | offset`); returns `buf.length`. */
+  /**
+   * `pread` at a region-encoded position (`index << 40 | offset`); returns `buf.length`. Decodes the
+   * position and runs {@link VfioDevice.readRegion}: same checks, same results.
+   */
   read(pos: number, buf: Uint8Array): number {
-    if (this.isClosed) throw this.badf();
-    return this.regionTable.read(pos, buf);
+    const index = Math.floor(pos / REGION_SPAN);
+    return this.readRegion(index, pos - index * REGION_SPAN, buf);
   }
 
-  /** `pwrite` at a region-encoded position; returns `buf.length`. */
+  /** `pwrite` at a region-encoded position; returns `buf.length`. Decodes it and runs {@link VfioDevice.writeRegion}. */
   write(pos: number, buf: Uint8Array): number {
+    const index = Math.floor(pos / REGION_SPAN);
+    return this.writeRegion(index, pos - index * REGION_SPAN, buf);
+  }
+
+  /**
+   * Reads `buf.length` bytes of region `index` at region-relative `offset` (what vfio-user's REGION_READ
+   * names); returns `buf.length`. The trapped hot path: small-integer arguments only (a position such
+   * as `7 << 40` is a heap number when passed through a call), no allocation. Exactly the checks and
+   * results of {@link VfioDevice.read} at position `index << 40 | offset`; an `offset` of 2^40 or more
+   * (no position has it) → EINVAL.
+   */
+  readRegion(index: number, offset: number, buf: Uint8Array): number {
     if (this.isClosed) throw this.badf();
-    return this.regionTable.write(pos, buf);
+    return this.regionTable.read(index, offset, buf);
+  }
+
+  /** Writes `buf` to region `index` at region-relative `offset`; returns `buf.length`. See {@link VfioDevice.readRegion}. */
+  writeRegion(index: number, offset: number, buf: Uint8Array): number {
+    if (this.isClosed) throw this.badf();
+    return this.regionTable.write(index, offset, buf);
   }
 
   /** `mmap` of whole pages inside one sparse area at a region-encoded position; returns the device's object. */
@@ -220,6 +244,33 @@ export class VfioDevice<M = unknown> {
     return this.ops.migration?.dataSize?.() ?? 0;
   }
 
+  /** The IOAS the handle is attached to, or null (detached: every DMA of the device faults). */
+  get ioas(): VfioIoas | null {
+    return this.attached;
+  }
+
+  /**
+   * Attaches the device to `ioas` (VFIO_DEVICE_ATTACH_IOMMUFD_PT): the device's DMA goes through
+   * `ioas.space` from now on. Attaching while attached replaces the IOAS; several devices may share
+   * one. EBADF after close; ENOTTY when the device has no `attachIoas` hook [library choice].
+   */
+  attachIoas(ioas: VfioIoas): void {
+    const hook = this.ioasHook();
+    hook.call(this.ops, ioas.space);
+    this.attached = ioas;
+  }
+
+  /**
+   * Detaches the device from its IOAS (VFIO_DEVICE_DETACH_IOMMUFD_PT): every DMA faults from now on.
+   * A no-op when detached. EBADF after close; ENOTTY when the device has no `attachIoas` hook.
+   */
+  detachIoas(): void {
+    const hook = this.ioasHook();
+    if (this.attached === null) return;
+    hook.call(this.ops, null);
+    this.attached = null;
+  }
+
   /** Signals the device-request trigger (the host wants the device back); true when one was installed. */
   signalRequest(): boolean {
     this.check();
@@ -229,7 +280,8 @@ export class VfioDevice<M = unknown> {
 
   /**
    * Closes the handle: removes every trigger, ends the migration stream, returns the migration state
-   * to RUNNING and calls the device's `close` (back to its post-create state). Later calls → EBADF.
+   * to RUNNING, calls the device's `close` (back to its post-create state) and then detaches it from
+   * its IOAS (the hook with null, as Linux unbinds after `close_device`). Later calls → EBADF.
    */
   close(): void {
     this.check();
@@ -238,7 +290,18 @@ export class VfioDevice<M = unknown> {
     this.endStream();
     this.fsm?.reset();
     this.ops.close?.();
+    if (this.attached !== null) {
+      this.attached = null;
+      this.ops.attachIoas?.(null);
+    }
     this.options.onClose?.();
+  }
+
+  private ioasHook(): (space: AddressSpace | null) => void {
+    this.check();
+    const hook = this.ops.attachIoas;
+    if (hook === undefined) throw new VfioError('ENOTTY', 'the device does no DMA: it cannot be attached to an IOAS');
+    return hook;
   }
 
   private migration(): MigrationFsm {

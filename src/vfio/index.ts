@@ -3,6 +3,7 @@
  * (regions with access handlers, IRQ indices, reset, mmap, migration arcs); {@link VfioDevice} wraps
  * it as the Linux device fd does, and {@link VfioIoctl} plus the codecs give the byte-level form.
  * For a `vidxd/pci` function, {@link pciVfioOps} builds the operations from per-BAR handlers.
+ * {@link VfioIoas} is the I/O address space of DMA mappings a VMM attaches devices to.
  */
 export * from './constants.js';
 export * from './errors.js';
@@ -24,3 +25,13 @@ export { PciVfioAdapter, pciVfioOps, type PciVfioOptions } from './pci-adapter.j
 export { PciBarRegion, type PciBarHandler } from './pci-bar-region.js';
 export { PciConfigRegion, PciRomRegion, type PciRomHandler } from './pci-config-region.js';
 export { pciIrqIndices } from './pci-irqs.js';
+export {
+  VfioIoas,
+  type DmaMapping,
+  type DmaMapRequest,
+  type DmaTarget,
+  type DmaUnmapRequest,
+  type IoasSpace,
+  type VaddrResolver,
+  type VfioIoasOptions,
+} from './ioas.js';

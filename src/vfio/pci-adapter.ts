@@ -4,6 +4,7 @@
  * serves the MSI-X table and PBA itself), the MSI-X IRQ index drives the function's MSI-X capability,
  * and reset resets the function. A device author writes BAR handlers and nothing of VFIO.
  */
+import type { AddressSpace } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
 import { checkDeviceOps } from './check-ops.js';
 import {
@@ -45,6 +46,11 @@ export interface PciVfioOptions<M = unknown> {
   onReset?(): void;
   /** SET_IRQS changed index `index`; for MSI-X the adapter has already delivered pending vectors. */
   onIrqConfigChanged?(index: number): void;
+  /**
+   * The handle was attached to an IOAS or detached (`null`); see `VfioDeviceOps.attachIoas`. Absent =
+   * the device does no DMA, and attaching it answers ENOTTY.
+   */
+  onAttachIoas?(space: AddressSpace | null): void;
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -66,6 +72,8 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
   readonly irqs: readonly IrqIndexOps[];
   /** The author's migration support, if any. */
   readonly migration: MigrationOps | undefined;
+  /** Present exactly when the author gave `onAttachIoas`: forwards attach and detach to it. */
+  readonly attachIoas?: (space: AddressSpace | null) => void;
   private current: InterruptSink | null = null;
 
   /** Builds the device operations of `fn`; throws a plain Error on a malformed handler table. */
@@ -100,6 +108,8 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
     this.regions = regions;
     this.irqs = pciIrqIndices(pci);
     this.migration = options.migration;
+    const onAttach = options.onAttachIoas;
+    if (onAttach !== undefined) this.attachIoas = (space) => onAttach.call(options, space);
     checkDeviceOps(this);
   }
 

@@ -49,6 +49,11 @@ function fits(off: number, len: number, size: number, sizes: number): boolean {
   return (len & (len - 1)) === 0 && (sizes & len) !== 0 && off % len === 0;
 }
 
+/** A region offset some device-handle position has: an integer in [0, 2^40). */
+function validOffset(off: number): boolean {
+  return off >= 0 && off < REGION_SPAN && Math.floor(off) === off;
+}
+
 /** The regions of one open device, snapshotted from its operations. */
 export class RegionTable<M> {
   private readonly slots: Slot<M>[];
@@ -82,27 +87,26 @@ export class RegionTable<M> {
     return s.info;
   }
 
-  /** Checked read at device-handle position `pos`; returns the byte count. */
-  read(pos: number, buf: Uint8Array): number {
+  /**
+   * Checked read of region `index` at region offset `off` (< 2^40, so that every pair is a device-handle
+   * position); returns the byte count. Allocates nothing.
+   */
+  read(index: number, off: number, buf: Uint8Array): number {
     const len = buf.length;
-    const index = Math.floor(pos / REGION_SPAN);
     const s = this.slots[index];
-    const off = pos - index * REGION_SPAN;
-    if (s === undefined || !Number.isInteger(pos) || (s.flags & VFIO_REGION_INFO_FLAG_READ) === 0 || !fits(off, len, s.size, s.readSizes)) {
-      throw this.accessError('read', pos, len);
+    if (s === undefined || !validOffset(off) || (s.flags & VFIO_REGION_INFO_FLAG_READ) === 0 || !fits(off, len, s.size, s.readSizes)) {
+      throw this.accessError('read', index, off, len);
     }
     (s.ops.read as (offset: number, buf: Uint8Array) => void).call(s.ops, off, buf);
     return len;
   }
 
-  /** Checked write at device-handle position `pos`; returns the byte count. */
-  write(pos: number, buf: Uint8Array): number {
+  /** Checked write of region `index` at region offset `off`; returns the byte count. Allocates nothing. */
+  write(index: number, off: number, buf: Uint8Array): number {
     const len = buf.length;
-    const index = Math.floor(pos / REGION_SPAN);
     const s = this.slots[index];
-    const off = pos - index * REGION_SPAN;
-    if (s === undefined || !Number.isInteger(pos) || (s.flags & VFIO_REGION_INFO_FLAG_WRITE) === 0 || !fits(off, len, s.size, s.writeSizes)) {
-      throw this.accessError('write', pos, len);
+    if (s === undefined || !validOffset(off) || (s.flags & VFIO_REGION_INFO_FLAG_WRITE) === 0 || !fits(off, len, s.size, s.writeSizes)) {
+      throw this.accessError('write', index, off, len);
     }
     (s.ops.write as (offset: number, buf: Uint8Array) => void).call(s.ops, off, buf);
     return len;
@@ -126,13 +130,12 @@ export class RegionTable<M> {
     return (s.ops.mmap as (offset: number, length: number) => M).call(s.ops, off, length);
   }
 
-  private accessError(what: 'read' | 'write', pos: number, len: number): VfioError {
-    const head = `${what} of ${len} bytes at 0x${pos.toString(16)}`;
-    if (!Number.isInteger(pos) || pos < 0) return new VfioError('EINVAL', `${head}: not a valid position`);
-    const index = Math.floor(pos / REGION_SPAN);
+  private accessError(what: 'read' | 'write', index: number, off: number, len: number): VfioError {
+    const valid = Number.isInteger(index) && index >= 0 && validOffset(off);
+    const head = `${what} of ${len} bytes at region ${index} offset 0x${off.toString(16)}${valid ? ` (position 0x${(index * REGION_SPAN + off).toString(16)})` : ''}`;
+    if (!valid) return new VfioError('EINVAL', `${head}: not a valid position`);
     const s = this.slots[index];
     if (s === undefined) return new VfioError('EINVAL', `${head}: region ${index} does not exist`);
-    const off = pos - index * REGION_SPAN;
     const flag = what === 'read' ? VFIO_REGION_INFO_FLAG_READ : VFIO_REGION_INFO_FLAG_WRITE;
     if (s.size === 0) return new VfioError('EINVAL', `${head}: region ${index} is not implemented`);
     if ((s.flags & flag) === 0) return new VfioError('EINVAL', `${head}: region ${index} is not ${what === 'read' ? 'readable' : 'writable'}`);

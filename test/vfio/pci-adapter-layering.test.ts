@@ -24,14 +24,38 @@ function outsideImports(): string[] {
   return out.sort();
 }
 
-describe('src/vfio layering around the PCI adapter', () => {
+/** Names imported from src/memory as values (not `import type` / `type X`), as `file: name`. */
+function memoryValueImports(): string[] {
+  const out: string[] = [];
+  for (const file of sources(VFIO)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import(\s+type)?\s*\{([^}]*)\}\s*from\s+['"]([^'"]+)['"]/gm)) {
+      if (m[1] !== undefined || !relative(SRC, resolve(join(file, '..'), m[3] as string)).startsWith('memory/')) continue;
+      for (const name of (m[2] as string).split(',').map((n) => n.trim())) {
+        if (name !== '' && !name.startsWith('type ')) out.push(`${relative(VFIO, file)}: ${name}`);
+      }
+    }
+  }
+  return out.sort();
+}
+
+describe('src/vfio layering', () => {
   it('reaches into src/pci only from the PCI adapter files, through its entry point', () => {
     const pci = outsideImports().filter((l) => l.includes(': pci/'));
     expect(pci.length).toBeGreaterThan(0);
     for (const line of pci) expect(line).toMatch(/^pci-[a-z-]+\.ts: pci\/index\.js$/);
   });
 
-  it('imports nothing of dsa, host, vidxd, mdev or memory, and no package', () => {
-    expect(outsideImports().filter((l) => !l.includes(': pci/'))).toEqual([]);
+  it('reaches into src/memory only through its entry point', () => {
+    const memory = outsideImports().filter((l) => l.includes(': memory/'));
+    expect(memory.length).toBeGreaterThan(0);
+    for (const line of memory) expect(line).toMatch(/: memory\/index\.js$/);
+  });
+
+  it('takes from src/memory only types and the mapping machinery of the IOAS as values', () => {
+    expect(memoryValueImports()).toEqual(['ioas.ts: GuestMemory', 'ioas.ts: IOVA_LIMIT', 'ioas.ts: IoAddressSpace', 'ioas.ts: Perm']);
+  });
+
+  it('imports nothing of dsa, host, vidxd or mdev, and no package', () => {
+    expect(outsideImports().filter((l) => !l.includes(': pci/') && !l.includes(': memory/'))).toEqual([]);
   });
 });

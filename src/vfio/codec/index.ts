@@ -5,3 +5,4 @@ export * from './region-info.js';
 export * from './irq-info.js';
 export * from './irq-set.js';
 export * from './feature.js';
+export * from './dma.js';
