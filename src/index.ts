@@ -2,5 +2,6 @@
 export * as pci from './pci/index.js';
 export * as memory from './memory/index.js';
 export * as dsa from './dsa/index.js';
+export * as host from './host/index.js';
 export * as vfio from './vfio/index.js';
 export * as mdev from './mdev/index.js';

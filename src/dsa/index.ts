@@ -86,3 +86,44 @@ export {
 } from './crc32c.js';
 export { CRC16_T10DIF_POLY, CRC16_T10DIF_TABLE, crc16T10Dif, crc16T10DifUpdate } from './crc16.js';
 export { CRC64_TABLE_HI, CRC64_TABLE_LO, crc64Finish, crc64Start, crc64Update } from './crc64.js';
+
+// --- Device model: registers, WQs, portals, groups, engines, commands (issue 4) ---
+export {
+  BASE_COMMAND_MASK, commandMask, DEFAULT_DSA_PROFILE, type DsaProfile, dsaProfile, FULL_COMMAND_MASK, gencapLow, imsEntries,
+  msixVectors,
+} from './profile.js';
+export {
+  type Bar0Layout, bar0Layout, GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, PORTAL_PAGE, PORTAL_SLOT, PORTAL_STRIDE, TABLE_UNIT,
+  WQCFG_SIZE,
+} from './layout.js';
+export {
+  type Access, bitMask, bits, type BlockDef, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields,
+  type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterOptions, type RegisterWindow,
+  resetValue, ro, rw, status, wo,
+} from './register-def.js';
+export {
+  VERSION_BITS, GENCAP_BITS, WQCAP_BITS, GRPCAP_BITS, ENGCAP_BITS, OPCAP_BITS, OFFSETS_BITS, GENCFG_BITS,
+  GENCTRL_BITS, GENSTS_BITS, INTCAUSE_BITS, CMD_BITS, CMDSTS_BITS, CMDCAP_BITS, SWERR_BITS, MSIX_PERM_BITS,
+  GRPWQCFG_BITS, GRPENGCFG_BITS, GRPFLAGS_BITS, WQCFG_BITS, IMS_ENTRY_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS,
+} from './register-fields.js';
+export {
+  BAR0_BLOCKS, CMD, CMDCAP, CMDSTS, ENGCAP, GENCAP, GENCFG, GENCTRL, GENERAL_BLOCK, GENSTS, GRPCAP, GRPCFG_BLOCK, GRPENGCFG,
+  GRPFLAGS, GRPWQCFG, IMS_BLOCK, IMS_ENTRY, INTCAUSE, MSIX_ENTRY, MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM, MSIX_PERM_BLOCK,
+  MSIX_TABLE_BLOCK, OFFSETS, OPCAP, SWERR, VERSION, WQCAP, WQCFG, WQCFG_BLOCK,
+} from './registers.js';
+export { type MsixWindow, RegisterFile, type RegisterOwner, type RegisterWriteHook } from './register-file.js';
+export { renderRegisterReference } from './register-doc.js';
+export { CMDSTS_CODES, CMDSTS_ERRORS, CmdStatus, type CmdStatusDef, cmdStatusInfo, describeCmdStatus } from './cmdsts.js';
+export {
+  COMMAND_BY_CODE, COMMAND_WAITS, Command, type CommandContext, type CommandDef, COMMANDS, DeviceState, INT_HANDLE_IMS,
+  type WaitKind, wqMaskOperand,
+} from './commands.js';
+export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
+export { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+export { GroupArbiter } from './arbiter.js';
+export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
+export { SwerrLog } from './swerr.js';
+export { type PasidPolicy, Portal, PortalRegion } from './portal.js';
+export { RegisterMmio } from './mmio.js';
+export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
+export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind } from './device.js';

@@ -1,0 +1,59 @@
+/**
+ * Priority arbitration among the WQs of a group (vidxd-device.md §2.3): a counter per WQ starts at
+ * its priority; the arbiter goes round-robin over the WQs that have work and a non-zero counter,
+ * taking one descriptor and decrementing the counter; when no WQ with work has credit left, every
+ * counter is reloaded. Two busy WQs with priorities 6 and 2 are therefore served 6:2.
+ */
+import type { WorkQueue } from './work-queue.js';
+
+/** The arbiter of one group. */
+export class GroupArbiter {
+  private members: WorkQueue[] = [];
+  private credit = new Int32Array(0);
+  private next = 0;
+
+  /** Sets the group's WQs (ascending index) and reloads every counter. */
+  setMembers(wqs: readonly WorkQueue[]): void {
+    this.members = [...wqs];
+    this.credit = new Int32Array(wqs.length);
+    this.next = 0;
+  }
+
+  /** The group's WQs. */
+  get wqs(): readonly WorkQueue[] {
+    return this.members;
+  }
+
+  /** Reloads every counter from the (latched) priorities and restarts the round-robin. */
+  reload(): void {
+    for (let i = 0; i < this.members.length; i++) this.credit[i] = (this.members[i] as WorkQueue).priority;
+    this.next = 0;
+  }
+
+  /** Whether some WQ of the group has queued work. */
+  hasWork(): boolean {
+    for (let i = 0; i < this.members.length; i++) if ((this.members[i] as WorkQueue).count > 0) return true;
+    return false;
+  }
+
+  /** Chooses the WQ the next descriptor is taken from (null: no work), charging it one credit. */
+  choose(): WorkQueue | null {
+    const n = this.members.length;
+    for (let pass = 0; pass < 2; pass++) {
+      let work = false;
+      for (let k = 0; k < n; k++) {
+        const i = this.next + k < n ? this.next + k : this.next + k - n;
+        const wq = this.members[i] as WorkQueue;
+        if (wq.count === 0) continue;
+        work = true;
+        if ((this.credit[i] as number) <= 0) continue;
+        this.credit[i] = (this.credit[i] as number) - 1;
+        this.next = i + 1 === n ? 0 : i + 1;
+        return wq;
+      }
+      if (!work) return null;
+      for (let i = 0; i < n; i++) this.credit[i] = (this.members[i] as WorkQueue).priority;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The commands of the CMD register (vidxd-device.md §5, Linux `enum idxd_cmd`) as one table: code,
+ * name, operand and the handler with every check and CMDSTS error. A handler returns the completion
+ * value (`error | result << 8`) or {@link COMMAND_WAITS} when the command must wait for
+ * descriptors; the device then keeps CMDSTS.active until the wait is over.
+ */
+import { CmdStatus } from './cmdsts.js';
+import { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
+import type { InterruptController } from './interrupts.js';
+import type { DsaProfile } from './profile.js';
+import type { RegisterFile } from './register-file.js';
+import type { WorkQueue, WqConfig } from './work-queue.js';
+
+/** GENSTS.state values. */
+export const DeviceState = {
+  DISABLED: 0,
+  ENABLED: 1,
+  DRAIN: 2,
+  HALT: 3,
+} as const;
+
+/** What a waiting command does when its wait is over. */
+export type WaitKind = 'drain' | 'disable-wqs' | 'disable-device';
+
+/** A handler's answer: the command waits for descriptors. */
+export const COMMAND_WAITS = -1;
+
+/** What command handlers may do to the device. */
+export interface CommandContext {
+  /** The profile. */
+  readonly profile: DsaProfile;
+  /** The register file. */
+  readonly regs: RegisterFile;
+  /** The WQs. */
+  readonly wqs: readonly WorkQueue[];
+  /** The interrupt controller (handle table). */
+  readonly irq: InterruptController;
+  /** GENSTS.state. */
+  readonly state: number;
+  /** The PCI state the checks depend on. */
+  pciState(): PciState;
+  /** Latches the group membership and enters Enabled. */
+  enterEnabled(map: GroupMap): void;
+  /** Stops every WQ taking submissions and enters Drain (Disable Device in progress). */
+  enterDrain(): void;
+  /** Latches `c` and enables WQ `q`. */
+  enableWq(q: number, c: WqConfig): void;
+  /** Disables WQ `q` (its queue is empty or abandoned). */
+  disableWq(q: number): void;
+  /** RESET_DEVICE: abandon all work, disable every WQ, reset the registers, free the handles, enter Disabled. */
+  resetDevice(): void;
+  /** Starts a wait of `kind` with no target yet. */
+  beginWait(kind: WaitKind): void;
+  /** The wait also needs every descriptor of WQ `q` accepted before sequence number `seq` gone. */
+  waitFor(q: number, seq: number): void;
+}
+
+/** One command. */
+export interface CommandDef {
+  /** Command code (CMD bits 24:20). */
+  readonly code: number;
+  /** Name (Linux `IDXD_CMD_*` without the prefix). */
+  readonly name: string;
+  /** What the operand (CMD bits 19:0) holds. */
+  readonly operand: string;
+  /** What the command does. */
+  readonly doc: string;
+  /** Runs the checks and the command; returns `error | result << 8` or {@link COMMAND_WAITS}. */
+  readonly run: (d: CommandContext, operand: number) => number;
+}
+
+/** The mask operand naming WQ `wq` (Linux: bits 15:0 a mask of 16 WQs, bits 19:16 which set of 16). */
+export function wqMaskOperand(wq: number): number {
+  return ((1 << (wq & 15)) | ((wq >>> 4) << 16)) >>> 0;
+}
+
+/** The WQs a mask operand names (see {@link wqMaskOperand}), or null when it names none or one that does not exist. */
+function maskedWqs(d: CommandContext, operand: number): WorkQueue[] | null {
+  const mask = operand & 0xffff;
+  const set = (operand >>> 16) & 0xf;
+  if (mask === 0) return null;
+  const out: WorkQueue[] = [];
+  for (let b = 0; b < 16; b++) {
+    if (((mask >>> b) & 1) === 0) continue;
+    const wq = d.wqs[set * 16 + b];
+    if (wq === undefined) return null;
+    out.push(wq);
+  }
+  return out;
+}
+
+/** Runs `body` on the WQs of a mask operand after the index (0x02) and enabled (0x32) checks. */
+function onMaskedWqs(d: CommandContext, operand: number, body: (wqs: WorkQueue[]) => number): number {
+  const wqs = maskedWqs(d, operand);
+  if (wqs === null) return CmdStatus.INVALID_WQ_INDEX;
+  if (wqs.some((w) => !w.enabled)) return CmdStatus.WQ_NOT_ENABLED;
+  return body(wqs);
+}
+
+function enabledWqs(d: CommandContext): WorkQueue[] {
+  return d.wqs.filter((w) => w.enabled);
+}
+
+/** A PASID operand applies to a dedicated WQ programmed with that PASID (whole queue) or to a shared WQ (its entries with that PASID). */
+function dedicatedTo(w: WorkQueue, pasid: number): boolean {
+  return w.dedicated && w.pasidEnabled && w.pasid === pasid;
+}
+
+/** Operand bit 16 of the interrupt-handle commands: the handle is an IMS (interrupt-handle table) handle. */
+export const INT_HANDLE_IMS = 0x10000;
+
+const TABLE = [
+  {
+    code: 1, name: 'ENABLE_DEVICE', operand: 'none', doc: 'Validate GENCFG, GRPCFG and WQCFG and enter Enabled',
+    run: (d) => {
+      if (d.state !== DeviceState.DISABLED) return CmdStatus.DEVICE_ENABLED;
+      const map = decodeGroups(d.regs);
+      const err = checkEnableDevice(d.regs, d.pciState(), map);
+      if (err !== 0) return err;
+      d.enterEnabled(map);
+      return 0;
+    },
+  },
+  {
+    code: 2, name: 'DISABLE_DEVICE', operand: 'none', doc: 'Stop taking work, wait for every queued descriptor, disable every WQ, enter Disabled',
+    run: (d) => {
+      if (d.state !== DeviceState.ENABLED) return CmdStatus.DEVICE_DISABLED;
+      d.beginWait('disable-device');
+      for (const w of enabledWqs(d)) d.waitFor(w.index, w.tailSeq);
+      d.enterDrain();
+      return COMMAND_WAITS;
+    },
+  },
+  {
+    code: 3, name: 'DRAIN_ALL', operand: 'none', doc: 'Wait for every descriptor accepted before the command',
+    run: (d) => {
+      d.beginWait('drain');
+      for (const w of enabledWqs(d)) d.waitFor(w.index, w.tailSeq);
+      return COMMAND_WAITS;
+    },
+  },
+  {
+    code: 4, name: 'ABORT_ALL', operand: 'none', doc: 'Abandon every queued descriptor (no record, no interrupt)',
+    run: (d) => {
+      for (const w of enabledWqs(d)) w.abortAll();
+      return 0;
+    },
+  },
+  {
+    code: 5, name: 'RESET_DEVICE', operand: 'none', doc: 'Abort everything, disable every WQ, reset every register but CMD, CMDSTS and SWERR, enter Disabled',
+    run: (d) => {
+      d.resetDevice();
+      return 0;
+    },
+  },
+  {
+    code: 6, name: 'ENABLE_WQ', operand: 'WQ index', doc: 'Validate the WQ configuration and enable the WQ',
+    run: (d, operand) => {
+      const w = d.wqs[operand];
+      if (w === undefined) return CmdStatus.INVALID_WQ_INDEX;
+      if (d.state !== DeviceState.ENABLED) return CmdStatus.DEVICE_NOT_ENABLED;
+      if (w.enabled) return CmdStatus.WQ_ENABLED;
+      const c = readWqConfig(d.regs, w.index);
+      const others = d.wqs.reduce((n, o) => n + (o.enabled ? o.size : 0), 0);
+      const err = checkEnableWq(d.regs, d.pciState(), c, w.group, others);
+      if (err !== 0) return err;
+      d.enableWq(w.index, c);
+      return 0;
+    },
+  },
+  {
+    code: 7, name: 'DISABLE_WQ', operand: 'WQ mask', doc: 'Stop the WQs taking work, wait for their queued descriptors, disable them',
+    run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
+      d.beginWait('disable-wqs');
+      for (const w of wqs) {
+        w.accepting = false;
+        d.waitFor(w.index, w.tailSeq);
+      }
+      return COMMAND_WAITS;
+    }),
+  },
+  {
+    code: 8, name: 'DRAIN_WQ', operand: 'WQ mask', doc: 'Wait for the descriptors accepted into the WQs before the command',
+    run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
+      d.beginWait('drain');
+      for (const w of wqs) d.waitFor(w.index, w.tailSeq);
+      return COMMAND_WAITS;
+    }),
+  },
+  {
+    code: 9, name: 'ABORT_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs',
+    run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
+      for (const w of wqs) w.abortAll();
+      return 0;
+    }),
+  },
+  {
+    code: 10, name: 'RESET_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs and disable them (configuration kept)',
+    run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
+      for (const w of wqs) {
+        w.abortAll();
+        d.disableWq(w.index);
+      }
+      return 0;
+    }),
+  },
+  {
+    code: 11, name: 'DRAIN_PASID', operand: 'PASID', doc: 'Wait for the queued descriptors with the PASID (dedicated WQs programmed with it: all of theirs)',
+    run: (d, operand) => {
+      d.beginWait('drain');
+      for (const w of enabledWqs(d)) {
+        if (w.dedicated) {
+          if (dedicatedTo(w, operand)) d.waitFor(w.index, w.tailSeq);
+        } else {
+          const seq = w.lastSeqOf(operand);
+          if (seq >= 0) d.waitFor(w.index, seq);
+        }
+      }
+      return COMMAND_WAITS;
+    },
+  },
+  {
+    code: 12, name: 'ABORT_PASID', operand: 'PASID', doc: 'Abandon the queued descriptors with the PASID, leaving other PASIDs\' work queued',
+    run: (d, operand) => {
+      for (const w of enabledWqs(d)) {
+        if (!w.dedicated) w.abortPasid(operand);
+        else if (dedicatedTo(w, operand)) w.abortAll();
+      }
+      return 0;
+    },
+  },
+  {
+    code: 13, name: 'REQUEST_INT_HANDLE', operand: '[15:0] MSI-X vector or IMS entry, [16] IMS', doc: 'Allocate an interrupt handle; CMDSTS.result = the handle',
+    run: (d, operand) => {
+      const h = d.irq.requestHandle(operand & 0xffff, (operand & INT_HANDLE_IMS) !== 0);
+      return h < 0 ? -h : h << 8;
+    },
+  },
+  {
+    code: 14, name: 'RELEASE_INT_HANDLE', operand: '[15:0] handle, [16] IMS', doc: 'Free an interrupt handle',
+    run: (d, operand) => (d.irq.releaseHandle(operand & 0xffff, (operand & INT_HANDLE_IMS) !== 0) ? 0 : CmdStatus.INVALID_HANDLE),
+  },
+] as const satisfies readonly CommandDef[];
+
+/** Every command, in code order. */
+export const COMMANDS: readonly CommandDef[] = Object.freeze(TABLE);
+
+/** Commands indexed by code (undefined: no such command). */
+export const COMMAND_BY_CODE: readonly (CommandDef | undefined)[] = (() => {
+  const t: (CommandDef | undefined)[] = new Array<CommandDef | undefined>(32).fill(undefined);
+  for (const c of COMMANDS) t[c.code] = c;
+  return t;
+})();
+
+type CommandName = (typeof TABLE)[number]['name'];
+
+/** Command codes by name (`Command.ENABLE_WQ === 6`). */
+export const Command = Object.freeze(Object.fromEntries(COMMANDS.map((c) => [c.name, c.code]))) as {
+  readonly [N in CommandName]: Extract<(typeof TABLE)[number], { name: N }>['code'];
+};

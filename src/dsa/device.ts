@@ -1,0 +1,570 @@
+/**
+ * The DSA device model (vidxd-device.md §2): a PCI function whose BAR0 registers, BAR2 portals,
+ * work queues, groups, engines, commands, interrupts and errors behave as the DSA specification
+ * describes, driven through register accesses only. Execution is `deterministic` (nothing runs
+ * until the embedder calls {@link DsaDevice.step} / {@link DsaDevice.runUntilIdle}) or `automatic`
+ * (queued work runs as soon as it is accepted, or when the embedder's scheduler says); both give
+ * the same results.
+ */
+import { Iommu } from '../memory/index.js';
+import type { AtsCapability, MsixCapability, PasidCapability, PciFunction, PcieCapability, PriCapability } from '../pci/index.js';
+import { Command as PciCommand } from '../pci/index.js';
+import { GroupArbiter } from './arbiter.js';
+import { capsFromRegisters, type EngineCaps } from './caps.js';
+import { CmdStatus } from './cmdsts.js';
+import { Command, COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, DeviceState, type WaitKind } from './commands.js';
+import type { GroupMap, PciState } from './config-check.js';
+import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
+import { DescriptorEngine } from './engine.js';
+import { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
+import { type Bar0Layout, bar0Layout, PORTAL_SLOT } from './layout.js';
+import { RegisterMmio } from './mmio.js';
+import { buildDsaFunction } from './pci-function.js';
+import { Portal, PortalRegion } from './portal.js';
+import { commandMask, type DsaProfile, dsaProfile, gencapLow } from './profile.js';
+import { fieldOf } from './register-def.js';
+import { RegisterFile } from './register-file.js';
+import { BAR0_BLOCKS, CMD, CMDSTS, GENCFG, GENCTRL, GENSTS, IMS_ENTRY, INTCAUSE, WQCFG } from './registers.js';
+import { SoftwareErrorCode } from './status.js';
+import { SwerrLog } from './swerr.js';
+import { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+
+/** What kind of BAR2 write {@link DsaDevice.portalWrite} performs. */
+export type PortalWriteKind = 'movdir64b' | 'enqcmd' | 'enqcmds' | 'write';
+
+/** `deterministic`: nothing runs until the embedder steps the device; `automatic`: accepted work runs at once. */
+export type ExecutionMode = 'deterministic' | 'automatic';
+
+/** Options of {@link DsaDevice}. */
+export interface DsaDeviceOptions {
+  /** Capability profile (default: {@link dsaProfile}()). */
+  readonly profile?: DsaProfile;
+  /** The IOMMU every DMA goes through (default: a new, empty one). */
+  readonly iommu?: Iommu;
+  /** Execution mode (default `deterministic`). */
+  readonly mode?: ExecutionMode;
+  /**
+   * Automatic mode: how to run queued work. Default: synchronously, inside the call that queued it.
+   * An embedder may pass e.g. `queueMicrotask` for one scheduled run per burst of submissions.
+   */
+  readonly schedule?: (run: () => void) => void;
+  /** Engine items without a register bit (`cacheControl3`, `logInvalidHandle`, …). */
+  readonly engineCaps?: Partial<EngineCaps>;
+}
+
+const WAIT_NONE = 0;
+const WAIT_DRAIN = 1;
+const WAIT_DISABLE_WQS = 2;
+const WAIT_DISABLE_DEVICE = 3;
+const WAIT_CODES: Readonly<Record<WaitKind, number>> = { 'drain': WAIT_DRAIN, 'disable-wqs': WAIT_DISABLE_WQS, 'disable-device': WAIT_DISABLE_DEVICE };
+
+interface EngineSlot {
+  readonly engine: DescriptorEngine;
+  /** Offset of the engine's 64-byte descriptor copy in the shared byte array. */
+  readonly scratch: number;
+}
+
+/** A DSA PCI function with its registers, work queues, portals, engines and commands. */
+export class DsaDevice {
+  /** The capability profile. */
+  readonly profile: DsaProfile;
+  /** BAR0 layout. */
+  readonly layout: Bar0Layout;
+  /** What the engines execute with (decoded from GENCAP and OPCAP). */
+  readonly caps: EngineCaps;
+  /** The IOMMU (PASID 0 = requester-ID space). */
+  readonly iommu: Iommu;
+  /** The PCI function (config space). */
+  readonly pci: PciFunction;
+  /** MSI-X capability (table and PBA in BAR0). */
+  readonly msix: MsixCapability;
+  /** PCI Express capability. */
+  readonly pcie: PcieCapability;
+  /** ATS capability. */
+  readonly ats: AtsCapability;
+  /** PRI capability. */
+  readonly pri: PriCapability;
+  /** PASID capability. */
+  readonly pasid: PasidCapability;
+  /** The register file compiled from the tables. */
+  readonly regs: RegisterFile;
+  /** BAR0 as an MMIO region. */
+  readonly bar0: RegisterMmio;
+  /** BAR2 as an MMIO region. */
+  readonly bar2: PortalRegion;
+  /** Interrupts and the interrupt-handle table. */
+  readonly irq: InterruptController;
+  /** The SWERR log. */
+  readonly swerr: SwerrLog;
+  /** The work queues. */
+  readonly wqs: readonly WorkQueue[];
+  /** Execution mode. */
+  mode: ExecutionMode;
+  /** Page-request service for block-on-fault and PRS (null: faults are reported). */
+  pageRequests: PageRequestHandler | null = null;
+  /** Destination-readback hook (null: none). */
+  readback: ReadbackHook | null = null;
+  private readonly schedule: ((run: () => void) => void) | null;
+  private readonly portals: readonly Portal[];
+  private readonly arbiters: readonly GroupArbiter[];
+  private readonly engines: readonly EngineSlot[];
+  /** One long-lived execution context per WQ: WQ-constant fields set by Enable WQ, the rest per dispatch. */
+  private readonly contexts: readonly ExecContext[];
+  private userIntOn = false;
+  private readonly bytes: Uint8Array;
+  private engineGroup: Int32Array;
+  private stateValue: number = DeviceState.DISABLED;
+  private cmdActive = false;
+  private cmdIntReq = false;
+  private waitKind = WAIT_NONE;
+  private readonly waitTarget: Float64Array;
+  private running = false;
+  private scheduled = false;
+  private nextEngine = 0;
+  private pasidOn = false;
+  private pasidPrivOn = false;
+  private atsOn = false;
+  private priOn = false;
+  /** What command handlers may do (kept off the public surface). */
+  private readonly control: CommandContext;
+
+  /** Builds a device in its power-on state (Disabled, every register at its reset value). */
+  constructor(options: DsaDeviceOptions = {}) {
+    const profile = options.profile ?? dsaProfile();
+    this.profile = profile;
+    this.layout = bar0Layout(profile);
+    this.caps = capsFromRegisters(gencapLow(profile), profile.gencapHigh, profile.opcap, options.engineCaps);
+    this.iommu = options.iommu ?? new Iommu();
+    this.mode = options.mode ?? 'deterministic';
+    this.schedule = options.schedule ?? null;
+    const parts = buildDsaFunction(profile, this.layout);
+    this.pci = parts.fn;
+    this.msix = parts.msix;
+    this.pcie = parts.pcie;
+    this.ats = parts.ats;
+    this.pri = parts.pri;
+    this.pasid = parts.pasid;
+    this.regs = new RegisterFile({ profile, layout: this.layout }, BAR0_BLOCKS, this.layout.bar0Size);
+    this.irq = new InterruptController(profile, this.regs, this.msix, () => this.pci.busMaster);
+    this.swerr = new SwerrLog(this.regs, this.irq);
+    this.regs.connect({
+      window: this.msix,
+      hooks: {
+        [CMD.name]: (_i, _offset, size, value) => {
+          if (size === 4) this.command(value);
+        },
+        [IMS_ENTRY.name]: (entry) => this.irq.imsEntryWritten(entry),
+      },
+      writable: (lock, i) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !(this.wqs[i] as WorkQueue).enabled),
+    });
+    const decoding = (): boolean => (this.pci.command & PciCommand.MEMORY) !== 0;
+    this.bar0 = new RegisterMmio(this.regs, decoding);
+
+    const ringBytes = profile.totalWqSize * PORTAL_SLOT;
+    this.bytes = new Uint8Array(profile.wqs * ringBytes + profile.engines * PORTAL_SLOT);
+    const occ = WQCFG.fields.occupancy.lo >>> 5;
+    const host: WqHost = { dropped: (wq, src, off) => this.dropped(wq, src, off), kick: () => this.kick() };
+    this.wqs = Array.from({ length: profile.wqs }, (_, q) =>
+      new WorkQueue(q, this.bytes, q * ringBytes, profile.totalWqSize, this.regs.value, this.regs.dwordIndex(WQCFG, q, occ), host));
+    const portals: Portal[] = [];
+    for (const wq of this.wqs) {
+      for (let page = 0; page < 4; page++) {
+        const ims = page >= 2;
+        portals.push(new Portal(wq.index, (page & 1) === 1, ims, ims && this.irq.imsEntries === 0 ? null : wq));
+      }
+    }
+    this.portals = portals;
+    this.bar2 = new PortalRegion(this.layout.bar2Size, portals, decoding);
+    this.arbiters = Array.from({ length: profile.groups }, () => new GroupArbiter());
+    this.engines = Array.from({ length: profile.engines }, (_, e) => ({
+      engine: new DescriptorEngine(this.caps),
+      scratch: profile.wqs * ringBytes + e * PORTAL_SLOT,
+    }));
+    this.contexts = this.wqs.map(() => this.newContext());
+    this.engineGroup = new Int32Array(profile.engines).fill(-1);
+    this.waitTarget = new Float64Array(profile.wqs).fill(-1);
+    this.control = this.commandContext();
+    this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
+    this.pci.onCapabilityWrite((cap) => {
+      if (cap === this.pasid || cap === this.ats || cap === this.pri) this.capabilityEnablesChanged();
+    });
+  }
+
+  private commandContext(): CommandContext {
+    const device = this;
+    return {
+      profile: this.profile,
+      regs: this.regs,
+      wqs: this.wqs,
+      irq: this.irq,
+      get state(): number {
+        return device.stateValue;
+      },
+      pciState: () => this.pciState(),
+      enterEnabled: (map) => this.enterEnabled(map),
+      enterDrain: () => this.enterDrain(),
+      enableWq: (q, c) => this.enableWq(q, c),
+      disableWq: (q) => this.disableWq(q),
+      resetDevice: () => this.resetDevice(),
+      beginWait: (kind) => this.beginWait(kind),
+      waitFor: (q, seq) => this.waitFor(q, seq),
+    };
+  }
+
+  private newContext(): ExecContext {
+    const ctx = new ExecContext();
+    ctx.interrupts = this.irq;
+    ctx.errors = this.swerr;
+    return ctx;
+  }
+
+  // ---------------------------------------------------------------- public surface
+
+  /** GENSTS.state: 0 Disabled, 1 Enabled, 2 Drain, 3 Halt. */
+  get state(): number {
+    return this.stateValue;
+  }
+
+  /** CMDSTS.active. */
+  get commandActive(): boolean {
+    return this.cmdActive;
+  }
+
+  /** The portal of WQ `wq` (unlimited/MSI-X by default). Throws `RangeError` for a WQ index out of range. */
+  portal(wq: number, options: { readonly limited?: boolean; readonly ims?: boolean } = {}): Portal {
+    const p = this.portals[wq * 4 + (options.limited === true ? 1 : 0) + (options.ims === true ? 2 : 0)];
+    if (p === undefined || wq < 0 || !Number.isInteger(wq)) throw new RangeError(`WQ ${wq} does not exist (the device has ${this.wqs.length})`);
+    return p;
+  }
+
+  /** BAR0 read of 1, 2 or 4 bytes (8-byte registers: two dword reads, or `bar0.readInto`). */
+  mmioRead(offset: number, size: number): number {
+    return this.bar0.read(offset, size);
+  }
+
+  /** BAR0 write of 1, 2 or 4 bytes, or of 8 bytes given as two halves (`value` low, `high`). */
+  mmioWrite(offset: number, size: number, value: number, high = 0): void {
+    if (size === 8) this.bar0.write64(offset, value, high);
+    else this.bar0.write(offset, size, value);
+  }
+
+  /**
+   * A BAR2 write of the 64 bytes at `bytes[off]` to portal offset `offset` (dsa-operations.md
+   * §9.1–9.3): MOVDIR64B (posted), ENQCMD (with the submitter's `pasid`, Priv 0), ENQCMDS (PASID
+   * and Priv from the descriptor), or a plain write (always ignored). A misaligned offset is ignored
+   * (retry for an enqueue).
+   */
+  portalWrite(offset: number, bytes: Uint8Array, off: number, kind: PortalWriteKind, pasid = 0): SubmitStatusValue {
+    const enq = kind === 'enqcmd' || kind === 'enqcmds';
+    const p = offset % PORTAL_SLOT === 0 && (this.pci.command & PciCommand.MEMORY) !== 0 ? this.bar2.portalAt(offset) : null;
+    if (kind === 'write' || p === null) return enq ? SubmitStatus.RETRY : SubmitStatus.IGNORED;
+    if (kind === 'movdir64b') return p.movdir64b(bytes, off);
+    return kind === 'enqcmd' ? p.enqcmd(bytes, off, pasid) : p.enqcmds(bytes, off);
+  }
+
+  /** Installs the receiver of MSI-X messages (the platform's interrupt controller). */
+  setMsixDelivery(handler: VectorDelivery | null): void {
+    this.irq.setMsixDelivery(handler);
+  }
+
+  /** Installs the receiver of interrupt-handle (IMS) messages. */
+  setImsDelivery(handler: ImsDelivery | null): void {
+    this.irq.setImsDelivery(handler);
+  }
+
+  /** Descriptors queued in WQ `wq`, or only those with effective PASID `pasid`. */
+  occupancy(wq: number, pasid?: number): number {
+    const w = this.wqs[wq];
+    if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
+    return pasid === undefined ? w.count : w.occupancyOf(pasid);
+  }
+
+  /** True when no engine can take work now. */
+  get idle(): boolean {
+    if (this.stateValue !== DeviceState.ENABLED && this.stateValue !== DeviceState.DRAIN) return true;
+    for (let e = 0; e < this.engines.length; e++) {
+      const g = this.engineGroup[e] as number;
+      if (g >= 0 && (this.arbiters[g] as GroupArbiter).hasWork()) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Executes one descriptor: the next engine (round-robin) whose group has work takes a descriptor
+   * from the WQ its group's arbiter chooses and runs it to completion. Returns false when nothing
+   * could run (or when called from inside a step).
+   */
+  step(): boolean {
+    if (this.running) return false;
+    this.running = true;
+    try {
+      return this.stepOnce();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Steps until no engine can take work (at most `max` descriptors); returns how many ran. */
+  runUntilIdle(max = Number.POSITIVE_INFINITY): number {
+    if (this.running) return 0;
+    this.running = true;
+    let n = 0;
+    try {
+      while (n < max && this.stepOnce()) n++;
+    } finally {
+      this.running = false;
+    }
+    return n;
+  }
+
+  /**
+   * Power-on / fundamental reset: PCI config space, every register (SWERR, CMD and CMDSTS too), the
+   * queues and the handle table return to their reset state. Listeners and delivery callbacks stay.
+   */
+  reset(): void {
+    this.pci.reset();
+    this.refreshCapabilityEnables();
+    this.cancelCommand();
+    this.resetDevice();
+    this.regs.reset(false);
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  private stepOnce(): boolean {
+    const s = this.stateValue;
+    if (s !== DeviceState.ENABLED && s !== DeviceState.DRAIN) return false;
+    const n = this.engines.length;
+    for (let k = 0; k < n; k++) {
+      const e = this.nextEngine + k < n ? this.nextEngine + k : this.nextEngine + k - n;
+      const g = this.engineGroup[e] as number;
+      if (g < 0) continue;
+      const wq = (this.arbiters[g] as GroupArbiter).choose();
+      if (wq === null) continue;
+      this.nextEngine = e + 1 === n ? 0 : e + 1;
+      this.execute(this.engines[e] as EngineSlot, wq);
+      if (this.waitKind !== WAIT_NONE) this.checkWait();
+      return true;
+    }
+    return false;
+  }
+
+  private execute(slot: EngineSlot, wq: WorkQueue): void {
+    const head = wq.head;
+    const from = wq.headOffset();
+    this.bytes.copyWithin(slot.scratch, from, from + PORTAL_SLOT);
+    const flags = wq.slotFlags[head] as number;
+    const pasid = wq.slotPasid[head] as number;
+    wq.pop();
+    const ctx = this.contexts[wq.index] as ExecContext;
+    ctx.space = this.iommu.space(pasid);
+    ctx.pasid = pasid;
+    ctx.priv = (flags & SLOT_PRIV) !== 0;
+    ctx.ims = (flags & SLOT_IMS) !== 0;
+    ctx.privModeEnabled = this.pasidPrivOn;
+    ctx.userInterruptsEnabled = this.userIntOn;
+    ctx.prsEnabled = this.priOn;
+    ctx.faults = this.pageRequests;
+    ctx.readback = this.readback;
+    slot.engine.execute(this.bytes, slot.scratch, ctx);
+  }
+
+  /** Work was queued or a command waits: in automatic mode, run (or schedule) until idle. */
+  private kick(): void {
+    if (this.mode !== 'automatic') return;
+    if (this.schedule === null) {
+      this.runUntilIdle();
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.runUntilIdle();
+    });
+  }
+
+  /** A MOVDIR64B hit a full dedicated WQ: SWERR 0x53 with the dropped descriptor's opcode and the WQ's PASID. */
+  private dropped(wq: WorkQueue, src: Uint8Array, off: number): void {
+    const e = this.swerr.scratch;
+    e.clear();
+    e.code = SoftwareErrorCode.DWQ_FULL;
+    e.descValid = true;
+    e.wqIndexValid = true;
+    e.wqIndex = wq.index;
+    e.opcode = src[off + 7] as number;
+    e.pasid = wq.pasidEnabled ? wq.pasid : 0;
+    e.priv = wq.priv;
+    this.swerr.report(e);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private command(value: number): void {
+    if (this.cmdActive) {
+      this.swerr.reportDevice(SoftwareErrorCode.CMD_REG);
+      return;
+    }
+    const r = this.regs;
+    r.value[r.dwordIndex(CMD)] = value;
+    this.cmdActive = true;
+    this.cmdIntReq = fieldOf(value, CMD.fields.intReq) === 1;
+    r.set(CMDSTS, CMDSTS.fields.active, 0, 1);
+    const code = fieldOf(value, CMD.fields.cmd);
+    const operand = fieldOf(value, CMD.fields.operand);
+    const def = COMMAND_BY_CODE[code];
+    if (def === undefined || ((commandMask(this.profile) >>> code) & 1) === 0) {
+      this.complete(CmdStatus.INVALID_COMMAND);
+    } else if (this.stateValue === DeviceState.HALT && def.code !== Command.RESET_DEVICE) {
+      this.complete(CmdStatus.HARDWARE_ERROR);
+    } else {
+      const result = def.run(this.control, operand);
+      if (result !== COMMAND_WAITS) {
+        this.complete(result);
+      } else {
+        this.checkWait();
+        if (this.waitKind !== WAIT_NONE) this.kick();
+      }
+    }
+  }
+
+  /** Completes the active command: CMDSTS = `value` (active clear), then the completion interrupt if requested. */
+  private complete(value: number): void {
+    this.waitKind = WAIT_NONE;
+    this.waitTarget.fill(-1);
+    this.cmdActive = false;
+    this.regs.value[this.regs.dwordIndex(CMDSTS)] = value & 0xffffff;
+    if (this.cmdIntReq) this.irq.raiseCause(INTCAUSE.fields.commandCompletion);
+  }
+
+  private cancelCommand(): void {
+    this.waitKind = WAIT_NONE;
+    this.waitTarget.fill(-1);
+    this.cmdActive = false;
+  }
+
+  private checkWait(): void {
+    for (let q = 0; q < this.wqs.length; q++) {
+      const t = this.waitTarget[q] as number;
+      if (t >= 0 && (this.wqs[q] as WorkQueue).headSeq() < t) return;
+    }
+    const kind = this.waitKind;
+    if (kind === WAIT_DISABLE_WQS || kind === WAIT_DISABLE_DEVICE) {
+      for (let q = 0; q < this.wqs.length; q++) {
+        const w = this.wqs[q] as WorkQueue;
+        if (w.enabled && (kind === WAIT_DISABLE_DEVICE || (this.waitTarget[q] as number) >= 0)) this.disableWq(q);
+      }
+      if (kind === WAIT_DISABLE_DEVICE) this.setState(DeviceState.DISABLED);
+    }
+    this.complete(0);
+  }
+
+  // ---------------------------------------------------------------- what command handlers do
+
+  /** The PCI state the configuration checks depend on. */
+  private pciState(): PciState {
+    return {
+      busMaster: this.pci.busMaster,
+      pasidEnabled: this.pasid.enabled,
+      pasidPrivileged: this.pasid.privilegedEnabled,
+      priEnabled: this.pri.enabled,
+      pasidWidth: this.pasid.maxWidth,
+    };
+  }
+
+  /** Latches the group membership and enters Enabled. */
+  private enterEnabled(map: GroupMap): void {
+    this.engineGroup = Int32Array.from(map.engineGroup);
+    this.userIntOn = this.regs.flag(GENCFG, GENCFG.fields.userIntEn);
+    for (const w of this.wqs) w.group = map.wqGroup[w.index] as number;
+    this.arbiters.forEach((a, g) => a.setMembers(this.wqs.filter((w) => w.group === g)));
+    this.nextEngine = 0;
+    this.setState(DeviceState.ENABLED);
+  }
+
+  /** Stops every WQ taking submissions and enters Drain (Disable Device in progress). */
+  private enterDrain(): void {
+    for (const w of this.wqs) w.accepting = false;
+    this.setState(DeviceState.DRAIN);
+  }
+
+  /** Latches `c`, enables WQ `q` and locks its WQCFG. */
+  private enableWq(q: number, c: WqConfig): void {
+    (this.wqs[q] as WorkQueue).enable(c, this.stateValue === DeviceState.ENABLED);
+    const ctx = this.contexts[q] as ExecContext;
+    ctx.pasidEnabled = c.pasidEnabled;
+    ctx.shared = !c.dedicated;
+    ctx.wqIndex = q;
+    ctx.maxXferShift = c.maxTransferShift;
+    ctx.maxBatchShift = c.maxBatchShift;
+    ctx.wqBlockOnFault = c.blockOnFault;
+    this.regs.set(WQCFG, WQCFG.fields.wqState, q, 1);
+  }
+
+  /** Disables WQ `q` (queue dropped) and unlocks its WQCFG. */
+  private disableWq(q: number): void {
+    (this.wqs[q] as WorkQueue).disable();
+    this.regs.set(WQCFG, WQCFG.fields.wqState, q, 0);
+  }
+
+  /** RESET_DEVICE: every WQ disabled, registers reset (CMD, CMDSTS, SWERR kept), handles freed, Disabled. */
+  private resetDevice(): void {
+    for (let q = 0; q < this.wqs.length; q++) this.disableWq(q);
+    this.regs.reset(true);
+    this.irq.releaseAll();
+    this.engineGroup.fill(-1);
+    for (const a of this.arbiters) a.setMembers([]);
+    this.setState(DeviceState.DISABLED);
+  }
+
+  /** Starts a wait of `kind` with no target yet. */
+  private beginWait(kind: WaitKind): void {
+    this.waitKind = WAIT_CODES[kind];
+    this.waitTarget.fill(-1);
+  }
+
+  /** The wait also needs the entries of WQ `q` before sequence number `seq` gone. */
+  private waitFor(q: number, seq: number): void {
+    this.waitTarget[q] = seq;
+  }
+
+  private setState(s: number): void {
+    this.stateValue = s;
+    this.regs.set(GENSTS, GENSTS.fields.state, 0, s);
+  }
+
+  // ---------------------------------------------------------------- PCI side effects and Halt
+
+  private commandRegisterChanged(old: number, now: number): void {
+    const lost = (old & PciCommand.BUS_MASTER) !== 0 && (now & PciCommand.BUS_MASTER) === 0;
+    if (lost && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    if ((old & PciCommand.BUS_MASTER) === 0 && (now & PciCommand.BUS_MASTER) !== 0) this.irq.redeliver();
+  }
+
+  private capabilityEnablesChanged(): void {
+    const changed = this.pasidOn !== this.pasid.enabled || this.atsOn !== this.ats.enabled || this.priOn !== this.pri.enabled;
+    this.refreshCapabilityEnables();
+    if (changed && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+  }
+
+  private refreshCapabilityEnables(): void {
+    this.pasidOn = this.pasid.enabled;
+    this.pasidPrivOn = this.pasid.privilegedEnabled;
+    this.atsOn = this.ats.enabled;
+    this.priOn = this.pri.enabled;
+  }
+
+  /**
+   * Enters Halt after an unsupported PCI configuration change (SWERR 0x51, reset type FLR): queued
+   * work is abandoned, every WQ disabled, a waiting command completes with 0x03, and the halt
+   * interrupt is raised when GENCTRL allows it.
+   */
+  private halt(): void {
+    this.swerr.reportDevice(SoftwareErrorCode.PCI_CFG);
+    for (let q = 0; q < this.wqs.length; q++) this.disableWq(q);
+    this.setState(DeviceState.HALT);
+    this.regs.set(GENSTS, GENSTS.fields.resetType, 0, 1);
+    if (this.cmdActive) this.complete(CmdStatus.HARDWARE_ERROR);
+    if (this.regs.flag(GENCTRL, GENCTRL.fields.haltIntEn)) this.irq.raiseCause(INTCAUSE.fields.halt);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Portals (dsa-operations.md §9): four 4-KiB pages per WQ in BAR2 — unlimited/MSI-X,
+ * limited/MSI-X, unlimited/IMS, limited/IMS. A {@link Portal} is the fast path a caller holds and
+ * submits through directly; {@link PortalRegion} is BAR2 as an MMIO region (reads all ones, a
+ * 64-byte aligned write is a MOVDIR64B, anything else is ignored).
+ */
+import { Desc, DESC_SIZE } from './descriptor.js';
+import { PORTAL_PAGE, PORTAL_SLOT, PORTAL_STRIDE } from './layout.js';
+import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-queue.js';
+
+function checkRange(src: Uint8Array, off: number): void {
+  if (!(off >= 0) || off + DESC_SIZE > src.length) throw new RangeError(`a portal submission needs 64 bytes at offset ${off} of a ${src.length}-byte buffer`);
+}
+
+/** How a portal chooses the PASID of a shared-WQ submission made through {@link Portal.submit}. */
+export type PasidPolicy =
+  | { readonly kind: 'descriptor' }
+  | { readonly kind: 'fixed'; readonly pasid: number; readonly priv: boolean }
+  | {
+    readonly kind: 'translate';
+    /** Guest PASID (descriptor bytes 0–3) → host PASID; the binder may change it at any time. */
+    readonly table: ReadonlyMap<number, number>;
+    /** Told about a submission whose PASID has no translation (it is dropped, never run). */
+    readonly onReject?: (guestPasid: number, src: Uint8Array, off: number) => void;
+  };
+
+const DESCRIPTOR_POLICY: PasidPolicy = Object.freeze({ kind: 'descriptor' });
+
+/**
+ * One portal page of one WQ, optionally bound to a PASID policy (for a virtual device): the
+ * descriptor's own PASID (ENQCMDS), a fixed PASID and Priv (ENQCMD of one context), or a guest →
+ * host translation table whose misses are dropped and reported, never run in another address space.
+ */
+export class Portal {
+  /** WQ index (may exceed the WQ count: such a portal ignores and retries everything). */
+  readonly wq: number;
+  /** Limited portal (shared WQs: accepts only below the threshold). */
+  readonly limited: boolean;
+  /** IMS portal: completion interrupt handles name interrupt-handle entries instead of MSI-X vectors. */
+  readonly ims: boolean;
+  /** Offset of the page in BAR2. */
+  readonly offset: number;
+  /** The PASID policy of {@link submit} on a shared WQ. */
+  readonly policy: PasidPolicy;
+  private readonly q: WorkQueue | null;
+
+  /** A portal on `q` (null: no such WQ, or an IMS page of a device without IMS). */
+  constructor(wq: number, limited: boolean, ims: boolean, q: WorkQueue | null, policy: PasidPolicy = DESCRIPTOR_POLICY) {
+    this.wq = wq;
+    this.limited = limited;
+    this.ims = ims;
+    this.offset = wq * PORTAL_STRIDE + (limited ? PORTAL_PAGE : 0) + (ims ? 2 * PORTAL_PAGE : 0);
+    this.q = q;
+    this.policy = policy;
+  }
+
+  /** A portal on the same page whose {@link submit} applies `policy` (made once, then used on the fast path). */
+  bind(policy: PasidPolicy): Portal {
+    return new Portal(this.wq, this.limited, this.ims, this.q, policy);
+  }
+
+  /**
+   * MOVDIR64B of the descriptor at `src[off, off + 64)`: a dedicated WQ queues it, or drops it when
+   * full (SWERR 0x53); anything else ignores it. Throws `RangeError` if fewer than 64 bytes are there.
+   */
+  movdir64b(src: Uint8Array, off = 0): SubmitStatusValue {
+    checkRange(src, off);
+    return this.q === null ? SubmitStatus.IGNORED : this.q.post(src, off, this.ims);
+  }
+
+  /**
+   * Enqueue (ENQCMD/ENQCMDS) with effective `pasid` and `priv`: a shared WQ accepts it or answers
+   * retry; anything else answers retry.
+   */
+  enqueue(src: Uint8Array, off: number, pasid: number, priv: boolean): SubmitStatusValue {
+    checkRange(src, off);
+    return this.q === null ? SubmitStatus.RETRY : this.q.enqueue(src, off, pasid, priv, this.limited, this.ims);
+  }
+
+  /** ENQCMD: the submitting context's `pasid`, Priv 0 (the descriptor's bytes 0–3 are not used). */
+  enqcmd(src: Uint8Array, off: number, pasid: number): SubmitStatusValue {
+    return this.enqueue(src, off, pasid, false);
+  }
+
+  /** ENQCMDS: PASID and Priv as written in bytes 0–3 of the descriptor. */
+  enqcmds(src: Uint8Array, off = 0): SubmitStatusValue {
+    checkRange(src, off);
+    const at = off + Desc.PASID_PRIV;
+    const w = ((src[at] as number) | ((src[at + 1] as number) << 8) | ((src[at + 2] as number) << 16)) & 0xfffff;
+    return this.enqueue(src, off, w, ((src[at + 3] as number) & 0x80) !== 0);
+  }
+
+  /**
+   * The natural submission for the WQ's mode: MOVDIR64B to a dedicated WQ (its WQCFG PASID
+   * applies); to a shared WQ an enqueue with the PASID the portal's policy gives — the descriptor's
+   * (ENQCMDS), the fixed one, or the translation of the descriptor's (a miss is DROPPED and reported
+   * to the policy's `onReject`).
+   */
+  submit(src: Uint8Array, off = 0): SubmitStatusValue {
+    const q = this.q;
+    if (q === null || q.dedicated) return this.movdir64b(src, off);
+    const pol = this.policy;
+    if (pol.kind === 'descriptor') return this.enqcmds(src, off);
+    if (pol.kind === 'fixed') return this.enqueue(src, off, pol.pasid, pol.priv);
+    checkRange(src, off);
+    const at = off + Desc.PASID_PRIV;
+    const guest = ((src[at] as number) | ((src[at + 1] as number) << 8) | ((src[at + 2] as number) << 16)) & 0xfffff;
+    const host = pol.table.get(guest);
+    if (host === undefined) {
+      pol.onReject?.(guest, src, off);
+      return SubmitStatus.DROPPED;
+    }
+    return this.enqueue(src, off, host, ((src[at + 3] as number) & 0x80) !== 0);
+  }
+}
+
+/** BAR2 as an MMIO region. */
+export class PortalRegion {
+  /** BAR2 size in bytes. */
+  readonly size: number;
+  private readonly portals: readonly Portal[];
+  private readonly decoding: () => boolean;
+
+  /**
+   * @param portals every portal, in page order (4 per WQ)
+   * @param decoding whether the function decodes memory (PCI command MEM); when not, writes are
+   *   ignored and reads return all ones
+   */
+  constructor(size: number, portals: readonly Portal[], decoding: () => boolean) {
+    this.size = size;
+    this.portals = portals;
+    this.decoding = decoding;
+  }
+
+  /** The portal of the page holding `offset`, or null beyond the WQs. */
+  portalAt(offset: number): Portal | null {
+    return offset >= 0 && offset < this.size ? (this.portals[Math.floor(offset / PORTAL_PAGE)] ?? null) : null;
+  }
+
+  /** Reads fill `dst` with all ones (no side effect). */
+  read(_offset: number, dst: Uint8Array): void {
+    dst.fill(0xff);
+  }
+
+  /** A read of 1, 2 or 4 bytes: all ones. */
+  readValue(_offset: number, size: number): number {
+    return size >= 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+  }
+
+  /** A write: 64 bytes at a 64-byte aligned offset is a MOVDIR64B to that page's portal; anything else is ignored. */
+  write(offset: number, src: Uint8Array): SubmitStatusValue {
+    if (!this.decoding() || src.length !== PORTAL_SLOT || offset % PORTAL_SLOT !== 0) return SubmitStatus.IGNORED;
+    const p = this.portalAt(offset);
+    return p === null ? SubmitStatus.IGNORED : p.movdir64b(src, 0);
+  }
+
+  /** A 64-byte DMWr (ENQCMD/ENQCMDS) at `offset` with effective `pasid` and `priv`. */
+  enqueue(offset: number, src: Uint8Array, pasid: number, priv: boolean): SubmitStatusValue {
+    if (!this.decoding() || src.length !== PORTAL_SLOT || offset % PORTAL_SLOT !== 0) return SubmitStatus.RETRY;
+    const p = this.portalAt(offset);
+    return p === null ? SubmitStatus.RETRY : p.enqueue(src, 0, pasid, priv);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The vocabulary of the declarative register tables (registers.ts): fields with bit ranges,
+ * access and reset values, registers made of fields, and blocks that repeat registers (one per
+ * group, WQ, vector, interrupt-handle entry). The MMIO dispatch, the reset image, the access rules
+ * and the generated register reference are all compiled from these definitions.
+ */
+import type { Bar0Layout } from './layout.js';
+import type { DsaProfile } from './profile.js';
+
+/**
+ * How software may access a field: `RO` read-only (writes ignored), `RW` read-write, `RW1C` write
+ * 1 to clear, `WO` write-only action (a write triggers the action; reads return the latched value).
+ */
+export type Access = 'RO' | 'RW' | 'RW1C' | 'WO';
+
+/** When an `RW` field accepts writes: always (no lock), only while the device is Disabled, or only while its WQ is disabled. */
+export type Lock = 'device-disabled' | 'wq-disabled';
+
+/** What a register's reset value and implemented bits are computed from. */
+export interface RegisterContext {
+  /** The device profile. */
+  readonly profile: DsaProfile;
+  /** The BAR0 layout of that profile. */
+  readonly layout: Bar0Layout;
+}
+
+/** One field of a register. */
+export interface FieldDef {
+  /** Name as in the DSA specification / Linux `registers.h` (snake case). */
+  readonly name: string;
+  /** First bit, counted from the start of the register. */
+  readonly lo: number;
+  /** Width in bits: at most 32 inside one dword, or a multiple of 32 starting on a dword (a wide field). */
+  readonly width: number;
+  /** Access rule. */
+  readonly access: Access;
+  /**
+   * Reset value: a number for a field of ≤ 32 bits, or a function of the context (for a wide field,
+   * called once per dword with `dword` = 0, 1, … from the field's first dword).
+   */
+  readonly reset: number | ((c: RegisterContext, dword: number) => number);
+  /** Read-only to software but changed by the device at run time (status). */
+  readonly status: boolean;
+  /** Write lock of an `RW` field (absent: always writable). */
+  readonly lock?: Lock;
+  /** Number of implemented low bits (bitmaps sized by the profile); the others read 0 and ignore writes. */
+  readonly implemented?: (c: RegisterContext) => number;
+  /** One-line description. */
+  readonly doc: string;
+}
+
+/** Where a register's bytes are kept: register storage, or the MSI-X capability's table / PBA. */
+export type RegisterWindow = 'msix-table' | 'msix-pba';
+
+
+/** One register (offset relative to its block instance). */
+export interface RegisterDef<F extends Readonly<Record<string, FieldDef>> = Readonly<Record<string, FieldDef>>> {
+  /** Name (upper case, as in the DSA specification). */
+  readonly name: string;
+  /** Offset from the start of the block instance, dword aligned. */
+  readonly offset: number;
+  /** Size in bytes: 4, 8, 16 or 32. */
+  readonly size: number;
+  /** One-line description. */
+  readonly doc: string;
+  /** Fields by key. */
+  readonly fields: F;
+  /** Fields in bit order. */
+  readonly fieldList: readonly FieldDef[];
+  /** RESET_DEVICE leaves the register alone (CMD, CMDSTS, SWERR). */
+  readonly preservedByReset: boolean;
+  /** A software write calls the owner's hook registered under the register's name. */
+  readonly hooked: boolean;
+  /** Storage outside the register file. */
+  readonly window?: RegisterWindow;
+}
+
+/** A block of registers repeated `count` times at `stride` bytes from `base`. */
+export interface BlockDef {
+  /** Name of the block. */
+  readonly name: string;
+  /** One-line description. */
+  readonly doc: string;
+  /** Offset of instance 0 in BAR0 (0: the block is absent when `count` is 0). */
+  readonly base: (c: RegisterContext) => number;
+  /** Bytes between instances. */
+  readonly stride: number;
+  /** Number of instances. */
+  readonly count: (c: RegisterContext) => number;
+  /** What an instance is (for the reference): "group", "WQ", "vector", "entry". */
+  readonly instance: string;
+  /** The registers of one instance. */
+  readonly registers: readonly RegisterDef[];
+}
+
+/** Where a field sits in its register and what it means: the layout every DSA-like register file shares. */
+export interface FieldBits {
+  /** First bit, counted from the start of the register. */
+  readonly lo: number;
+  /** Width in bits (see {@link FieldDef.width}). */
+  readonly width: number;
+  /** One-line description. */
+  readonly doc: string;
+}
+
+/** Declares the layout of a field at bits `[lo + width − 1 : lo]`. */
+export function bits(lo: number, width: number, doc: string): FieldBits {
+  return Object.freeze({ lo, width, doc });
+}
+
+/** How one register file treats a field: access, reset value, lock, implemented bits. */
+export interface FieldPolicy {
+  /** Access rule. */
+  readonly access: Access;
+  /** Reset value (default 0). */
+  readonly reset?: FieldDef['reset'];
+  /** Device-maintained status. */
+  readonly status?: boolean;
+  /** Write lock of an `RW` field. */
+  readonly lock?: Lock;
+  /** Implemented low bits. */
+  readonly implemented?: (c: RegisterContext) => number;
+}
+
+/** A field definition before its register names it: layout plus policy. */
+export type FieldSpec = Omit<FieldDef, 'name'>;
+
+/** Read-only field with reset value `reset` (a constant, or computed from the profile and layout). */
+export function ro(reset: FieldDef['reset'] = 0): FieldPolicy {
+  return { access: 'RO', reset };
+}
+
+/** Read-only field the device changes at run time (status), or RW1C status with `access` `RW1C`. */
+export function status(access: 'RO' | 'RW1C' = 'RO'): FieldPolicy {
+  return { access, status: true };
+}
+
+/** Read-write field. */
+export function rw(options: { readonly lock?: Lock; readonly reset?: FieldDef['reset']; readonly implemented?: (c: RegisterContext) => number } = {}): FieldPolicy {
+  return { access: 'RW', ...options };
+}
+
+/** Write-only action field (the write starts an action; reads return the latched value). */
+export function wo(): FieldPolicy {
+  return { access: 'WO' };
+}
+
+/**
+ * Applies `policy` to the fields of `layout` it names (fields it does not name are left out: they
+ * are reserved in this register file).
+ */
+export function fields<L extends Readonly<Record<string, FieldBits>>, P extends { readonly [K in keyof L]?: FieldPolicy }>(
+  layout: L,
+  policy: P,
+): { readonly [K in keyof P & keyof L]: FieldSpec } {
+  const out: Record<string, FieldSpec> = {};
+  for (const key of Object.keys(policy)) {
+    const b = layout[key];
+    const pol = policy[key as keyof P] as FieldPolicy | undefined;
+    if (b === undefined || pol === undefined) throw new Error(`field ${key}: no layout or no policy`);
+    out[key] = {
+      lo: b.lo, width: b.width, doc: b.doc, access: pol.access, reset: pol.reset ?? 0, status: pol.status ?? false,
+      lock: pol.lock, implemented: pol.implemented,
+    };
+  }
+  return out as { readonly [K in keyof P & keyof L]: FieldSpec };
+}
+
+const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Options of a register. */
+export interface RegisterOptions {
+  /** RESET_DEVICE leaves the register alone. */
+  readonly preservedByReset?: boolean;
+  /** A software write calls the owner's hook registered under the register's name. */
+  readonly hook?: boolean;
+  /** Storage outside the register file. */
+  readonly window?: RegisterWindow;
+}
+
+/**
+ * Declares a register from keyed field specs (usually `fields(layout, policy)`; the key in snake
+ * case is the field's name). Throws a
+ * plain `Error` when a field leaves the register, straddles a dword without being a wide field, or
+ * overlaps another field.
+ */
+export function register<K extends string>(
+  name: string,
+  offset: number,
+  size: number,
+  doc: string,
+  specs: Readonly<Record<K, FieldSpec>>,
+  options: RegisterOptions = {},
+): RegisterDef<Readonly<Record<K, FieldDef>>> {
+  if (offset % 4 !== 0 || ![4, 8, 16, 32].includes(size)) throw new Error(`register ${name}: bad offset ${offset} or size ${size}`);
+  const fields = {} as Record<K, FieldDef>;
+  const used = new Uint8Array(size * 8);
+  for (const key of Object.keys(specs) as K[]) {
+    const s = specs[key];
+    const f: FieldDef = Object.freeze({ name: snake(key), ...s });
+    const wide = f.width > 32;
+    if (f.lo < 0 || f.width < 1 || f.lo + f.width > size * 8) throw new Error(`register ${name}: field ${f.name} leaves the register`);
+    if (wide ? f.lo % 32 !== 0 || f.width % 32 !== 0 : (f.lo >>> 5) !== ((f.lo + f.width - 1) >>> 5)) {
+      throw new Error(`register ${name}: field ${f.name} straddles a dword`);
+    }
+    if (wide && typeof f.reset === 'number' && f.reset !== 0) throw new Error(`register ${name}: wide field ${f.name} needs a reset function`);
+    for (let b = f.lo; b < f.lo + f.width; b++) {
+      if (used[b] === 1) throw new Error(`register ${name}: field ${f.name} overlaps another field at bit ${b}`);
+      used[b] = 1;
+    }
+    fields[key] = f;
+  }
+  const fieldList = Object.freeze(Object.values<FieldDef>(fields).sort((a, b) => a.lo - b.lo));
+  return Object.freeze({
+    name, offset, size, doc, fields: Object.freeze(fields), fieldList,
+    preservedByReset: options.preservedByReset ?? false, hooked: options.hook === true, window: options.window,
+  });
+}
+
+/** The value of a (≤ 32-bit) field's reset, or of dword `dword` of a wide field's reset. */
+export function resetValue(f: FieldDef, c: RegisterContext, dword = 0): number {
+  return (typeof f.reset === 'number' ? f.reset : f.reset(c, dword)) >>> 0;
+}
+
+/** Mask of `width` bits (width ≤ 32). */
+export function bitMask(width: number): number {
+  return width >= 32 ? 0xffffffff : ((1 << width) >>> 0) - 1;
+}
+
+/** The value of field `f` (≤ 32 bits) in `dword`, the register dword holding it. */
+export function fieldOf(dword: number, f: FieldDef): number {
+  return ((dword >>> (f.lo & 31)) & bitMask(f.width)) >>> 0;
+}
+
+/** Mask of field `f` (≤ 32 bits) in the register dword holding it. */
+export function fieldMask(f: FieldDef): number {
+  return (bitMask(f.width) << (f.lo & 31)) >>> 0;
+}

@@ -1,0 +1,206 @@
+/**
+ * Field layouts of the DSA registers (DSA spec rev 3.0 §9, Linux `drivers/dma/idxd/registers.h`,
+ * dsa-operations.md §11.2): where each field sits and what it means — nothing about offsets, access
+ * or reset values. Every DSA-like register file (the device model's in registers.ts, a virtual
+ * device's own) applies its policy to these layouts with `fields(layout, policy)`.
+ */
+import { bits } from './register-def.js';
+
+/** VERSION. */
+export const VERSION_BITS = {
+  version: bits(0, 32, 'Version (0x100 = DSA 1.0)'),
+} as const;
+
+/** GENCAP. */
+export const GENCAP_BITS = {
+  blockOnFault: bits(0, 1, 'Block on fault supported'),
+  overlapCopy: bits(1, 1, 'Overlapping copy supported'),
+  cacheControlMem: bits(2, 1, 'Cache control (memory) supported'),
+  cacheControlCache: bits(3, 1, 'Cache control (cache) supported'),
+  cmdCap: bits(4, 1, 'CMDCAP register and interrupt-handle commands present'),
+  destReadback: bits(8, 1, 'Destination readback supported'),
+  drainReadback: bits(9, 1, 'Drain readback addresses supported'),
+  maxXferShift: bits(16, 5, 'Maximum transfer size, log2'),
+  maxBatchShift: bits(21, 4, 'Maximum batch size, log2'),
+  maxImsMult: bits(25, 6, 'Interrupt-handle (IMS) table size / 256'),
+  configEn: bits(31, 1, 'GENCFG, GRPCFG and WQCFG are writable while disabled'),
+  high: bits(32, 32, 'Bits 63:32 (raw; 1.0 "max descriptors per engine")'),
+} as const;
+
+/** WQCAP. */
+export const WQCAP_BITS = {
+  totalWqSize: bits(0, 16, 'Total WQ entries shared by all WQs'),
+  numWqs: bits(16, 8, 'Number of WQs'),
+  wqcfgSize: bits(24, 4, 'WQCFG entry size: 32 << n bytes'),
+  sharedMode: bits(48, 1, 'Shared WQs supported'),
+  dedicatedMode: bits(49, 1, 'Dedicated WQs supported'),
+  wqAtsSupport: bits(50, 1, 'Per-WQ ATS disable supported'),
+  priority: bits(51, 1, 'WQ priority supported'),
+  occupancy: bits(52, 1, 'WQ occupancy reported'),
+  occupancyInt: bits(53, 1, 'WQ occupancy interrupt supported'),
+  opConfig: bits(54, 1, 'Per-WQ operation configuration supported'),
+  wqPrsSupport: bits(55, 1, 'Per-WQ PRS disable supported'),
+} as const;
+
+/** GRPCAP. */
+export const GRPCAP_BITS = {
+  numGroups: bits(0, 8, 'Number of groups'),
+  totalRdbufs: bits(8, 8, 'Total read buffers'),
+  rdbufCtrl: bits(16, 1, 'Per-group read-buffer controls supported'),
+  rdbufLimit: bits(17, 1, 'Global read-buffer limit supported'),
+} as const;
+
+/** ENGCAP. */
+export const ENGCAP_BITS = {
+  numEngines: bits(0, 8, 'Number of engines'),
+} as const;
+
+/** OPCAP (256 bits). */
+export const OPCAP_BITS = {
+  ops: bits(0, 256, 'Bit n = opcode n supported'),
+} as const;
+
+/** OFFSETS (128 bits, units of 0x100 bytes). */
+export const OFFSETS_BITS = {
+  grpcfg: bits(0, 16, 'GRPCFG table'),
+  wqcfg: bits(16, 16, 'WQCFG table'),
+  msixPerm: bits(32, 16, 'MSIX_PERM table'),
+  ims: bits(48, 16, 'Interrupt-handle (IMS) table (0: none)'),
+  perfmon: bits(64, 16, 'Performance monitor (0: none)'),
+} as const;
+
+/** GENCFG. */
+export const GENCFG_BITS = {
+  rdbufLimit: bits(0, 8, 'Global read-buffer limit'),
+  userIntEn: bits(12, 1, 'Completion interrupts allowed for user-mode (Priv 0) descriptors on PASID WQs'),
+} as const;
+
+/** GENCTRL. */
+export const GENCTRL_BITS = {
+  softerrIntEn: bits(0, 1, 'Interrupt (vector 0) on a software error'),
+  haltIntEn: bits(1, 1, 'Interrupt (vector 0) on entering Halt'),
+} as const;
+
+/** GENSTS. */
+export const GENSTS_BITS = {
+  state: bits(0, 2, '0 Disabled, 1 Enabled, 2 Drain (disabling), 3 Halt'),
+  resetType: bits(2, 2, 'Reset needed to leave Halt: 0 software, 1 FLR, 2 warm, 3 cold'),
+} as const;
+
+/** INTCAUSE. */
+export const INTCAUSE_BITS = {
+  softwareError: bits(0, 1, 'Software error logged in SWERR'),
+  commandCompletion: bits(1, 1, 'Command completed with CMD.int_req'),
+  wqOccupancy: bits(2, 1, 'WQ occupancy'),
+  perfmonOverflow: bits(3, 1, 'Perfmon overflow'),
+  halt: bits(4, 1, 'Device entered Halt'),
+  handlesRevoked: bits(31, 1, 'Interrupt handles revoked'),
+} as const;
+
+/** CMD. */
+export const CMD_BITS = {
+  operand: bits(0, 20, 'Operand'),
+  cmd: bits(20, 5, 'Command code'),
+  intReq: bits(31, 1, 'Request a completion interrupt'),
+} as const;
+
+/** CMDSTS. */
+export const CMDSTS_BITS = {
+  err: bits(0, 8, 'Error code of the last command'),
+  result: bits(8, 16, 'Result of the last command'),
+  active: bits(31, 1, 'A command is executing'),
+} as const;
+
+/** CMDCAP. */
+export const CMDCAP_BITS = {
+  commands: bits(0, 32, 'Bit n = command n implemented'),
+} as const;
+
+/** SWERR (256 bits; Linux `union sw_err_reg`). */
+export const SWERR_BITS = {
+  valid: bits(0, 1, 'An error is logged'),
+  overflow: bits(1, 1, 'Another error arrived while valid'),
+  descValid: bits(2, 1, 'Operation, priv, PASID and batch fields are meaningful'),
+  wqIdxValid: bits(3, 1, 'WQ index is meaningful'),
+  batch: bits(4, 1, 'The error concerns a batch element'),
+  faultRw: bits(5, 1, 'Faulting access was a write'),
+  priv: bits(6, 1, 'Priv of the descriptor'),
+  errInfoValid: bits(7, 1, 'Error information valid (rev 3.0)'),
+  error: bits(8, 8, 'Error code'),
+  wqIdx: bits(16, 8, 'WQ index'),
+  operation: bits(32, 8, 'Opcode'),
+  pasid: bits(40, 20, 'Effective PASID'),
+  batchIdx: bits(64, 16, 'Batch element index'),
+  errorInfo: bits(96, 32, 'Invalid flags (0x11), interrupt handle (0x19)'),
+  faultAddr: bits(128, 64, 'Faulting address'),
+} as const;
+
+/** MSIX_PERM entry (64 bits; Linux `union msix_perm` in the low dword). */
+export const MSIX_PERM_BITS = {
+  ignore: bits(2, 1, 'Completion interrupts to this vector are dropped'),
+  pasidEn: bits(3, 1, 'PASID check enabled'),
+  pasid: bits(12, 20, 'PASID allowed to use the vector'),
+} as const;
+
+/** GRPWQCFG (256 bits). */
+export const GRPWQCFG_BITS = {
+  wqs: bits(0, 256, 'Bit n = WQ n belongs to the group'),
+} as const;
+
+/** GRPENGCFG (64 bits). */
+export const GRPENGCFG_BITS = {
+  engines: bits(0, 64, 'Bit n = engine n belongs to the group'),
+} as const;
+
+/** GRPFLAGS (64 bits; Linux `union group_flags`). */
+export const GRPFLAGS_BITS = {
+  tcA: bits(0, 3, 'Traffic class A'),
+  tcB: bits(3, 3, 'Traffic class B'),
+  useRdbufLimit: bits(7, 1, 'Apply the global read-buffer limit'),
+  rdbufsReserved: bits(8, 8, 'Read buffers reserved for the group'),
+  rdbufsAllowed: bits(20, 8, 'Read buffers the group may use'),
+} as const;
+
+/** WQCFG entry (256 bits; Linux `union wqcfg`, bytes 0–31). */
+export const WQCFG_BITS = {
+  wqSize: bits(0, 16, 'Entries of the WQ'),
+  wqThresh: bits(32, 16, 'Shared WQ: limited-portal threshold'),
+  mode: bits(64, 1, '1 dedicated, 0 shared'),
+  bof: bits(65, 1, 'Block on fault allowed'),
+  wqAtsDisable: bits(66, 1, 'ATS disabled for this WQ'),
+  wqPrsDisable: bits(67, 1, 'PRS disabled for this WQ'),
+  priority: bits(68, 4, 'Arbitration priority 1..15'),
+  pasid: bits(72, 20, 'Dedicated WQ: PASID of every descriptor'),
+  pasidEn: bits(92, 1, 'PASID enable'),
+  priv: bits(93, 1, 'Dedicated WQ: privilege of every descriptor'),
+  maxXferShift: bits(96, 5, 'Maximum transfer size, log2'),
+  maxBatchShift: bits(101, 4, 'Maximum batch size, log2'),
+  occupancy: bits(192, 16, 'Descriptors accepted and not yet dispatched'),
+  modeSupport: bits(221, 1, 'The mode field is configurable'),
+  wqState: bits(222, 2, '0 disabled, 1 enabled'),
+} as const;
+
+/** Interrupt-handle (IMS) entry (128 bits): address, data, control. */
+export const IMS_ENTRY_BITS = {
+  addrLo: bits(0, 32, 'Message address, low dword'),
+  addrHi: bits(32, 32, 'Message address, high dword'),
+  data: bits(64, 32, 'Message data'),
+  mask: bits(96, 1, 'Masked: interrupts pend'),
+  pending: bits(97, 1, 'An interrupt is pending'),
+  ignore: bits(98, 1, 'Interrupts are dropped'),
+  pasidEn: bits(99, 1, 'PASID check enabled'),
+  pasid: bits(108, 20, 'PASID allowed to use the entry'),
+} as const;
+
+/** MSI-X table entry (128 bits, PCI). */
+export const MSIX_ENTRY_BITS = {
+  addrLo: bits(2, 30, 'Message address [31:2]'),
+  addrHi: bits(32, 32, 'Message upper address'),
+  data: bits(64, 32, 'Message data'),
+  mask: bits(96, 1, 'Vector masked'),
+} as const;
+
+/** MSI-X pending-bit array qword. */
+export const MSIX_PBA_BITS = {
+  pending: bits(0, 64, 'Bit n = vector n pending'),
+} as const;

@@ -1,0 +1,297 @@
+/**
+ * The BAR0 register map of the DSA device model (the physical function), one declarative table per
+ * block (vidxd-device.md §2, dsa-operations.md §11.2): each register applies the model's policy —
+ * access, reset value from the profile, lock — to the shared field layouts of register-fields.ts.
+ * Everything else — the MMIO dispatch, reset values, access rules, RESET_DEVICE and
+ * docs/registers.md — is compiled from these tables.
+ */
+import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } from './layout.js';
+import { commandMask, imsEntries, msixVectors } from './profile.js';
+import { type BlockDef, fields, type RegisterContext, register, ro, rw, status, wo } from './register-def.js';
+import {
+  CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, ENGCAP_BITS, GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS,
+  GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, IMS_ENTRY_BITS, INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS,
+  OFFSETS_BITS, OPCAP_BITS, SWERR_BITS, VERSION_BITS, WQCAP_BITS, WQCFG_BITS,
+} from './register-fields.js';
+
+const p = (c: RegisterContext) => c.profile;
+const bit = (on: boolean): number => (on ? 1 : 0);
+const devLock = { lock: 'device-disabled' } as const;
+const wqLock = { lock: 'wq-disabled' } as const;
+
+/** VERSION (0x00). */
+export const VERSION = register('VERSION', 0x00, 4, 'Device version', fields(VERSION_BITS, {
+  version: ro((c) => p(c).version),
+}));
+
+/** GENCAP (0x10): general capabilities. */
+export const GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
+  blockOnFault: ro((c) => bit(p(c).blockOnFault)),
+  overlapCopy: ro((c) => bit(p(c).overlapCopy)),
+  cacheControlMem: ro((c) => bit(p(c).cacheControlMem)),
+  cacheControlCache: ro((c) => bit(p(c).cacheControlCache)),
+  cmdCap: ro((c) => bit(p(c).commandCapabilities)),
+  destReadback: ro((c) => bit(p(c).destinationReadback)),
+  drainReadback: ro((c) => bit(p(c).drainReadback)),
+  maxXferShift: ro((c) => p(c).maxTransferShift),
+  maxBatchShift: ro((c) => p(c).maxBatchShift),
+  maxImsMult: ro((c) => p(c).imsMultiplier),
+  configEn: ro(1),
+  high: ro((c) => p(c).gencapHigh),
+}));
+
+/** WQCAP (0x20): work-queue capabilities. */
+export const WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
+  totalWqSize: ro((c) => p(c).totalWqSize),
+  numWqs: ro((c) => p(c).wqs),
+  wqcfgSize: ro(0),
+  sharedMode: ro((c) => bit(p(c).sharedMode)),
+  dedicatedMode: ro((c) => bit(p(c).dedicatedMode)),
+  wqAtsSupport: ro((c) => bit(p(c).wqAtsSupport)),
+  priority: ro((c) => bit(p(c).wqPriority)),
+  occupancy: ro((c) => bit(p(c).wqOccupancy)),
+}));
+
+/** GRPCAP (0x30): group capabilities. */
+export const GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
+  numGroups: ro((c) => p(c).groups),
+  totalRdbufs: ro((c) => p(c).readBuffers),
+  rdbufCtrl: ro((c) => bit(p(c).readBufferControl)),
+  rdbufLimit: ro((c) => bit(p(c).readBufferLimit)),
+}));
+
+/** ENGCAP (0x38): engine capabilities. */
+export const ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
+  numEngines: ro((c) => p(c).engines),
+}));
+
+/** OPCAP (0x40): supported operations, one bit per opcode. */
+export const OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities', fields(OPCAP_BITS, {
+  ops: ro((c, dw) => p(c).opcap[dw] ?? 0),
+}));
+
+/** OFFSETS (0x60): where the tables are, in units of 0x100 bytes. */
+export const OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
+  grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
+  wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
+  msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
+  ims: ro((c) => c.layout.ims / TABLE_UNIT),
+  perfmon: ro(0),
+}));
+
+/** GENCFG (0x80): general configuration. */
+export const GENCFG = register('GENCFG', 0x80, 4, 'General configuration', fields(GENCFG_BITS, {
+  rdbufLimit: rw(devLock),
+  userIntEn: rw(devLock),
+}));
+
+/** GENCTRL (0x88): general control. */
+export const GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
+  softerrIntEn: rw(),
+  haltIntEn: rw(),
+}));
+
+/** GENSTS (0x90): general status. */
+export const GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
+  state: status(),
+  resetType: status(),
+}));
+
+/** INTCAUSE (0x98): interrupt causes of vector 0 (occupancy and perfmon never occur: not supported). */
+export const INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
+  softwareError: status('RW1C'),
+  commandCompletion: status('RW1C'),
+  wqOccupancy: status('RW1C'),
+  perfmonOverflow: status('RW1C'),
+  halt: status('RW1C'),
+  handlesRevoked: status('RW1C'),
+}));
+
+/** CMD (0xA0): command register; a 4-byte write calls the owner's `CMD` hook. */
+export const CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
+  operand: wo(),
+  cmd: wo(),
+  intReq: wo(),
+}), { preservedByReset: true, hook: true });
+
+/** CMDSTS (0xA8): command status. */
+export const CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
+  err: status(),
+  result: status(),
+  active: status(),
+}), { preservedByReset: true });
+
+/** CMDCAP (0xB0): implemented commands (present when GENCAP.cmd_cap = 1; else reads 0). */
+export const CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
+  commands: ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
+}));
+
+/** SWERR (0xC0): software error (dsa-operations.md §11.2). */
+export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
+  valid: status('RW1C'),
+  overflow: status('RW1C'),
+  descValid: status(),
+  wqIdxValid: status(),
+  batch: status(),
+  faultRw: status(),
+  priv: status(),
+  errInfoValid: status(),
+  error: status(),
+  wqIdx: status(),
+  operation: status(),
+  pasid: status(),
+  batchIdx: status(),
+  errorInfo: status(),
+  faultAddr: status(),
+}), { preservedByReset: true });
+
+/** The general block: capabilities, control, status, command and SWERR registers at fixed offsets. */
+export const GENERAL_BLOCK: BlockDef = {
+  name: 'General',
+  doc: 'Capabilities, configuration, control, status, command and software-error registers',
+  base: () => 0,
+  stride: 0x100,
+  count: () => 1,
+  instance: 'device',
+  registers: [VERSION, GENCAP, WQCAP, GRPCAP, ENGCAP, OPCAP, OFFSETS, GENCFG, GENCTRL, GENSTS, INTCAUSE, CMD, CMDSTS, CMDCAP, SWERR],
+};
+
+/** MSIX_PERM entry: which PASID may use a completion vector. */
+export const MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+  ignore: rw(),
+  pasidEn: rw(),
+  pasid: rw(),
+}));
+
+/** MSIX_PERM block: one entry per MSI-X vector. */
+export const MSIX_PERM_BLOCK: BlockDef = {
+  name: 'MSIX_PERM',
+  doc: 'MSI-X permission table (OFFSETS.msix_perm)',
+  base: (c) => c.layout.msixPerm,
+  stride: MSIX_PERM_SIZE,
+  count: (c) => msixVectors(c.profile),
+  instance: 'vector',
+  registers: [MSIX_PERM],
+};
+
+/** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
+export const GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
+  wqs: rw({ ...devLock, implemented: (c) => c.profile.wqs }),
+}));
+
+/** GRPENGCFG: the engines of a group (bits of engines the device does not have read 0). */
+export const GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
+  engines: rw({ ...devLock, implemented: (c) => c.profile.engines }),
+}));
+
+/** GRPFLAGS: traffic classes and read-buffer controls of a group. */
+export const GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags', fields(GRPFLAGS_BITS, {
+  tcA: rw(devLock),
+  tcB: rw(devLock),
+  useRdbufLimit: rw(devLock),
+  rdbufsReserved: rw(devLock),
+  rdbufsAllowed: rw(devLock),
+}));
+
+/** GRPCFG block: one 64-byte entry per group. */
+export const GRPCFG_BLOCK: BlockDef = {
+  name: 'GRPCFG',
+  doc: 'Group configuration table (OFFSETS.grpcfg), writable while the device is Disabled',
+  base: (c) => c.layout.grpcfg,
+  stride: GRPCFG_SIZE,
+  count: (c) => c.profile.groups,
+  instance: 'group',
+  registers: [GRPWQCFG, GRPENGCFG, GRPFLAGS],
+};
+
+/** WQCFG entry (32 bytes). */
+export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fields(WQCFG_BITS, {
+  wqSize: rw(wqLock),
+  wqThresh: rw(wqLock),
+  mode: rw(wqLock),
+  bof: rw(wqLock),
+  wqAtsDisable: rw(wqLock),
+  priority: rw(wqLock),
+  pasid: rw(wqLock),
+  pasidEn: rw(wqLock),
+  priv: rw(wqLock),
+  maxXferShift: rw(wqLock),
+  maxBatchShift: rw(wqLock),
+  occupancy: status(),
+  modeSupport: ro(1),
+  wqState: status(),
+}));
+
+/** WQCFG block: one 32-byte entry per WQ. */
+export const WQCFG_BLOCK: BlockDef = {
+  name: 'WQCFG',
+  doc: 'Work-queue configuration table (OFFSETS.wqcfg), writable while the WQ is disabled',
+  base: (c) => c.layout.wqcfg,
+  stride: WQCFG_SIZE,
+  count: (c) => c.profile.wqs,
+  instance: 'WQ',
+  registers: [WQCFG],
+};
+
+/** One interrupt-handle (IMS) entry; a write calls the owner's `IMS_ENTRY` hook (pending delivery on unmask). */
+export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS) entry', fields(IMS_ENTRY_BITS, {
+  addrLo: rw(),
+  addrHi: rw(),
+  data: rw(),
+  mask: rw({ reset: 1 }),
+  pending: status(),
+  ignore: rw(),
+  pasidEn: rw(),
+  pasid: rw(),
+}), { hook: true });
+
+/** IMS block: the interrupt-handle table (absent when GENCAP.max_ims_mult = 0). */
+export const IMS_BLOCK: BlockDef = {
+  name: 'IMS',
+  doc: 'Interrupt-handle (IMS-like) table (OFFSETS.ims)',
+  base: (c) => c.layout.ims,
+  stride: IMS_ENTRY_SIZE,
+  count: (c) => imsEntries(c.profile),
+  instance: 'entry',
+  registers: [IMS_ENTRY],
+};
+
+/** One MSI-X table entry (kept by the PCI MSI-X capability). */
+export const MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
+  addrLo: rw(),
+  addrHi: rw(),
+  data: rw(),
+  mask: rw({ reset: 1 }),
+}), { window: 'msix-table' });
+
+/** MSI-X table block (BAR0, located by the MSI-X capability). */
+export const MSIX_TABLE_BLOCK: BlockDef = {
+  name: 'MSI-X table',
+  doc: 'MSI-X table: vector 0 errors and commands, vector n + 1 completions of WQ n by convention',
+  base: (c) => c.layout.msixTable,
+  stride: 16,
+  count: (c) => msixVectors(c.profile),
+  instance: 'vector',
+  registers: [MSIX_ENTRY],
+};
+
+/** One qword of the MSI-X pending-bit array. */
+export const MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
+  pending: status(),
+}), { window: 'msix-pba' });
+
+/** MSI-X PBA block. */
+export const MSIX_PBA_BLOCK: BlockDef = {
+  name: 'MSI-X PBA',
+  doc: 'MSI-X pending-bit array',
+  base: (c) => c.layout.msixPba,
+  stride: 8,
+  count: (c) => Math.ceil(msixVectors(c.profile) / 64),
+  instance: 'qword',
+  registers: [MSIX_PBA],
+};
+
+/** Every BAR0 block, in address order. */
+export const BAR0_BLOCKS: readonly BlockDef[] = [
+  GENERAL_BLOCK, MSIX_PERM_BLOCK, GRPCFG_BLOCK, WQCFG_BLOCK, IMS_BLOCK, MSIX_TABLE_BLOCK, MSIX_PBA_BLOCK,
+];

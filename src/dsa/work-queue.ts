@@ -1,0 +1,282 @@
+/**
+ * A work queue of the DSA model: the accepted-descriptor ring, the configuration latched when the
+ * WQ was enabled, and the acceptance rules of dsa-operations.md §9.2–§9.3. Submission copies 64
+ * bytes into a preallocated slot and allocates nothing.
+ */
+import { PORTAL_SLOT } from './layout.js';
+import { fieldMask } from './register-def.js';
+import { WQCFG } from './registers.js';
+
+const OCC_MASK = fieldMask(WQCFG.fields.occupancy);
+const OCC_SHIFT = WQCFG.fields.occupancy.lo & 31;
+
+/** What a portal submission came to. */
+export const SubmitStatus = {
+  /** The descriptor was queued. */
+  ACCEPTED: 0,
+  /** ENQCMD/ENQCMDS not accepted (full, limited portal at threshold, or the WQ cannot take it); nothing queued. */
+  RETRY: 1,
+  /** MOVDIR64B to a full dedicated WQ: dropped and SWERR 0x53 logged. */
+  DROPPED: 2,
+  /** The write was ignored (disabled WQ, wrong kind of write, bad portal). */
+  IGNORED: 3,
+} as const;
+
+/** One of the {@link SubmitStatus} values. */
+export type SubmitStatusValue = (typeof SubmitStatus)[keyof typeof SubmitStatus];
+
+/** Slot flag: the descriptor's effective Priv. */
+export const SLOT_PRIV = 1;
+/** Slot flag: submitted through an IMS portal. */
+export const SLOT_IMS = 2;
+
+/** What a WQ needs from its device. */
+export interface WqHost {
+  /** A MOVDIR64B hit the full dedicated WQ `wq`: log SWERR 0x53 for the descriptor at `src[off]`. */
+  dropped(wq: WorkQueue, src: Uint8Array, off: number): void;
+  /** Work was queued: the device may run it (automatic mode). */
+  kick(): void;
+}
+
+/** The configuration a WQ runs with, latched by Enable WQ. */
+export interface WqConfig {
+  /** Dedicated (true) or shared. */
+  readonly dedicated: boolean;
+  /** Entries. */
+  readonly size: number;
+  /** Limited-portal threshold (shared WQs). */
+  readonly threshold: number;
+  /** Arbitration priority. */
+  readonly priority: number;
+  /** Block on fault allowed. */
+  readonly blockOnFault: boolean;
+  /** WQCFG.pasid_en. */
+  readonly pasidEnabled: boolean;
+  /** WQCFG.pasid (dedicated WQs). */
+  readonly pasid: number;
+  /** WQCFG.priv (dedicated WQs). */
+  readonly priv: boolean;
+  /** WQCFG.max_xfer_shift. */
+  readonly maxTransferShift: number;
+  /** WQCFG.max_batch_shift. */
+  readonly maxBatchShift: number;
+}
+
+/**
+ * One WQ. The ring lives in `bytes` (shared by all WQs of a device) at `base`, `capacity` slots of
+ * 64 bytes; per slot the effective PASID, flags and acceptance sequence number are kept beside it.
+ */
+export class WorkQueue {
+  /** WQ index. */
+  readonly index: number;
+  /** Byte array holding every ring of the device. */
+  readonly bytes: Uint8Array;
+  /** Offset of this WQ's ring in `bytes`. */
+  readonly base: number;
+  /** Slots available (the device's total WQ size). */
+  readonly capacity: number;
+  /** Enabled (WQCFG.wq_state = 1). */
+  enabled = false;
+  /** Takes submissions (enabled, device Enabled, not being disabled). */
+  accepting = false;
+  /** Latched: dedicated mode. */
+  dedicated = false;
+  /** Latched: size. */
+  size = 0;
+  /** Latched: limited-portal limit, min(threshold, size). */
+  limit = 0;
+  /** Latched: priority. */
+  priority = 0;
+  /** Latched: block on fault. */
+  blockOnFault = false;
+  /** Latched: PASID enable. */
+  pasidEnabled = false;
+  /** Latched: PASID of a dedicated WQ. */
+  pasid = 0;
+  /** Latched: Priv of a dedicated WQ. */
+  priv = false;
+  /** Latched: max transfer shift. */
+  maxTransferShift = 0;
+  /** Latched: max batch shift. */
+  maxBatchShift = 0;
+  /** Group the WQ belongs to (latched by Enable Device; -1: none). */
+  group = -1;
+  /** Ring index of the oldest entry. */
+  head = 0;
+  /** Entries queued (occupancy). */
+  count = 0;
+  /** Sequence number the next accepted descriptor gets. */
+  tailSeq = 0;
+  /** Effective PASID per slot. */
+  readonly slotPasid: Uint32Array;
+  /** {@link SLOT_PRIV} / {@link SLOT_IMS} per slot. */
+  readonly slotFlags: Uint8Array;
+  /** Acceptance sequence number per slot. */
+  readonly slotSeq: Float64Array;
+  private readonly host: WqHost;
+  private readonly regs: Uint32Array;
+  private readonly occDword: number;
+  private readonly ring: DataView;
+  private srcBuffer: ArrayBufferLike | null = null;
+  private srcView: DataView;
+
+  /**
+   * @param regs the register file's dword array; `occDword` is the WQCFG dword holding the
+   *   occupancy field, kept equal to {@link count}
+   */
+  constructor(index: number, bytes: Uint8Array, base: number, capacity: number, regs: Uint32Array, occDword: number, host: WqHost) {
+    this.index = index;
+    this.bytes = bytes;
+    this.base = base;
+    this.capacity = capacity;
+    this.slotPasid = new Uint32Array(capacity);
+    this.slotFlags = new Uint8Array(capacity);
+    this.slotSeq = new Float64Array(capacity);
+    this.regs = regs;
+    this.occDword = occDword;
+    this.host = host;
+    this.ring = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.srcView = this.ring;
+  }
+
+  /** Latches `c` and enables the WQ (empty, accepting when `accepting`). */
+  enable(c: WqConfig, accepting: boolean): void {
+    this.dedicated = c.dedicated;
+    this.size = c.size;
+    this.limit = Math.min(c.threshold, c.size);
+    this.priority = c.priority;
+    this.blockOnFault = c.blockOnFault;
+    this.pasidEnabled = c.pasidEnabled;
+    this.pasid = c.pasid;
+    this.priv = c.priv;
+    this.maxTransferShift = c.maxTransferShift;
+    this.maxBatchShift = c.maxBatchShift;
+    this.head = 0;
+    this.setCount(0);
+    this.enabled = true;
+    this.accepting = accepting;
+  }
+
+  /** Disables the WQ; queued entries are dropped (callers abort or drain first). */
+  disable(): void {
+    this.enabled = false;
+    this.accepting = false;
+    this.head = 0;
+    this.setCount(0);
+  }
+
+  // ---------------------------------------------------------------- submission (hot path)
+
+  /** MOVDIR64B of `src[off, off + 64)` (dsa-operations.md §9.2). */
+  post(src: Uint8Array, off: number, ims: boolean): SubmitStatusValue {
+    if (!this.accepting || !this.dedicated) return SubmitStatus.IGNORED;
+    if (this.count >= this.size) {
+      this.host.dropped(this, src, off);
+      return SubmitStatus.DROPPED;
+    }
+    this.push(src, off, this.pasidEnabled ? this.pasid : 0, (this.priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
+    return SubmitStatus.ACCEPTED;
+  }
+
+  /** ENQCMD/ENQCMDS of `src[off, off + 64)` with effective `pasid` and `priv` (§9.3). */
+  enqueue(src: Uint8Array, off: number, pasid: number, priv: boolean, limited: boolean, ims: boolean): SubmitStatusValue {
+    if (!this.accepting || this.dedicated) return SubmitStatus.RETRY;
+    if (this.count >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
+    this.push(src, off, pasid & 0xfffff, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
+    return SubmitStatus.ACCEPTED;
+  }
+
+  private push(src: Uint8Array, off: number, pasid: number, flags: number): void {
+    let slot = this.head + this.count;
+    if (slot >= this.size) slot -= this.size;
+    const to = this.base + slot * PORTAL_SLOT;
+    if (off === 0 && src.length === PORTAL_SLOT) {
+      this.bytes.set(src, to);
+    } else {
+      if (src.buffer !== this.srcBuffer) {
+        this.srcView = new DataView(src.buffer);
+        this.srcBuffer = src.buffer;
+      }
+      const from = src.byteOffset + off;
+      const sv = this.srcView;
+      const dv = this.ring;
+      for (let i = 0; i < PORTAL_SLOT; i += 4) dv.setUint32(to + i, sv.getUint32(from + i, true), true);
+    }
+    this.slotPasid[slot] = pasid;
+    this.slotFlags[slot] = flags;
+    this.slotSeq[slot] = this.tailSeq++;
+    this.setCount(this.count + 1);
+    this.host.kick();
+  }
+
+  // ---------------------------------------------------------------- dispatch and abort
+
+  /** Byte offset in {@link bytes} of the oldest entry. */
+  headOffset(): number {
+    return this.base + this.head * PORTAL_SLOT;
+  }
+
+  /** Removes the oldest entry (dispatched to an engine). */
+  pop(): void {
+    this.head = this.head + 1 === this.size ? 0 : this.head + 1;
+    this.setCount(this.count - 1);
+  }
+
+  /** Sequence number of the oldest entry, or {@link tailSeq} when empty. */
+  headSeq(): number {
+    return this.count === 0 ? this.tailSeq : (this.slotSeq[this.head] as number);
+  }
+
+  /** Abandons every queued entry (no record, no interrupt). */
+  abortAll(): void {
+    this.head = 0;
+    this.setCount(0);
+  }
+
+  /** Abandons the queued entries with effective PASID `pasid`, keeping the others in order. */
+  abortPasid(pasid: number): void {
+    let kept = 0;
+    for (let k = 0; k < this.count; k++) {
+      const from = this.slotAt(k);
+      if (this.slotPasid[from] === pasid) continue;
+      const to = this.slotAt(kept);
+      if (to !== from) this.moveSlot(from, to);
+      kept++;
+    }
+    this.setCount(kept);
+  }
+
+  /** One past the sequence number of the newest queued entry with PASID `pasid` (-1: none queued). */
+  lastSeqOf(pasid: number): number {
+    for (let k = this.count - 1; k >= 0; k--) {
+      const s = this.slotAt(k);
+      if (this.slotPasid[s] === pasid) return (this.slotSeq[s] as number) + 1;
+    }
+    return -1;
+  }
+
+  /** Entries queued with effective PASID `pasid`. */
+  occupancyOf(pasid: number): number {
+    let n = 0;
+    for (let k = 0; k < this.count; k++) if (this.slotPasid[this.slotAt(k)] === pasid) n++;
+    return n;
+  }
+
+  private slotAt(k: number): number {
+    const s = this.head + k;
+    return s >= this.size ? s - this.size : s;
+  }
+
+  private moveSlot(from: number, to: number): void {
+    this.bytes.copyWithin(this.base + to * PORTAL_SLOT, this.base + from * PORTAL_SLOT, this.base + (from + 1) * PORTAL_SLOT);
+    this.slotPasid[to] = this.slotPasid[from] as number;
+    this.slotFlags[to] = this.slotFlags[from] as number;
+    this.slotSeq[to] = this.slotSeq[from] as number;
+  }
+
+  private setCount(n: number): void {
+    this.count = n;
+    const d = this.occDword;
+    this.regs[d] = (((this.regs[d] as number) & ~OCC_MASK) | ((n << OCC_SHIFT) & OCC_MASK)) >>> 0;
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * The host driver of the DSA model: brings a device up through config-space and BAR0 accesses
+ * only, the way Linux idxd does (probe: enable the function, read the capabilities and table
+ * offsets, reset, set up MSI-X; configure: WQCFG, GENCFG, GRPCFG; enable device and WQs), hands
+ * out WQ objects, and routes the device's error and completion interrupts to their owners.
+ */
+import {
+  CMD, CmdStatus, CMDSTS, Command, DeviceState, GENCTRL, GENCFG, GENSTS, GRPENGCFG, GRPFLAGS, GRPCFG_SIZE, GRPWQCFG,
+  IMS_ENTRY, IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, MSIX_PERM, MSIX_PERM_SIZE, type Portal, type VectorDelivery, WQCFG,
+} from '../dsa/index.js';
+import type { AddressSpace, Iommu } from '../memory/index.js';
+import type { PciFunction } from '../pci/index.js';
+import { dwordField, packRegister } from './codec.js';
+import { type DeviceConfig, validateConfig, type WqSpec } from './config.js';
+import { HostError } from './errors.js';
+import { enableDevice, enableMsix, enableSvm, type MsixInfo, readMsix, type SvmState } from './pci.js';
+import { type DeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
+import { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
+import { HostWq, type WqOwner } from './wq.js';
+
+/** The parts of a DSA PCI device the host driver uses (a `DsaDevice` has them all). */
+export interface DsaPciDevice {
+  /** The PCI function (config space). */
+  readonly pci: PciFunction;
+  /** BAR0. */
+  readonly bar0: RegisterAccess;
+  /** BAR2: where the portal pages are mapped from. */
+  readonly bar2: { portalAt(offset: number): Portal | null };
+  /** Installs the receiver of MSI-X messages (the platform's interrupt controller). */
+  setMsixDelivery(handler: VectorDelivery | null): void;
+  /** Installs the receiver of interrupt-handle (IMS) messages. */
+  setImsDelivery(handler: ImsDelivery | null): void;
+  /** Descriptors queued in WQ `wq` with effective PASID `pasid` (no register reports this per PASID). */
+  occupancy(wq: number, pasid?: number): number;
+  /** The IOMMU the device's DMA goes through (PASID 0 = requester-ID space). */
+  readonly iommu: Iommu;
+}
+
+/** Options of {@link IdxdHost}. */
+export interface IdxdHostOptions {
+  /**
+   * Called between two polls of CMDSTS.active while a command waits for descriptors (Linux sleeps
+   * there). A device model in deterministic mode is stepped here, e.g. `() => device.runUntilIdle()`.
+   */
+  readonly wait?: () => void;
+  /** Polls before a command that stays active throws ETIMEDOUT (default 10 000). */
+  readonly maxPolls?: number;
+  /** Enable PASID (with privileged mode), ATS and PRI at probe, as SVA does (default true). */
+  readonly svm?: boolean;
+}
+
+/** A completion-interrupt handler. */
+export type CompletionHandler = () => void;
+
+/** An allocated interrupt handle (IMS entry). */
+export interface InterruptHandle {
+  /** The value descriptors carry in their completion interrupt handle field (IMS portals). */
+  readonly handle: number;
+  /** The interrupt-handle table entry. */
+  readonly entry: number;
+  /** The PASID the entry is bound to (null: PASID check disabled). */
+  readonly pasid: number | null;
+}
+
+const MSI_ADDRESS = 0xfee00000;
+const bit = (f: { readonly lo: number }): number => (1 << (f.lo & 31)) >>> 0;
+
+/** The host driver of one DSA device. */
+export class IdxdHost {
+  /** The device. */
+  readonly device: DsaPciDevice;
+  private readonly mmio: RegisterAccess;
+  private readonly wait: () => void;
+  private readonly maxPolls: number;
+  private readonly svm: boolean;
+  private probed: DeviceInfo | null = null;
+  private svmState: SvmState | null = null;
+  private wqList: HostWq[] = [];
+  private groupEngines: number[] = [];
+  private readonly vectorHandlers: (CompletionHandler | null)[] = [];
+  private imsHandlers: (CompletionHandler | null)[] = [];
+  private readonly pasids = new Set<number>();
+  private readonly errorListeners: ((e: SoftwareErrorRecord) => void)[] = [];
+  private readonly haltListeners: (() => void)[] = [];
+
+  /** A driver for `device`; nothing is touched until {@link probe}. */
+  constructor(device: DsaPciDevice, options: IdxdHostOptions = {}) {
+    this.device = device;
+    this.mmio = device.bar0;
+    this.wait = options.wait ?? (() => {});
+    this.maxPolls = options.maxPolls ?? 10_000;
+    this.svm = options.svm ?? true;
+  }
+
+  // ---------------------------------------------------------------- probe
+
+  /**
+   * Probes the device: memory decode and bus mastering on, capabilities and table offsets read from
+   * BAR0, a Reset Device, PASID/ATS/PRI enabled (option `svm`), MSI-X programmed and enabled, error
+   * and halt interrupts unmasked. Throws `HostError` ENODEV without MSI-X, ENXIO for a halted device.
+   */
+  probe(): DeviceInfo {
+    const cfg = this.device.pci.config;
+    enableDevice(cfg);
+    const msix = readMsix(cfg);
+    if (msix === null) throw new HostError('ENODEV', 'the function has no MSI-X capability');
+    const info = probeRegisters(this.mmio, msix);
+    if (this.deviceState() === DeviceState.HALT) throw new HostError('ENXIO', 'the device is halted');
+    this.mmio.write32(CMD.offset, packRegister(CMD, { cmd: Command.RESET_DEVICE })[0] as number);
+    this.poll('reset device');
+    this.probed = info;
+    this.svmState = this.svm ? enableSvm(cfg) : null;
+    this.setupMsix(msix);
+    this.imsHandlers = new Array<CompletionHandler | null>(info.imsEntries).fill(null);
+    this.device.setImsDelivery((e) => this.imsInterrupt(e));
+    this.unmaskErrorInterrupts();
+    this.wqList = Array.from({ length: info.wqs }, (_, id) => new HostWq(this, id));
+    this.groupEngines = new Array<number>(info.groups).fill(0);
+    return info;
+  }
+
+  private setupMsix(msix: MsixInfo): void {
+    for (let v = 0; v < msix.vectors; v++) {
+      const at = msix.tableOffset + 16 * v;
+      this.mmio.write32(at, MSI_ADDRESS);
+      this.mmio.write32(at + 4, 0);
+      this.mmio.write32(at + 8, v);
+      this.mmio.write32(at + 12, 0);
+      this.vectorHandlers[v] = null;
+    }
+    this.device.setMsixDelivery((v) => this.msixInterrupt(v));
+    enableMsix(this.device.pci.config, msix);
+  }
+
+  private unmaskErrorInterrupts(): void {
+    this.mmio.write32(GENCTRL.offset, (bit(GENCTRL.fields.softerrIntEn) | bit(GENCTRL.fields.haltIntEn)) >>> 0);
+  }
+
+  /** What the probe found. Throws `HostError` EPERM before {@link probe}. */
+  get info(): DeviceInfo {
+    if (this.probed === null) throw new HostError('EPERM', 'the device has not been probed');
+    return this.probed;
+  }
+
+  /** PASID state after probe: enabled, privileged mode, width (null: SVM not enabled). */
+  get pasidState(): SvmState | null {
+    return this.svmState;
+  }
+
+  /** GENSTS.state. */
+  deviceState(): number {
+    return dwordField(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /**
+   * Writes CMD and polls CMDSTS until the command completes, calling the `wait` option between
+   * polls. Returns CMDSTS. Throws `HostError` EBUSY if a command is already active, ETIMEDOUT if
+   * this one never completes.
+   */
+  command(code: number, operand = 0): number {
+    if ((this.mmio.read32(CMDSTS.offset) & bit(CMDSTS.fields.active)) !== 0) throw new HostError('EBUSY', 'another command is active');
+    this.mmio.write32(CMD.offset, (packRegister(CMD, { cmd: code, operand, intReq: 1 })[0] as number) >>> 0);
+    return this.poll(`command ${code}`);
+  }
+
+  private poll(what: string): number {
+    for (let i = 0; i < this.maxPolls; i++) {
+      const st = this.mmio.read32(CMDSTS.offset);
+      if ((st & bit(CMDSTS.fields.active)) === 0) return st;
+      this.wait();
+    }
+    throw new HostError('ETIMEDOUT', `${what} is still active after ${this.maxPolls} polls`);
+  }
+
+  /** Runs a command and throws `HostError.refused` unless it succeeds; returns CMDSTS.result. */
+  run(code: number, operand: number, what: string): number {
+    const st = this.command(code, operand);
+    if ((st & 0xff) !== CmdStatus.SUCCESS) throw HostError.refused(what, st);
+    return dwordField(st, CMDSTS.fields.result);
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  /**
+   * Writes a configuration into WQCFG, GENCFG and GRPCFG (Linux `idxd_device_config`). The device
+   * must be Disabled (else EBUSY); shape errors throw EINVAL.
+   */
+  configure(cfg: DeviceConfig): void {
+    const info = this.info;
+    if (this.deviceState() !== DeviceState.DISABLED) throw new HostError('EBUSY', 'the device must be disabled to be configured');
+    validateConfig(cfg, info);
+    const specs = new Map(cfg.wqs.map((w) => [w.id, w]));
+    for (const wq of this.wqList) {
+      const spec = specs.get(wq.id) ?? null;
+      wq.setSpec(spec);
+      const dwords = spec === null ? new Uint32Array(info.wqcfgSize >>> 2) : this.wqcfgOf(spec);
+      for (let k = 0; k < info.wqcfgSize >>> 2; k++) this.mmio.write32(this.wqcfgOffset(wq.id) + 4 * k, dwords[k] ?? 0);
+    }
+    const gencfg = packRegister(GENCFG, { rdbufLimit: cfg.readBufferLimit ?? 0, userIntEn: cfg.userInterrupts === true ? 1 : 0 });
+    this.mmio.write32(GENCFG.offset, gencfg[0] as number);
+    const groups = new Map(cfg.groups.map((g) => [g.id, g]));
+    for (let g = 0; g < info.groups; g++) {
+      const spec = groups.get(g);
+      const base = info.offsets.grpcfg + g * GRPCFG_SIZE;
+      const wqs = new Uint32Array(GRPWQCFG.size >>> 2);
+      for (const w of cfg.wqs) if (w.group === g) wqs[w.id >>> 5] = ((wqs[w.id >>> 5] as number) | (1 << (w.id & 31))) >>> 0;
+      const engines = new Uint32Array(GRPENGCFG.size >>> 2);
+      for (const e of spec?.engines ?? []) engines[e >>> 5] = ((engines[e >>> 5] as number) | (1 << (e & 31))) >>> 0;
+      const rdbufs = spec !== undefined && info.readBufferControl;
+      const flags = packRegister(GRPFLAGS, {
+        tcA: spec?.tcA ?? 1,
+        tcB: spec?.tcB ?? 1,
+        useRdbufLimit: spec?.useReadBufferLimit === true ? 1 : 0,
+        rdbufsReserved: spec?.readBuffersReserved ?? 0,
+        rdbufsAllowed: rdbufs ? (spec.readBuffersAllowed ?? info.readBuffers) : (spec?.readBuffersAllowed ?? 0),
+      });
+      this.writeDwords(base + GRPWQCFG.offset, wqs);
+      this.writeDwords(base + GRPENGCFG.offset, engines);
+      this.writeDwords(base + GRPFLAGS.offset, flags);
+      this.groupEngines[g] = new Set(spec?.engines ?? []).size;
+    }
+  }
+
+  private wqcfgOf(w: WqSpec): Uint32Array {
+    const info = this.info;
+    const dedicated = w.mode === 'dedicated';
+    const out = packRegister(WQCFG, {
+      wqSize: w.size,
+      wqThresh: dedicated ? 0 : (w.threshold ?? w.size),
+      mode: dedicated ? 1 : 0,
+      bof: w.blockOnFault === true ? 1 : 0,
+      priority: w.priority ?? 10,
+      pasid: w.pasid ?? 0,
+      pasidEn: dedicated ? (w.pasid === undefined ? 0 : 1) : 1,
+      priv: w.priv === true ? 1 : 0,
+      maxXferShift: w.maxTransferShift ?? info.maxTransferShift,
+      maxBatchShift: w.maxBatchShift ?? info.maxBatchShift,
+    });
+    const full = new Uint32Array(info.wqcfgSize >>> 2);
+    full.set(out.subarray(0, full.length));
+    return full;
+  }
+
+  private writeDwords(offset: number, dwords: Uint32Array): void {
+    for (let k = 0; k < dwords.length; k++) this.mmio.write32(offset + 4 * k, dwords[k] as number);
+  }
+
+  /** Enable Device; a refusal throws `HostError` ENXIO with the CMDSTS code and its meaning. */
+  enable(): void {
+    this.run(Command.ENABLE_DEVICE, 0, 'enable device');
+  }
+
+  /** Applies `cfg`, enables the device and every WQ not marked `enabled: false` (accel-config load-config). */
+  load(cfg: DeviceConfig): void {
+    this.configure(cfg);
+    this.enable();
+    for (const w of cfg.wqs) if (w.enabled !== false) this.wq(w.id).enable();
+  }
+
+  /** Disables every enabled WQ, then the device (waiting for queued descriptors). */
+  disable(): void {
+    for (const wq of this.wqList) if (wq.enabled) wq.disable();
+    if (this.deviceState() === DeviceState.ENABLED) this.run(Command.DISABLE_DEVICE, 0, 'disable device');
+  }
+
+  /** Reset Device: every WQ and handle is gone, the device is Disabled; error interrupts are unmasked again. */
+  resetDevice(): void {
+    this.run(Command.RESET_DEVICE, 0, 'reset device');
+    for (const wq of this.wqList) wq.forget();
+    this.imsHandlers.fill(null);
+    this.unmaskErrorInterrupts();
+  }
+
+  // ---------------------------------------------------------------- WQs
+
+  /** WQ `id`. Throws `HostError` ENOENT for an index the device does not have. */
+  wq(id: number): HostWq {
+    const wq = this.wqList[id];
+    if (wq === undefined) throw new HostError('ENOENT', `WQ ${id} does not exist (the device has ${this.wqList.length})`);
+    return wq;
+  }
+
+  /** Every WQ of the device. */
+  get wqs(): readonly HostWq[] {
+    return this.wqList;
+  }
+
+  /** The enabled WQs marked for mediated use. */
+  mediatedWqs(): HostWq[] {
+    return this.wqList.filter((w) => w.mediated && w.enabled);
+  }
+
+  /** Engines of group `g` in the loaded configuration. */
+  enginesOfGroup(g: number): number {
+    return this.groupEngines[g] ?? 0;
+  }
+
+  /** GRPFLAGS of group `g` as the device holds it (two dwords, read through OFFSETS). */
+  groupFlags(g: number): [number, number] {
+    const at = this.info.offsets.grpcfg + g * GRPCFG_SIZE + GRPFLAGS.offset;
+    return [this.mmio.read32(at), this.mmio.read32(at + 4)];
+  }
+
+  /** Byte offset of WQCFG entry `id` (from OFFSETS and WQCAP). */
+  wqcfgOffset(id: number): number {
+    return this.info.offsets.wqcfg + id * this.info.wqcfgSize;
+  }
+
+  /** Programs MSIX_PERM of `vector`: PASID check for `pasid`, or none (null). */
+  setVectorPasid(vector: number, pasid: number | null): void {
+    const v = packRegister(MSIX_PERM, pasid === null ? {} : { pasidEn: 1, pasid });
+    this.mmio.write32(this.info.offsets.msixPerm + vector * MSIX_PERM_SIZE, v[0] as number);
+  }
+
+  /** Installs (null: removes) the handler of MSI-X vector `vector`. */
+  setVectorHandler(vector: number, handler: CompletionHandler | null): void {
+    if (vector <= 0 || vector >= this.info.msix.vectors) throw new HostError('EINVAL', `vector ${vector} is not a completion vector`);
+    this.vectorHandlers[vector] = handler;
+  }
+
+  // ---------------------------------------------------------------- interrupt handles (IMS)
+
+  /**
+   * Allocates an interrupt-handle table entry whose completion interrupts go to `handler`, bound to
+   * `pasid` (null: no PASID check): the entry is programmed and unmasked through BAR0, and with
+   * GENCAP.cmd_cap a handle is requested from the device. Throws `HostError` ENOSPC when the table
+   * is full, ENODEV without a table.
+   */
+  allocInterruptHandle(handler: CompletionHandler, pasid: number | null): InterruptHandle {
+    const info = this.info;
+    if (info.imsEntries === 0 || info.offsets.ims === 0) throw new HostError('ENODEV', 'the device has no interrupt-handle table');
+    const entry = this.imsHandlers.indexOf(null);
+    if (entry < 0) throw new HostError('ENOSPC', 'every interrupt-handle entry is in use');
+    const at = info.offsets.ims + entry * IMS_ENTRY_SIZE;
+    const dwords = packRegister(IMS_ENTRY, { addrLo: MSI_ADDRESS, addrHi: 0, data: entry, mask: 0, ...(pasid === null ? {} : { pasidEn: 1, pasid }) });
+    this.imsHandlers[entry] = handler;
+    this.writeDwords(at, dwords);
+    let handle = entry;
+    if (info.commandCapabilities) {
+      try {
+        handle = this.run(Command.REQUEST_INT_HANDLE, entry | INT_HANDLE_IMS, 'request interrupt handle');
+      } catch (e) {
+        this.releaseEntry(entry);
+        throw e;
+      }
+    }
+    return Object.freeze({ handle, entry, pasid });
+  }
+
+  /** Frees a handle from {@link allocInterruptHandle}: the entry is masked and cleared. */
+  freeInterruptHandle(h: InterruptHandle): void {
+    if (this.imsHandlers[h.entry] === null || this.imsHandlers[h.entry] === undefined) throw new HostError('EINVAL', `interrupt-handle entry ${h.entry} is not allocated`);
+    if (this.info.commandCapabilities) this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
+    this.releaseEntry(h.entry);
+  }
+
+  private releaseEntry(entry: number): void {
+    this.writeDwords(this.info.offsets.ims + entry * IMS_ENTRY_SIZE, packRegister(IMS_ENTRY, { mask: 1 }));
+    this.imsHandlers[entry] = null;
+  }
+
+  // ---------------------------------------------------------------- PASIDs
+
+  /**
+   * Allocates the lowest free PASID (1 up to the PASID capability's width) and attaches `space` to
+   * it in the device's IOMMU, for an owner that needs its own address space. Throws `HostError`
+   * ENOSPC when every PASID is taken.
+   */
+  allocatePasid(space: AddressSpace): number {
+    const width = this.svmState?.pasidWidth ?? 20;
+    const limit = 2 ** Math.min(width, 20);
+    const iommu = this.device.iommu;
+    for (let p = 1; p < limit; p++) {
+      if (this.pasids.has(p) || iommu.space(p) !== null) continue;
+      iommu.attach(p, space);
+      this.pasids.add(p);
+      return p;
+    }
+    throw new HostError('ENOSPC', `no free PASID below ${limit}`);
+  }
+
+  /** Detaches and frees a PASID from {@link allocatePasid} (EINVAL for one it did not allocate). */
+  freePasid(pasid: number): void {
+    if (!this.pasids.delete(pasid)) throw new HostError('EINVAL', `PASID ${pasid} was not allocated by this driver`);
+    this.device.iommu.detach(pasid);
+  }
+
+  // ---------------------------------------------------------------- interrupt routing
+
+  /** Listens to software errors no WQ owner took. Returns a function that removes the listener. */
+  onError(listener: (e: SoftwareErrorRecord) => void): () => void {
+    this.errorListeners.push(listener);
+    return () => this.errorListeners.splice(this.errorListeners.indexOf(listener) >>> 0, 1);
+  }
+
+  /** Listens to the device entering Halt. Returns a function that removes the listener. */
+  onHalt(listener: () => void): () => void {
+    this.haltListeners.push(listener);
+    return () => this.haltListeners.splice(this.haltListeners.indexOf(listener) >>> 0, 1);
+  }
+
+  private msixInterrupt(vector: number): boolean {
+    if (vector === 0) {
+      this.miscInterrupt();
+      return true;
+    }
+    const h = this.vectorHandlers[vector];
+    if (h === null || h === undefined) return false;
+    h();
+    return true;
+  }
+
+  private imsInterrupt(entry: number): boolean {
+    const h = this.imsHandlers[entry];
+    if (h === null || h === undefined) return false;
+    h();
+    return true;
+  }
+
+  /** Vector 0 (Linux `idxd_misc_thread`): acknowledge INTCAUSE, take SWERR, report a halt. */
+  private miscInterrupt(): void {
+    const cause = this.mmio.read32(INTCAUSE.offset);
+    this.mmio.write32(INTCAUSE.offset, cause);
+    if ((cause & bit(INTCAUSE.fields.softwareError)) !== 0) {
+      const rec = takeSoftwareError(this.mmio);
+      if (rec !== null) this.routeError(rec);
+    }
+    if ((cause & bit(INTCAUSE.fields.halt)) !== 0) for (const l of [...this.haltListeners]) l();
+  }
+
+  private routeError(rec: SoftwareErrorRecord): void {
+    const wq = rec.wqIndexValid ? this.wqList[rec.wqIndex] : undefined;
+    const owner: WqOwner | null = wq === undefined ? null : wq.ownerOf(rec.descValid ? rec.pasid : null);
+    if (owner?.onError !== undefined) {
+      owner.onError(rec);
+      return;
+    }
+    for (const l of [...this.errorListeners]) l(rec);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The register mechanism serves other register files too: a table built from the shared field
+ * layouts with its own offsets and policy compiles into a RegisterFile with the owner's hooks and locks.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  bar0Layout, type BlockDef, CMD_BITS, dsaProfile, fields, type Lock, register, RegisterFile, ro, rw, status, wo, WQCFG_BITS,
+} from '../../src/dsa/index.js';
+
+const VCMD = register('CMD', 0xa0, 4, 'Command', fields(CMD_BITS, { operand: wo(), cmd: wo(), intReq: wo() }), { hook: true });
+const VWQCFG = register('WQCFG', 0, 32, 'WQ configuration (virtual)', fields(WQCFG_BITS, {
+  wqSize: ro(64),
+  mode: ro(1),
+  pasid: rw({ lock: 'wq-disabled' }),
+  pasidEn: rw({ lock: 'wq-disabled' }),
+  occupancy: status(),
+}));
+const BLOCKS: readonly BlockDef[] = [
+  { name: 'General', doc: 'general', base: () => 0, stride: 0x100, count: () => 1, instance: 'device', registers: [VCMD] },
+  { name: 'WQCFG', doc: 'one WQ', base: () => 0x500, stride: 32, count: () => 1, instance: 'WQ', registers: [VWQCFG] },
+];
+
+describe('a register file of another table', () => {
+  it('applies its own offsets, reset values, access rules, locks and hooks', () => {
+    const profile = dsaProfile();
+    const rf = new RegisterFile({ profile, layout: bar0Layout(profile) }, BLOCKS, 0x2000);
+    let wqEnabled = false;
+    const commands: number[] = [];
+    rf.connect({
+      hooks: { CMD: (_i, _o, size, v) => size === 4 && commands.push(v) },
+      writable: (lock: Lock) => lock === 'wq-disabled' && !wqEnabled,
+    });
+    expect([rf.read(0x500, 4), rf.read(0x508, 4)]).toEqual([64, 1]);
+    rf.write(0x500, 4, 0xffff);
+    rf.write(0x508, 4, 0xffffffff);
+    expect([rf.read(0x500, 4), rf.read(0x508, 4)]).toEqual([64, (1 | (0xfffff << 8) | (1 << 28)) >>> 0]);
+    wqEnabled = true;
+    rf.write(0x508, 4, 1);
+    expect(rf.read(0x508, 4) >>> 28).toBe(1);
+    rf.write(0xa0, 4, 0x00600003);
+    rf.write(0xa0, 2, 0x1234);
+    expect(commands).toEqual([0x00600003]);
+    expect(() => new RegisterFile({ profile, layout: bar0Layout(profile) }, BLOCKS, 0x2000).connect({})).toThrow(/CMD needs a write hook/);
+  });
+
+  it('refuses overlapping registers and fields when a table is built', () => {
+    expect(() => register('X', 0, 4, 'x', fields(WQCFG_BITS, { wqSize: ro(), wqThresh: ro() }))).toThrow(/leaves the register/);
+    const profile = dsaProfile();
+    const twice: BlockDef = { name: 'B', doc: 'b', base: () => 0x500, stride: 32, count: () => 2, instance: 'WQ', registers: [VWQCFG] };
+    const clash: BlockDef = { ...twice, base: () => 0x510 };
+    expect(() => new RegisterFile({ profile, layout: bar0Layout(profile) }, [twice, clash], 0x2000)).toThrow(/overlaps/);
+  });
+});
