@@ -5,3 +5,4 @@ export * as dsa from './dsa/index.js';
 export * as host from './host/index.js';
 export * as vfio from './vfio/index.js';
 export * as mdev from './mdev/index.js';
+export * as vidxd from './vidxd/index.js';

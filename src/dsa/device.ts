@@ -127,6 +127,8 @@ export class DsaDevice {
   private priOn = false;
   /** What command handlers may do (kept off the public surface). */
   private readonly control: CommandContext;
+  /** Progress listeners; replaced (never mutated) on change, so an emission needs no copy. */
+  private progressListeners: readonly ((wq: number) => void)[] = [];
 
   /** Builds a device in its power-on state (Disabled, every register at its reset value). */
   constructor(options: DsaDeviceOptions = {}) {
@@ -262,6 +264,20 @@ export class DsaDevice {
     return kind === 'enqcmd' ? p.enqcmd(bytes, off, pasid) : p.enqcmds(bytes, off);
   }
 
+  /**
+   * Listens to execution progress: `listener(wq)` runs after each descriptor taken from WQ `wq` has
+   * been executed (its completion record and interrupt done, any waiting command re-evaluated).
+   * Returns a function that removes the listener. With no listener installed a step costs nothing
+   * more; a waiter (a virtual device whose command waits for its descriptors) installs one only
+   * while it waits.
+   */
+  onProgress(listener: (wq: number) => void): () => void {
+    this.progressListeners = [...this.progressListeners, listener];
+    return () => {
+      this.progressListeners = this.progressListeners.filter((l) => l !== listener);
+    };
+  }
+
   /** Installs the receiver of MSI-X messages (the platform's interrupt controller). */
   setMsixDelivery(handler: VectorDelivery | null): void {
     this.irq.setMsixDelivery(handler);
@@ -344,6 +360,8 @@ export class DsaDevice {
       this.nextEngine = e + 1 === n ? 0 : e + 1;
       this.execute(this.engines[e] as EngineSlot, wq);
       if (this.waitKind !== WAIT_NONE) this.checkWait();
+      const listeners = this.progressListeners;
+      for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
       return true;
     }
     return false;

@@ -111,7 +111,9 @@ export {
   GRPFLAGS, GRPWQCFG, IMS_BLOCK, IMS_ENTRY, INTCAUSE, MSIX_ENTRY, MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM, MSIX_PERM_BLOCK,
   MSIX_TABLE_BLOCK, OFFSETS, OPCAP, SWERR, VERSION, WQCAP, WQCFG, WQCFG_BLOCK,
 } from './registers.js';
-export { type MsixWindow, RegisterFile, type RegisterOwner, type RegisterWriteHook } from './register-file.js';
+export {
+  type MsixWindow, RegisterFile, type RegisterOwner, type RegisterRefreshHook, type RegisterWriteHook,
+} from './register-file.js';
 export { renderRegisterReference } from './register-doc.js';
 export { CMDSTS_CODES, CMDSTS_ERRORS, CmdStatus, type CmdStatusDef, cmdStatusInfo, describeCmdStatus } from './cmdsts.js';
 export {

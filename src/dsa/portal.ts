@@ -42,7 +42,9 @@ export class Portal {
   readonly offset: number;
   /** The PASID policy of {@link submit} on a shared WQ. */
   readonly policy: PasidPolicy;
-  private readonly q: WorkQueue | null;
+  /** The WQ submissions reach: `target` while connected, null while disconnected. */
+  private q: WorkQueue | null;
+  private readonly target: WorkQueue | null;
 
   /** A portal on `q` (null: no such WQ, or an IMS page of a device without IMS). */
   constructor(wq: number, limited: boolean, ims: boolean, q: WorkQueue | null, policy: PasidPolicy = DESCRIPTOR_POLICY) {
@@ -51,12 +53,31 @@ export class Portal {
     this.ims = ims;
     this.offset = wq * PORTAL_STRIDE + (limited ? PORTAL_PAGE : 0) + (ims ? 2 * PORTAL_PAGE : 0);
     this.q = q;
+    this.target = q;
     this.policy = policy;
   }
 
-  /** A portal on the same page whose {@link submit} applies `policy` (made once, then used on the fast path). */
+  /**
+   * A portal on the same page whose {@link submit} applies `policy` (made once, then used on the fast
+   * path). The new portal starts connected, independent of this one's {@link connected} state.
+   */
   bind(policy: PasidPolicy): Portal {
-    return new Portal(this.wq, this.limited, this.ims, this.q, policy);
+    return new Portal(this.wq, this.limited, this.ims, this.target, policy);
+  }
+
+  /** Whether submissions reach the WQ (see {@link setConnected}). */
+  get connected(): boolean {
+    return this.q !== null;
+  }
+
+  /**
+   * Connects or disconnects this portal object from its WQ. A disconnected portal behaves as a
+   * portal on no WQ: posted writes are ignored and enqueues answer retry; other portal objects on
+   * the same page are not affected. A binder (a virtual device) gates the portals it handed out
+   * this way, e.g. while its virtual WQ is disabled, without any code of its own on the fast path.
+   */
+  setConnected(connected: boolean): void {
+    this.q = connected ? this.target : null;
   }
 
   /**
@@ -94,11 +115,17 @@ export class Portal {
    * The natural submission for the WQ's mode: MOVDIR64B to a dedicated WQ (its WQCFG PASID
    * applies); to a shared WQ an enqueue with the PASID the portal's policy gives — the descriptor's
    * (ENQCMDS), the fixed one, or the translation of the descriptor's (a miss is DROPPED and reported
-   * to the policy's `onReject`).
+   * to the policy's `onReject`). A disconnected portal answers as its WQ's mode would to a disabled
+   * WQ: retry on a shared WQ, ignored otherwise.
    */
   submit(src: Uint8Array, off = 0): SubmitStatusValue {
     const q = this.q;
-    if (q === null || q.dedicated) return this.movdir64b(src, off);
+    if (q === null) {
+      // No WQ (or disconnected): an enqueue to a shared WQ answers retry, a posted write is ignored.
+      checkRange(src, off);
+      return this.target !== null && !this.target.dedicated ? SubmitStatus.RETRY : SubmitStatus.IGNORED;
+    }
+    if (q.dedicated) return this.movdir64b(src, off);
     const pol = this.policy;
     if (pol.kind === 'descriptor') return this.enqcmds(src, off);
     if (pol.kind === 'fixed') return this.enqueue(src, off, pol.pasid, pol.priv);

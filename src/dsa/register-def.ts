@@ -71,6 +71,11 @@ export interface RegisterDef<F extends Readonly<Record<string, FieldDef>> = Read
   readonly preservedByReset: boolean;
   /** A software write calls the owner's hook registered under the register's name. */
   readonly hooked: boolean;
+  /**
+   * A software read first calls the owner's refresh hook registered under the register's name: the
+   * register holds a live value the owner computes on demand (e.g. a virtual device's occupancy).
+   */
+  readonly refreshed: boolean;
   /** Storage outside the register file. */
   readonly window?: RegisterWindow;
 }
@@ -174,6 +179,8 @@ export interface RegisterOptions {
   readonly preservedByReset?: boolean;
   /** A software write calls the owner's hook registered under the register's name. */
   readonly hook?: boolean;
+  /** A software read first calls the owner's refresh hook registered under the register's name. */
+  readonly refresh?: boolean;
   /** Storage outside the register file. */
   readonly window?: RegisterWindow;
 }
@@ -213,7 +220,8 @@ export function register<K extends string>(
   const fieldList = Object.freeze(Object.values<FieldDef>(fields).sort((a, b) => a.lo - b.lo));
   return Object.freeze({
     name, offset, size, doc, fields: Object.freeze(fields), fieldList,
-    preservedByReset: options.preservedByReset ?? false, hooked: options.hook === true, window: options.window,
+    preservedByReset: options.preservedByReset ?? false, hooked: options.hook === true, refreshed: options.refresh === true,
+    window: options.window,
   });
 }
 

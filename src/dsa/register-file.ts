@@ -31,12 +31,17 @@ export interface MsixWindow {
  */
 export type RegisterWriteHook = (instance: number, offset: number, size: number, value: number) => void;
 
+/** Called before a software read of a register declared `refresh: true`: store its live value now (`instance` of its block). */
+export type RegisterRefreshHook = (instance: number) => void;
+
 /** What the owner of a register file supplies, bound once by {@link RegisterFile.connect}. */
 export interface RegisterOwner {
   /** Storage of the MSI-X table and PBA windows. */
   readonly window?: MsixWindow;
   /** Write hooks by register name; every register declared `hook: true` needs one. */
   readonly hooks?: Readonly<Record<string, RegisterWriteHook>>;
+  /** Refresh hooks by register name; every register declared `refresh: true` needs one. */
+  readonly refresh?: Readonly<Record<string, RegisterRefreshHook>>;
   /** Whether fields with `lock` are writable now in block instance `instance` (absent: always). */
   writable?(lock: Lock, instance: number): boolean;
 }
@@ -61,12 +66,15 @@ export class RegisterFile {
   private readonly preserve: Uint8Array;
   private readonly kind: Uint8Array;
   private readonly hook: Uint16Array;
+  private readonly refreshIdx: Uint16Array;
   private readonly lock: Uint8Array;
   private readonly instance: Uint32Array;
   private readonly regBase: Uint32Array;
   private readonly placements = new Map<RegisterDef, Placement>();
   private readonly hooked: RegisterDef[] = [];
   private hookFns: RegisterWriteHook[] = [];
+  private readonly refreshed: RegisterDef[] = [];
+  private refreshFns: RegisterRefreshHook[] = [];
   private window: MsixWindow | null = null;
   private writable: ((lock: Lock, instance: number) => boolean) | null = null;
 
@@ -85,6 +93,7 @@ export class RegisterFile {
     this.preserve = new Uint8Array(n);
     this.kind = new Uint8Array(n);
     this.hook = new Uint16Array(n);
+    this.refreshIdx = new Uint16Array(n);
     this.lock = new Uint8Array(n);
     this.instance = new Uint32Array(n);
     this.regBase = new Uint32Array(n);
@@ -98,6 +107,7 @@ export class RegisterFile {
     for (const reg of block.registers) {
       this.placements.set(reg, { block, base, count });
       if (reg.hooked) this.hooked.push(reg);
+      if (reg.refreshed) this.refreshed.push(reg);
     }
     for (let i = 0; i < count; i++) {
       for (const reg of block.registers) {
@@ -110,6 +120,7 @@ export class RegisterFile {
           this.kind[d] = reg.window === 'msix-table' ? KIND_MSIX_TABLE : reg.window === 'msix-pba' ? KIND_MSIX_PBA : KIND_STORAGE;
           this.regBase[d] = reg.window === undefined ? at : base;
           this.hook[d] = reg.hooked ? this.hooked.indexOf(reg) + 1 : 0;
+          this.refreshIdx[d] = reg.refreshed ? this.refreshed.indexOf(reg) + 1 : 0;
           this.preserve[d] = reg.preservedByReset ? 1 : 0;
           this.instance[d] = i;
         }
@@ -138,8 +149,8 @@ export class RegisterFile {
   }
 
   /**
-   * Binds the owner's window storage, write hooks and lock predicate. Throws a plain `Error` when a
-   * hooked register has no hook.
+   * Binds the owner's window storage, write and refresh hooks and lock predicate. Throws a plain
+   * `Error` when a hooked register has no write hook or a refreshed register no refresh hook.
    */
   connect(owner: RegisterOwner): void {
     this.window = owner.window ?? null;
@@ -148,16 +159,26 @@ export class RegisterFile {
       if (h === undefined) throw new Error(`register ${reg.name} needs a write hook`);
       return h;
     });
+    this.refreshFns = this.refreshed.map((reg) => {
+      const h = owner.refresh?.[reg.name];
+      if (h === undefined) throw new Error(`register ${reg.name} needs a refresh hook`);
+      return h;
+    });
     this.writable = owner.writable?.bind(owner) ?? null;
   }
 
   // ---------------------------------------------------------------- software accesses
 
-  /** Software read of 1, 2 or 4 bytes at a naturally aligned `offset` (reserved space reads 0). */
+  /**
+   * Software read of 1, 2 or 4 bytes at a naturally aligned `offset` (reserved space reads 0). A
+   * register declared `refresh: true` has its owner's refresh hook called first.
+   */
   read(offset: number, size: number): number {
     const d = offset >>> 2;
     const k = this.kind[d];
     if (k === KIND_STORAGE) {
+      const r = this.refreshIdx[d] as number;
+      if (r !== 0) (this.refreshFns[r - 1] as RegisterRefreshHook)(this.instance[d] as number);
       const shift = (offset & 3) * 8;
       return size === 4 ? (this.value[d] as number) : ((this.value[d] as number) >>> shift) & bitMask(size * 8);
     }

@@ -34,6 +34,11 @@ export interface DsaPciDevice {
   occupancy(wq: number, pasid?: number): number;
   /** The IOMMU the device's DMA goes through (PASID 0 = requester-ID space). */
   readonly iommu: Iommu;
+  /**
+   * Listens to execution progress (`listener(wq)` after each descriptor of WQ `wq` ran); returns a
+   * remover. Optional: without it {@link HostWq.onProgress} throws ENODEV.
+   */
+  onProgress?(listener: (wq: number) => void): () => void;
 }
 
 /** Options of {@link IdxdHost}. */
@@ -365,20 +370,33 @@ export class IdxdHost {
 
   /**
    * Allocates the lowest free PASID (1 up to the PASID capability's width) and attaches `space` to
-   * it in the device's IOMMU, for an owner that needs its own address space. Throws `HostError`
-   * ENOSPC when every PASID is taken.
+   * it in the device's IOMMU, for an owner that needs its own address space; with `space` null the
+   * PASID is reserved with no address space (every DMA with it faults until
+   * {@link setPasidSpace}). Throws `HostError` ENOSPC when every PASID is taken.
    */
-  allocatePasid(space: AddressSpace): number {
+  allocatePasid(space: AddressSpace | null): number {
     const width = this.svmState?.pasidWidth ?? 20;
     const limit = 2 ** Math.min(width, 20);
     const iommu = this.device.iommu;
     for (let p = 1; p < limit; p++) {
       if (this.pasids.has(p) || iommu.space(p) !== null) continue;
-      iommu.attach(p, space);
+      if (space !== null) iommu.attach(p, space);
       this.pasids.add(p);
       return p;
     }
     throw new HostError('ENOSPC', `no free PASID below ${limit}`);
+  }
+
+  /**
+   * Replaces the address space of a PASID from {@link allocatePasid} (null: none, every DMA with it
+   * faults). The device translates through the IOMMU at each descriptor, so the change applies from
+   * the next descriptor on. Throws `HostError` EINVAL for a PASID this driver did not allocate.
+   */
+  setPasidSpace(pasid: number, space: AddressSpace | null): void {
+    if (!this.pasids.has(pasid)) throw new HostError('EINVAL', `PASID ${pasid} was not allocated by this driver`);
+    const iommu = this.device.iommu;
+    iommu.detach(pasid);
+    if (space !== null) iommu.attach(pasid, space);
   }
 
   /** Detaches and frees a PASID from {@link allocatePasid} (EINVAL for one it did not allocate). */

@@ -305,6 +305,20 @@ export class HostWq {
     else this.driver.run(Command.ABORT_PASID, pasid, `abort PASID ${pasid}`);
   }
 
+  /**
+   * Listens to the WQ's progress: `listener` runs after each descriptor taken from this WQ has been
+   * executed (a waiter re-evaluates what it waits for there). Returns a function that removes it.
+   * Throws `HostError` ENODEV when the device reports no progress.
+   */
+  onProgress(listener: () => void): () => void {
+    const dev = this.driver.device;
+    if (dev.onProgress === undefined) throw new HostError('ENODEV', 'the device reports no execution progress');
+    const id = this.id;
+    return dev.onProgress((wq) => {
+      if (wq === id) listener();
+    });
+  }
+
   /** Reset WQ: abandon queued descriptors and disable the WQ (its configuration stays). */
   reset(): void {
     this.driver.run(Command.RESET_WQ, this.maskOperand(), `reset WQ ${this.id}`);

@@ -4,9 +4,10 @@
  * row has one). Sections are added here by later issues.
  */
 import { engineSection } from './engine.js';
+import { vidxdTrappedSection } from './vidxd-trapped.js';
 import type { BenchRow, BenchSection } from './timing.js';
 
-const SECTIONS: readonly BenchSection[] = [engineSection];
+const SECTIONS: readonly BenchSection[] = [engineSection, vidxdTrappedSection];
 
 function fmt(v: number): string {
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;

@@ -43,6 +43,22 @@ describe('a register file of another table', () => {
     expect(() => new RegisterFile({ profile, layout: bar0Layout(profile) }, BLOCKS, 0x2000).connect({})).toThrow(/CMD needs a write hook/);
   });
 
+  it('calls the owner\'s refresh hook before each software read of a register declared refresh', () => {
+    const live = register('LIVE', 0x10, 8, 'Live value', fields(WQCFG_BITS, { wqSize: status(), wqThresh: ro(3) }), { refresh: true });
+    const blocks: BlockDef[] = [{ name: 'B', doc: 'b', base: () => 0x100, stride: 0x20, count: () => 2, instance: 'x', registers: [live] }];
+    const profile = dsaProfile();
+    const rf = new RegisterFile({ profile, layout: bar0Layout(profile) }, blocks, 0x200);
+    expect(() => rf.connect({})).toThrow(/LIVE needs a refresh hook/);
+    const seen: number[] = [];
+    let n = 0;
+    rf.connect({ refresh: { LIVE: (i) => { seen.push(i); rf.set(live, live.fields.wqSize, i, ++n); } } });
+    expect([rf.read(0x110, 4), rf.read(0x134, 4), rf.read(0x130, 2)]).toEqual([1, 3, 3]);
+    expect(seen).toEqual([0, 1, 1]);
+    rf.read(0x100, 4);
+    rf.write(0x110, 4, 0);
+    expect(seen).toEqual([0, 1, 1]);
+  });
+
   it('refuses overlapping registers and fields when a table is built', () => {
     expect(() => register('X', 0, 4, 'x', fields(WQCFG_BITS, { wqSize: ro(), wqThresh: ro() }))).toThrow(/leaves the register/);
     const profile = dsaProfile();

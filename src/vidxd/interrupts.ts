@@ -1,0 +1,97 @@
+/**
+ * The vdev's emulated vector 0 and its SWERR (vidxd-device.md §8.1, §8.2; dsa-operations.md §11.2):
+ * each cause is recorded in INTCAUSE before vector 0 is signalled through the vdev's MSI-X
+ * capability (masking and the PBA are the capability's); a software error fills SWERR when it is
+ * free, else sets overflow, then interrupts when GENCTRL allows it.
+ */
+import { type FieldDef, fieldMask, type RegisterFile, SoftwareError } from '../dsa/index.js';
+import type { MsixCapability } from '../pci/index.js';
+import { VDEV_GENCTRL, VDEV_INTCAUSE, VDEV_SWERR } from './registers.js';
+
+/** Software-error codes the vdev itself reports besides the DSA ones (dsa-operations.md §10, §11.1). */
+export const VdevErrorCode = {
+  /**
+   * A descriptor submitted to a shared vdev's portal with a guest PASID the vdev has no translation
+   * for: dropped at submission, never run (vidxd-device.md §7.2 "retry-free rejection reported through
+   * SWERR"). The DSA specification has no code for it (on hardware the CPU's PASID translation would
+   * fault the ENQCMD); the vdev uses the next free code of the "other software errors" family 0x51–0x54,
+   * with the fields of a dropped descriptor (as 0x53): opcode, the rejected guest PASID, priv, WQ 0.
+   */
+  PASID_REJECTED: 0x55,
+} as const;
+
+/** Vector 0 and SWERR of one vdev. */
+export class VdevInterrupts {
+  /** A reusable record for the vdev's own and forwarded errors. */
+  readonly scratch = new SoftwareError();
+  private readonly regs: RegisterFile;
+  private readonly msix: MsixCapability;
+  private readonly causeDword: number;
+
+  /** Records into `regs` and signals through `msix`. */
+  constructor(regs: RegisterFile, msix: MsixCapability) {
+    this.regs = regs;
+    this.msix = msix;
+    this.causeDword = regs.dwordIndex(VDEV_INTCAUSE);
+  }
+
+  /** Records `cause` (an INTCAUSE field) and signals vector 0 (pending in the PBA while it cannot be delivered). */
+  raiseCause(cause: FieldDef): void {
+    const v = this.regs.value;
+    v[this.causeDword] = ((v[this.causeDword] as number) | fieldMask(cause)) >>> 0;
+    this.msix.notify(0);
+  }
+
+  /** Signals completion vector `vector` (a handle's interrupt); pending while masked or without a trigger. */
+  completion(vector: number): void {
+    this.msix.notify(vector);
+  }
+
+  /**
+   * Logs `e` in SWERR: a free SWERR is filled and marked valid, an occupied one only gets overflow
+   * (the new error is lost); then, in both cases, the software-error interrupt if GENCTRL enables it
+   * (vidxd-device.md §8.2 raises it after either branch, so a guest that missed the first interrupt
+   * still learns of the overflow).
+   */
+  report(e: SoftwareError): void {
+    const r = this.regs;
+    const s = VDEV_SWERR;
+    const fl = s.fields;
+    if (r.flag(s, fl.valid)) {
+      r.set(s, fl.overflow, 0, 1);
+    } else {
+      this.fill(e);
+    }
+    if (r.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.softerrIntEn)) this.raiseCause(VDEV_INTCAUSE.fields.softwareError);
+  }
+
+  private fill(e: SoftwareError): void {
+    const r = this.regs;
+    const s = VDEV_SWERR;
+    const fl = s.fields;
+    r.clear(s);
+    r.set(s, fl.descValid, 0, e.descValid ? 1 : 0);
+    r.set(s, fl.wqIdxValid, 0, e.wqIndexValid ? 1 : 0);
+    r.set(s, fl.batch, 0, e.batchMember ? 1 : 0);
+    r.set(s, fl.faultRw, 0, e.rw ? 1 : 0);
+    r.set(s, fl.priv, 0, e.priv ? 1 : 0);
+    r.set(s, fl.errInfoValid, 0, e.errorInfoValid ? 1 : 0);
+    r.set(s, fl.error, 0, e.code);
+    r.set(s, fl.wqIdx, 0, e.wqIndex);
+    r.set(s, fl.operation, 0, e.opcode);
+    r.set(s, fl.pasid, 0, e.pasid);
+    r.set(s, fl.batchIdx, 0, e.batchIndex);
+    r.set(s, fl.errorInfo, 0, e.errorInfo);
+    r.setWide(s, fl.faultAddr, 0, 0, e.addressLo);
+    r.setWide(s, fl.faultAddr, 0, 1, e.addressHi);
+    r.set(s, fl.valid, 0, 1);
+  }
+
+  /** Logs an error of the vdev itself, without a descriptor (0x51 config change, 0x52 CMD while active). */
+  reportDevice(code: number): void {
+    const e = this.scratch;
+    e.clear();
+    e.code = code;
+    this.report(e);
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The vdev's BAR0 register table (vidxd-device.md §4, §6): every register of the virtual device,
+ * built from the same field layouts as the DSA model's table (`dsa/register-fields.ts`) with the
+ * vdev's offsets, reset values, access rules and locks, and compiled by the same `RegisterFile`.
+ * Capability registers are derived from the parent's capabilities and the backing WQ and its group
+ * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
+ */
+import {
+  bitMask, type BlockDef, CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, dsaProfile, ENGCAP_BITS, type FieldBits, fields,
+  GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS,
+  INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext,
+  type RegisterDef, register, ro, rw, status, SWERR_BITS, TABLE_UNIT, VERSION_BITS, wo, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
+} from '../dsa/index.js';
+import { VDEV_COMMAND_MASK } from './commands.js';
+import type { VdevFacts, VdevMode } from './facts.js';
+import { VDEV_LAYOUT } from './layout.js';
+
+/** What the vdev's table is compiled for: a register context plus the vdev's facts. */
+export interface VdevRegisterContext extends RegisterContext {
+  /** The parent's and the backing WQ's values. */
+  readonly facts: VdevFacts;
+}
+
+function isVdevContext(c: RegisterContext): c is VdevRegisterContext {
+  return 'facts' in c;
+}
+
+/** The facts of a vdev register context (a table compiled for another context is a build mistake). */
+function f(c: RegisterContext): VdevFacts {
+  if (!isVdevContext(c)) throw new Error('the vdev register table needs a VdevRegisterContext (vdevRegisterContext())');
+  return c.facts;
+}
+
+/** The value of field `b` (≤ 32 bits) in a raw register given as dwords. */
+function rawField(dwords: readonly number[], b: FieldBits): number {
+  return (((dwords[b.lo >>> 5] ?? 0) >>> (b.lo & 31)) & bitMask(b.width)) >>> 0;
+}
+
+const bit = (on: boolean): number => (on ? 1 : 0);
+const gencap = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).gencap, b);
+const grpflag = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).groupFlags, b);
+const devLock = { lock: 'device-disabled' } as const;
+const wqLock = { lock: 'wq-disabled' } as const;
+
+/** The register context of a vdev: its facts, its layout and the DSA profile it amounts to (one WQ, one group). */
+export function vdevRegisterContext(facts: VdevFacts): VdevRegisterContext {
+  const profile = dsaProfile({
+    deviceId: facts.deviceId,
+    revision: facts.revision,
+    version: facts.version,
+    engines: Math.max(1, Math.min(64, facts.engines)),
+    groups: 1,
+    wqs: 1,
+    totalWqSize: Math.max(1, facts.wqSize),
+    commandCapabilities: true,
+    imsMultiplier: 0,
+    opcap: facts.opcap,
+    sharedMode: facts.mode === 'shared',
+    dedicatedMode: facts.mode === 'dedicated',
+    wqPriority: false,
+    wqOccupancy: false,
+    readBuffers: 0,
+    readBufferControl: false,
+    readBufferLimit: false,
+  });
+  return Object.freeze({ profile, layout: VDEV_LAYOUT, facts });
+}
+
+// ---------------------------------------------------------------- general registers (0x000–0x0FF)
+
+/** VERSION (0x00): the parent's. */
+export const VDEV_VERSION = register('VERSION', 0x00, 4, 'Device version (the parent\'s)', fields(VERSION_BITS, {
+  version: ro((c) => f(c).version),
+}));
+
+/**
+ * GENCAP (0x10): the parent's, with the Command Capabilities register (cmd_cap 1), no configuration
+ * (config_en 0), no IMS table, and block on fault only when the backing WQ allows it.
+ */
+export const VDEV_GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
+  blockOnFault: ro((c) => gencap(GENCAP_BITS.blockOnFault)(c) & bit(f(c).wqBlockOnFault)),
+  overlapCopy: ro(gencap(GENCAP_BITS.overlapCopy)),
+  cacheControlMem: ro(gencap(GENCAP_BITS.cacheControlMem)),
+  cacheControlCache: ro(gencap(GENCAP_BITS.cacheControlCache)),
+  cmdCap: ro(1),
+  destReadback: ro(gencap(GENCAP_BITS.destReadback)),
+  drainReadback: ro(gencap(GENCAP_BITS.drainReadback)),
+  maxXferShift: ro(gencap(GENCAP_BITS.maxXferShift)),
+  maxBatchShift: ro(gencap(GENCAP_BITS.maxBatchShift)),
+  maxImsMult: ro(0),
+  configEn: ro(0),
+  high: ro((c) => f(c).gencap[1]),
+}));
+
+/** WQCAP (0x20): one WQ of the backing WQ's size, in the type's mode; no per-WQ ATS, priority or occupancy reporting. */
+export const VDEV_WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
+  totalWqSize: ro((c) => f(c).wqSize),
+  numWqs: ro(1),
+  wqcfgSize: ro(0),
+  sharedMode: ro((c) => bit(f(c).mode === 'shared')),
+  dedicatedMode: ro((c) => bit(f(c).mode === 'dedicated')),
+  wqAtsSupport: ro(0),
+  priority: ro(0),
+  occupancy: ro(0),
+  occupancyInt: ro(0),
+}));
+
+/** GRPCAP (0x30): one group, no read buffers. */
+export const VDEV_GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
+  numGroups: ro(1),
+  totalRdbufs: ro(0),
+  rdbufCtrl: ro(0),
+  rdbufLimit: ro(0),
+}));
+
+/** ENGCAP (0x38): the engines of the backing WQ's group. */
+export const VDEV_ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
+  numEngines: ro((c) => f(c).engines),
+}));
+
+/** OPCAP (0x40): the parent's. */
+export const VDEV_OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities (the parent\'s)', fields(OPCAP_BITS, {
+  ops: ro((c, dw) => f(c).opcap[dw] ?? 0),
+}));
+
+/** OFFSETS (0x60): GRPCFG 0x400, WQCFG 0x500, MSIX_PERM 0x300, no IMS, no perfmon (units of 0x100). */
+export const VDEV_OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
+  grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
+  wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
+  msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
+  ims: ro(0),
+  perfmon: ro(0),
+}));
+
+/** GENCFG (0x80): writable while the vdev is Disabled; no effect on the backing device. */
+export const VDEV_GENCFG = register('GENCFG', 0x80, 4, 'General configuration (no effect on the backing device)', fields(GENCFG_BITS, {
+  rdbufLimit: rw(devLock),
+  userIntEn: rw(devLock),
+}));
+
+/** GENCTRL (0x88): software-error and halt interrupt enables. */
+export const VDEV_GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
+  softerrIntEn: rw(),
+  haltIntEn: rw(),
+}));
+
+/** GENSTS (0x90): state and reset type. */
+export const VDEV_GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
+  state: status(),
+  resetType: status(),
+}));
+
+/** INTCAUSE (0x98): causes of vector 0, each RW1C (occupancy and perfmon never occur). */
+export const VDEV_INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
+  softwareError: status('RW1C'),
+  commandCompletion: status('RW1C'),
+  wqOccupancy: status('RW1C'),
+  perfmonOverflow: status('RW1C'),
+  halt: status('RW1C'),
+  handlesRevoked: status('RW1C'),
+}));
+
+/** CMD (0xA0): a 4-byte write starts a command (the dispatch of §5.1); kept by RESET_DEVICE. */
+export const VDEV_CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
+  operand: wo(),
+  cmd: wo(),
+  intReq: wo(),
+}), { preservedByReset: true, hook: true });
+
+/** CMDSTS (0xA8): command status; kept by RESET_DEVICE so its completion survives. */
+export const VDEV_CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
+  err: status(),
+  result: status(),
+  active: status(),
+}), { preservedByReset: true });
+
+/** CMDCAP (0xB0): exactly the commands of the vdev's command table. */
+export const VDEV_CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
+  commands: ro(VDEV_COMMAND_MASK),
+}));
+
+/** SWERR (0xC0): software error (dsa-operations.md §11.2); valid and overflow RW1C; kept by RESET_DEVICE. */
+export const VDEV_SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
+  valid: status('RW1C'),
+  overflow: status('RW1C'),
+  descValid: status(),
+  wqIdxValid: status(),
+  batch: status(),
+  faultRw: status(),
+  priv: status(),
+  errInfoValid: status(),
+  error: status(),
+  wqIdx: status(),
+  operation: status(),
+  pasid: status(),
+  batchIdx: status(),
+  errorInfo: status(),
+  faultAddr: status(),
+}), { preservedByReset: true });
+
+/** The general block. */
+export const VDEV_GENERAL_BLOCK: BlockDef = {
+  name: 'General',
+  doc: 'Capabilities, configuration, control, status, command and software-error registers',
+  base: () => 0,
+  stride: 0x100,
+  count: () => 1,
+  instance: 'device',
+  registers: [
+    VDEV_VERSION, VDEV_GENCAP, VDEV_WQCAP, VDEV_GRPCAP, VDEV_ENGCAP, VDEV_OPCAP, VDEV_OFFSETS, VDEV_GENCFG, VDEV_GENCTRL,
+    VDEV_GENSTS, VDEV_INTCAUSE, VDEV_CMD, VDEV_CMDSTS, VDEV_CMDCAP, VDEV_SWERR,
+  ],
+};
+
+// ---------------------------------------------------------------- tables
+
+/** MSIX_PERM entry: only pasid_en and pasid are writable (the ignore bit is not implemented). */
+export const VDEV_MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+  pasidEn: rw(),
+  pasid: rw(),
+}));
+
+/** MSIX_PERM block (0x300): one entry per MSI-X vector. */
+export const VDEV_MSIX_PERM_BLOCK: BlockDef = {
+  name: 'MSIX_PERM',
+  doc: 'MSI-X permission table (OFFSETS.msix_perm)',
+  base: (c) => c.layout.msixPerm,
+  stride: MSIX_PERM_SIZE,
+  count: (c) => f(c).vectors,
+  instance: 'vector',
+  registers: [VDEV_MSIX_PERM],
+};
+
+/** GRPWQCFG of group 0: WQ 0. */
+export const VDEV_GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
+  wqs: ro((_c, dw) => (dw === 0 ? 1 : 0)),
+}));
+
+/** GRPENGCFG of group 0: the low num_engines bits. */
+export const VDEV_GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
+  engines: ro((c, dw) => bitMask(Math.max(0, Math.min(32, f(c).engines - 32 * dw)))),
+}));
+
+/** GRPFLAGS of group 0: mirrored from the backing WQ's group. */
+export const VDEV_GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags (the backing WQ\'s group\'s)', fields(GRPFLAGS_BITS, {
+  tcA: ro(grpflag(GRPFLAGS_BITS.tcA)),
+  tcB: ro(grpflag(GRPFLAGS_BITS.tcB)),
+  useRdbufLimit: ro(grpflag(GRPFLAGS_BITS.useRdbufLimit)),
+  rdbufsReserved: ro(grpflag(GRPFLAGS_BITS.rdbufsReserved)),
+  rdbufsAllowed: ro(grpflag(GRPFLAGS_BITS.rdbufsAllowed)),
+}));
+
+/** GRPCFG block (0x400): group 0, read-only. */
+export const VDEV_GRPCFG_BLOCK: BlockDef = {
+  name: 'GRPCFG',
+  doc: 'Group configuration (OFFSETS.grpcfg), read-only',
+  base: (c) => c.layout.grpcfg,
+  stride: GRPCFG_SIZE,
+  count: () => 1,
+  instance: 'group',
+  registers: [VDEV_GRPWQCFG, VDEV_GRPENGCFG, VDEV_GRPFLAGS],
+};
+
+/** WQCFG fields both types share (§6): the backing WQ's values read-only, the PASID fields writable while the WQ is disabled. */
+const WQCFG_COMMON = {
+  wqSize: ro((c) => f(c).wqSize),
+  wqThresh: ro((c) => f(c).wqThreshold),
+  mode: ro((c) => bit(f(c).mode === 'dedicated')),
+  bof: ro((c) => bit(f(c).wqBlockOnFault)),
+  priority: ro((c) => f(c).wqPriority),
+  pasid: rw(wqLock),
+  priv: rw(wqLock),
+  maxXferShift: ro((c) => f(c).wqMaxTransferShift),
+  maxBatchShift: ro((c) => f(c).wqMaxBatchShift),
+  occupancy: status(),
+  modeSupport: ro(1),
+  wqState: status(),
+} as const;
+
+const WQCFG_DOC = 'Work-queue configuration (occupancy: this vdev\'s descriptors in the backing WQ, read live)';
+
+/** WQCFG of a dedicated vdev: pasid_en is the guest's choice (reset 0), writable while the WQ is disabled. */
+export const VDEV_WQCFG_DEDICATED = register('WQCFG', 0x00, 32, WQCFG_DOC, fields(WQCFG_BITS, {
+  ...WQCFG_COMMON,
+  pasidEn: rw(wqLock),
+}), { refresh: true });
+
+/** WQCFG of a shared vdev: a shared WQ requires PASIDs, so pasid_en reads 1 and ignores writes. */
+export const VDEV_WQCFG_SHARED = register('WQCFG', 0x00, 32, WQCFG_DOC, fields(WQCFG_BITS, {
+  ...WQCFG_COMMON,
+  pasidEn: ro(1),
+}), { refresh: true });
+
+/** The WQCFG register of a vdev of `mode`. */
+export function vdevWqcfg(mode: VdevMode): typeof VDEV_WQCFG_DEDICATED {
+  return mode === 'dedicated' ? VDEV_WQCFG_DEDICATED : VDEV_WQCFG_SHARED;
+}
+
+function wqcfgBlock(reg: RegisterDef): BlockDef {
+  return {
+    name: 'WQCFG',
+    doc: 'Work-queue configuration (OFFSETS.wqcfg): pasid, pasid_en (dedicated) and priv writable while the WQ is disabled',
+    base: (c) => c.layout.wqcfg,
+    stride: WQCFG_SIZE,
+    count: () => 1,
+    instance: 'WQ',
+    registers: [reg],
+  };
+}
+
+/** One MSI-X table entry (kept by the PCI MSI-X capability; the MSI-X table survives RESET_DEVICE). */
+export const VDEV_MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
+  addrLo: rw(),
+  addrHi: rw(),
+  data: rw(),
+  mask: rw({ reset: 1 }),
+}), { window: 'msix-table' });
+
+/** MSI-X table block (0x600). */
+export const VDEV_MSIX_TABLE_BLOCK: BlockDef = {
+  name: 'MSI-X table',
+  doc: 'MSI-X table: vector 0 for the emulated causes, vectors 1.. for descriptor completions',
+  base: (c) => c.layout.msixTable,
+  stride: 16,
+  count: (c) => f(c).vectors,
+  instance: 'vector',
+  registers: [VDEV_MSIX_ENTRY],
+};
+
+/** The MSI-X pending-bit array (kept by the PCI MSI-X capability). */
+export const VDEV_MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
+  pending: status(),
+}), { window: 'msix-pba' });
+
+/** MSI-X PBA block (0x700). */
+export const VDEV_MSIX_PBA_BLOCK: BlockDef = {
+  name: 'MSI-X PBA',
+  doc: 'MSI-X pending-bit array',
+  base: (c) => c.layout.msixPba,
+  stride: 8,
+  count: () => 1,
+  instance: 'qword',
+  registers: [VDEV_MSIX_PBA],
+};
+
+/** Every BAR0 block of a vdev of each type, in address order. */
+export const VDEV_BLOCKS: Readonly<Record<VdevMode, readonly BlockDef[]>> = Object.freeze({
+  dedicated: Object.freeze([
+    VDEV_GENERAL_BLOCK, VDEV_MSIX_PERM_BLOCK, VDEV_GRPCFG_BLOCK, wqcfgBlock(VDEV_WQCFG_DEDICATED), VDEV_MSIX_TABLE_BLOCK, VDEV_MSIX_PBA_BLOCK,
+  ]),
+  shared: Object.freeze([
+    VDEV_GENERAL_BLOCK, VDEV_MSIX_PERM_BLOCK, VDEV_GRPCFG_BLOCK, wqcfgBlock(VDEV_WQCFG_SHARED), VDEV_MSIX_TABLE_BLOCK, VDEV_MSIX_PBA_BLOCK,
+  ]),
+});
+
+/**
+ * Registers a write must cover exactly (§5.1 step 1): a CMD write of any size but 4 bytes at 0xA0
+ * (a smaller piece of it, or a qword spanning it) is refused with EINVAL and changes nothing.
+ */
+export const VDEV_EXACT_WRITES: readonly RegisterDef[] = Object.freeze([VDEV_CMD]);

@@ -1,0 +1,104 @@
+/**
+ * The whole DSA PF model as a pass-through VFIO device: a guest driver finds, configures and uses it
+ * through the VFIO device API only (config region, BAR0 region, mmap of a BAR2 portal page, SET_IRQS).
+ */
+import { describe, expect, it } from 'vitest';
+import { Command, DsaDevice, type Portal, Status } from '../../src/dsa/index.js';
+import { GuestMemory } from '../../src/memory/index.js';
+import { EventFd, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VfioDevice, VfioIoas } from '../../src/vfio/index.js';
+import { pfVfioOps } from '../../src/vidxd/index.js';
+import { memmove } from '../dsa/device-fixtures.js';
+
+class PfGuest {
+  readonly model = new DsaDevice();
+  readonly dev = new VfioDevice<Portal>(pfVfioOps(this.model));
+  readonly mem = new GuestMemory(1 << 20);
+  readonly ioas = new VfioIoas();
+  readonly fds = Array.from({ length: 9 }, () => new EventFd());
+
+  rd(index: number, offset: number): number {
+    const b = new Uint8Array(4);
+    this.dev.readRegion(index, offset, b);
+    return new DataView(b.buffer).getUint32(0, true);
+  }
+
+  wr(index: number, offset: number, value: number, size: 2 | 4 = 4): void {
+    const b = new Uint8Array(size);
+    for (let i = 0; i < size; i++) b[i] = (value >>> (8 * i)) & 0xff;
+    this.dev.writeRegion(index, offset, b);
+  }
+
+  cmd(code: number, operand = 0): number {
+    this.wr(0, 0xa0, ((code << 20) | operand) >>> 0);
+    return this.rd(0, 0xa8);
+  }
+
+  /** A driver's bring-up of WQ 0 (dedicated, 16 entries) with engine 0, MSI-X on, memory mapped. */
+  up(): this {
+    this.wr(7, 0x04, 0x0006, 2);
+    const offsets = this.rd(0, 0x60);
+    const grpcfg = (offsets & 0xffff) * 0x100;
+    const wqcfg = (offsets >>> 16) * 0x100;
+    this.wr(0, grpcfg, 1);
+    this.wr(0, grpcfg + 0x20, 1);
+    this.wr(0, wqcfg, 16);
+    this.wr(0, wqcfg + 8, 0x11);
+    this.wr(0, wqcfg + 12, 31 | (10 << 5));
+    expect(this.cmd(Command.ENABLE_DEVICE)).toBe(0);
+    expect(this.cmd(Command.ENABLE_WQ, 0)).toBe(0);
+    let cap = this.rd(7, 0x34) & 0xff;
+    while ((this.rd(7, cap) & 0xff) !== 0x11) cap = (this.rd(7, cap) >>> 8) & 0xff;
+    const table = this.rd(7, cap + 4) & ~7;
+    this.wr(7, cap + 2, 0x8000, 2);
+    for (let v = 0; v < 9; v++) this.wr(0, table + 16 * v + 12, 0);
+    this.dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: 2, start: 0, count: 9, data: this.fds });
+    this.ioas.map({ iova: 0, size: 1 << 20, memory: this.mem, offset: 0, flags: 3 });
+    this.dev.attachIoas(this.ioas);
+    return this;
+  }
+}
+
+describe('the DSA PF as a pass-through VFIO device', () => {
+  it('exposes the model\'s config space, 64 KiB BAR0, 128 KiB BAR2 with every portal page mappable, and its MSI-X vectors', () => {
+    const g = new PfGuest();
+    expect(g.rd(7, 0)).toBe(0x0b258086);
+    expect([g.dev.getRegionInfo(0).size, g.dev.getRegionInfo(0).flags]).toEqual([0x10000, 0x3]);
+    const bar2 = g.dev.getRegionInfo(2);
+    expect([bar2.size, bar2.flags]).toEqual([0x20000, 0xf]);
+    const areas = bar2.caps[0]?.id === 1 ? bar2.caps[0].areas : [];
+    expect(areas.length).toBe(32);
+    expect(g.dev.getIrqInfo(2).count).toBe(9);
+    expect(g.rd(0, 0)).toBe(0xffffffff); // memory decode off: the model's BAR0 answers all ones
+    g.wr(7, 0x04, 0x0002, 2);
+    expect(g.rd(0, 0)).toBe(0x100);
+  });
+
+  it('a guest driver configures a WQ through BAR0, submits through the mapped portal and gets its record and interrupt', () => {
+    const g = new PfGuest().up();
+    const portal = g.dev.mmap(regionOffset(2), 0x1000);
+    expect([portal.wq, portal.limited, portal.ims]).toEqual([0, false, false]);
+    g.mem.bytes.fill(0x3c, 0x1000, 0x1200);
+    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0);
+    expect(g.model.runUntilIdle()).toBe(1);
+    expect([g.mem.bytes[0x9000], g.mem.bytes[0x81ff], g.fds[1]?.count]).toEqual([Status.SUCCESS, 0x3c, 1]);
+    // The trapped path: a 64-byte write to the portal page is a MOVDIR64B.
+    g.dev.writeRegion(2, 0x40, memmove(0x1000, 0xa000, 0x10, { cr: 0x9020, handle: 1 }));
+    g.model.runUntilIdle();
+    expect([g.mem.bytes[0x9020], g.fds[1]?.count]).toEqual([Status.SUCCESS, 2]);
+    const ff = new Uint8Array(8);
+    g.dev.readRegion(2, 0x1000, ff);
+    expect(ff.every((b) => b === 0xff)).toBe(true);
+  });
+
+  it('gates MSI-X on bus mastering as the model does, and resets the whole function on VFIO reset', () => {
+    const g = new PfGuest().up();
+    expect(g.cmd(Command.DISABLE_DEVICE)).toBe(0);
+    g.wr(7, 0x04, 0x0002, 2); // bus mastering off (the device is Disabled: no halt)
+    g.wr(0, 0xa0, 0x81f00000); // an invalid command that asks for its completion interrupt
+    expect([g.fds[0]?.count, g.rd(0, 0xa000) & 1]).toEqual([0, 1]);
+    g.wr(7, 0x04, 0x0006, 2);
+    expect([g.fds[0]?.count, g.rd(0, 0xa000) & 1]).toEqual([1, 0]);
+    g.dev.reset();
+    expect([g.rd(7, 0x04) & 0xffff, g.model.state, g.dev.ioas]).toEqual([0, 0, g.ioas]);
+  });
+});
