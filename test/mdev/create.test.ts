@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MdevBus, isUuid, parseUuidText } from '../../src/mdev/index.js';
 import type { TestMapping } from '../vfio/test-device.js';
 import { testParent } from './test-parent.js';
+import { errnoOf } from '../util/errno.js';
 
 const U1 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 const U2 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1002';
@@ -14,14 +15,6 @@ function bus(): { bus: MdevBus<TestMapping>; log: string[] } {
   return { bus: b, log: p.log };
 }
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('mdev create (vfio-uapi.md §10.2)', () => {
   it('creates a device of a type, lowers available_instances and lists it under the type', () => {

@@ -3,18 +3,11 @@ import { EventFd, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_P
 import { MdevBus } from '../../src/mdev/index.js';
 import type { TestMapping } from '../vfio/test-device.js';
 import { testParent } from './test-parent.js';
+import { errnoOf } from '../util/errno.js';
 
 const A = 'e4e4e4e4-0000-4000-8000-00000000000a';
 const B = 'e4e4e4e4-0000-4000-8000-00000000000b';
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('mdev lifecycle: create → open → remove (EBUSY) → close → remove', () => {
   it('tracks state, open flag and available_instances after every step', () => {

@@ -13,6 +13,7 @@ import {
 import { MdevBus } from '../../src/mdev/index.js';
 import { TestDevice, type TestMapping } from '../vfio/test-device.js';
 import { testParent } from './test-parent.js';
+import { errnoOf } from '../util/errno.js';
 
 const U1 = 'b1b1b1b1-0000-4000-8000-000000000001';
 
@@ -24,14 +25,6 @@ function setup(): { bus: MdevBus<TestMapping>; model: TestDevice } {
   return { bus, model: parent.devices.get(U1) as TestDevice };
 }
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('mdev open / close (vfio-uapi.md §10.4)', () => {
   it('opens a VFIO device handle and reads config space through it', () => {

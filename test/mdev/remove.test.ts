@@ -8,6 +8,7 @@ import {
 import { MdevBus, parseRemoveText } from '../../src/mdev/index.js';
 import type { TestMapping } from '../vfio/test-device.js';
 import { testParent, type TestParent } from './test-parent.js';
+import { errnoOf } from '../util/errno.js';
 
 const U1 = 'a0a0a0a0-0000-4000-8000-000000000001';
 
@@ -19,14 +20,6 @@ function setup(): { bus: MdevBus<TestMapping>; parent: TestParent } {
   return { bus, parent };
 }
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('mdev remove (vfio-uapi.md §10.3)', () => {
   it('removes a closed device, releases it and raises available_instances', () => {

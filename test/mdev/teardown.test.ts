@@ -3,17 +3,10 @@ import { EventFd, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_P
 import { MdevBus } from '../../src/mdev/index.js';
 import type { TestMapping } from '../vfio/test-device.js';
 import { testParent } from './test-parent.js';
+import { errnoOf } from '../util/errno.js';
 
 const U = (n: number): string => `c2c2c2c2-0000-4000-8000-00000000000${n}`;
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('parent registration and teardown (vfio-uapi.md §10.4)', () => {
   it('refuses a second parent of the same name with EEXIST', () => {

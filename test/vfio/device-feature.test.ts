@@ -24,20 +24,13 @@ import {
   encodeMigState,
 } from '../../src/vfio/index.js';
 import { TestDevice } from './test-device.js';
+import { errnoOf } from '../util/errno.js';
 
 function migDevice(flags = VFIO_MIGRATION_STOP_COPY): { model: TestDevice; dev: VfioDevice } {
   const model = new TestDevice({ migrationFlags: flags });
   return { model, dev: new VfioDevice(model) };
 }
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 describe('VFIO_DEVICE_FEATURE generic checks (vfio-uapi.md §7.1), in order', () => {
   it('row 2: flag bits outside 0x7FFFF → EINVAL', () => {

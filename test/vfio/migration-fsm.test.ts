@@ -6,12 +6,12 @@ import {
   VFIO_MIGRATION_P2P,
   VFIO_MIGRATION_PRE_COPY,
   VFIO_MIGRATION_STOP_COPY,
-  VfioError,
   isMigStateSupported,
   migPath,
   migStateName,
   nextMigState,
 } from '../../src/vfio/index.js';
+import { errnoOf } from '../util/errno.js';
 
 const S = { ERROR: 0, STOP: 1, RUNNING: 2, STOP_COPY: 3, RESUMING: 4, RUNNING_P2P: 5, PRE_COPY: 6, PRE_COPY_P2P: 7 } as const;
 type Name = keyof typeof S;
@@ -36,14 +36,6 @@ const WITH_PRE_COPY: Table = {
   PRE_COPY: { STOP: 'RUNNING', RUNNING: 'RUNNING', STOP_COPY: 'STOP_COPY', RESUMING: 'RUNNING', PRE_COPY: '—' },
 };
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof VfioError ? e.errno : 'not a VfioError';
-  }
-  return undefined;
-}
 
 function checkTable(flags: number, table: Table): void {
   const names = Object.keys(table) as Name[];

@@ -17,17 +17,10 @@ import {
   type VfioMigrationStream,
 } from '../../src/vfio/index.js';
 import { TestDevice } from './test-device.js';
+import { errnoOf } from '../util/errno.js';
 
 const PRE = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY;
 
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { errno?: string }).errno ?? 'no errno';
-  }
-  return undefined;
-}
 
 function drain(stream: VfioMigrationStream): number[] {
   const out: number[] = [];
