@@ -13,9 +13,19 @@ import { Flag, OpFlag } from './flags.js';
 import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, translateRaw } from './frame.js';
 import { OP_HANDLERS, type OpHandler } from './handlers.js';
 import { Slot } from './op-table.js';
-import { isSuccessLike, Status, STATUS_CODE_MASK, STATUS_WRITE } from './status.js';
+import { Status, STATUS_CODE_MASK, STATUS_WRITE } from './status.js';
 
 const TWO32 = 0x1_0000_0000;
+
+// Module-local copies of the constants the hot path uses. V8 folds a module's own `const` bindings
+// into optimized code, but re-reads an imported binding (a live cell, plus a map check on the
+// object it holds) at every use.
+const { CRAV, RCR, RCI, CC2 } = Flag;
+const { SUCCESS, SUCCESS_PRED, BATCH_FAIL, INVALID_FLAGS, INT_HANDLE_INVAL, CRA_ALIGN, CRA_XLAT, PRIV_BAD } = Status;
+const { FLAGS: D_FLAGS, CR_ADDR: D_CR_ADDR, XFER_SIZE: D_XFER_SIZE, INT_HANDLE: D_INT_HANDLE } = Desc;
+const CODE_MASK = STATUS_CODE_MASK;
+const DESC_LEN = DESC_SIZE;
+const CR_INVALID_FLAGS = Cr.INVALID_FLAGS;
 
 /** Executes descriptors against an `ExecContext`. One engine = one DSA engine; not re-entrant. */
 export class DescriptorEngine {
@@ -66,60 +76,72 @@ export class DescriptorEngine {
    * 0x1D). Throws `RangeError` only if fewer than 64 bytes are available (host misuse).
    */
   execute(desc: Uint8Array, offset: number, ctx: ExecContext): number {
-    if (!(offset >= 0 && offset + DESC_SIZE <= desc.length)) throw new RangeError('descriptor extends beyond the buffer');
+    if (!(offset >= 0 && offset + DESC_LEN <= desc.length)) throw new RangeError('descriptor extends beyond the buffer');
     const f = this.top;
-    if (desc !== this.source) {
-      // Cached views of the submitter's buffer (rebuilt only when the buffer object changes).
-      this.source = desc;
-      this.sourceView = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
-      this.sourceWords = (desc.byteOffset & 3) === 0 ? new Int32Array(desc.buffer, desc.byteOffset, desc.byteLength >>> 2) : null;
-    }
-    if (this.sourceWords !== null && (offset & 3) === 0) {
-      // Read in place.
-      f.view = this.sourceView as DataView;
+    if (desc !== this.source) this.cacheSource(desc);
+    const words = this.sourceWords;
+    if (words !== null && (offset & 3) === 0) {
+      // Read in place. The frame's pointer fields are written only when they change: storing a
+      // young object (a view made after the last GC) into an old one takes the slow write barrier.
+      if (f.words !== words) {
+        f.view = this.sourceView as DataView;
+        f.words = words;
+      }
       f.base = offset;
-      f.words = this.sourceWords;
       f.wbase = offset >>> 2;
     } else {
-      // Unaligned: copy into the frame's own buffer.
-      const b = f.own;
-      for (let k = 0; k < DESC_SIZE; k++) b[k] = desc[offset + k] as number;
-      f.view = f.ownView;
-      f.base = 0;
-      f.words = f.ownWords;
-      f.wbase = 0;
+      this.copyUnaligned(f, desc, offset);
     }
     this.crWrittenFlag = false;
     this.interruptFlag = false;
     this.errorFlag = false;
-    return this.run(this.top, ctx, false, 0);
+    return this.run(f, ctx, false, 0);
+  }
+
+  /** Caches views of the submitter's buffer (rebuilt only when the buffer object changes). */
+  private cacheSource(desc: Uint8Array): void {
+    this.source = desc;
+    this.sourceView = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
+    this.sourceWords = (desc.byteOffset & 3) === 0 ? new Int32Array(desc.buffer, desc.byteOffset, desc.byteLength >>> 2) : null;
+  }
+
+  /** A descriptor not 4-byte aligned in memory: copied into the frame's own buffer. */
+  private copyUnaligned(f: Frame, desc: Uint8Array, offset: number): void {
+    const b = f.own;
+    for (let k = 0; k < DESC_SIZE; k++) b[k] = desc[offset + k] as number;
+    if (f.words !== f.ownWords) {
+      f.view = f.ownView;
+      f.words = f.ownWords;
+    }
+    f.base = 0;
+    f.wbase = 0;
   }
 
   private run(f: Frame, ctx: ExecContext, inBatch: boolean, index: number): number {
     const view = f.view;
     const base = f.base;
-    f.ctx = ctx;
+    if (f.ctx !== ctx) f.ctx = ctx; // (see `execute`: no write barrier when unchanged)
     f.inBatch = inBatch;
     f.batchIndex = index;
     f.reset();
-    const word = view.getUint32(base + Desc.FLAGS, true);
+    const word = view.getUint32(base + D_FLAGS, true);
     const flags = word & 0xffffff;
     f.flags = flags;
     f.opcode = word >>> 24;
-    f.size = view.getUint32(base + Desc.XFER_SIZE, true);
-    f.handle = view.getUint16(base + Desc.INT_HANDLE, true);
-    if ((flags & Flag.CRAV) !== 0) {
-      const lo = view.getUint32(base + Desc.CR_ADDR, true);
-      const hi = view.getUint32(base + Desc.CR_ADDR + 4, true);
+    f.size = view.getUint32(base + D_XFER_SIZE, true);
+    f.handle = view.getUint16(base + D_INT_HANDLE, true);
+    if ((flags & CRAV) !== 0) {
+      const lo = view.getUint32(base + D_CR_ADDR, true);
+      const hi = view.getUint32(base + D_CR_ADDR + 4, true);
       f.crLo = lo;
       f.crHi = hi;
       f.crNum = hi < 0x200000 ? hi * TWO32 + lo : -1;
       // #1, #2
-      if ((lo & 31) !== 0) return this.discard(f, Status.CRA_ALIGN);
-      if (!this.translateCr(f)) return this.discard(f, Status.CRA_XLAT);
+      if ((lo & 31) !== 0) return this.discard(f, CRA_ALIGN);
+      if (!this.translateCr(f)) return this.discard(f, CRA_XLAT);
     }
-    // #3
-    if (!inBatch && ctx.shared && ctx.priv && !ctx.privModeEnabled) return this.discard(f, Status.PRIV_BAD);
+    // #3 (booleans compared with `=== true`: one pointer compare, not a generic truthiness test)
+    if (inBatch === false && ctx.shared === true && ctx.priv === true && ctx.privModeEnabled === false) return this.discard(f, PRIV_BAD);
     let status = checkDescriptor(f);
     if (status === 0) status = (this.handlers[f.opcode] as OpHandler)(f);
     return this.complete(f, status);
@@ -127,20 +149,23 @@ export class DescriptorEngine {
 
   /** Translates the CR address for a write into `f.crRun` (page request first when PRS is enabled). */
   private translateCr(f: Frame): boolean {
+    if (f.crNum >= 0 && translateRaw(f.ctx.space, f.crNum, 32, true, f.crRun) === 32) {
+      f.crEpoch = f.epoch;
+      return true;
+    }
+    return this.translateCrAfterFault(f);
+  }
+
+  /** `translateCr` after the first translation failed: the page-request rounds (§6.3). */
+  private translateCrAfterFault(f: Frame): boolean {
     const ctx = f.ctx;
-    if (f.crNum >= 0) {
-      if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
-        f.crEpoch = f.epoch;
-        return true;
-      }
-      if (f.prsAvailable()) {
-        for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
-          f.epoch++;
-          if (!(ctx.faults as (p: number, i: number, w: boolean) => boolean)(ctx.pasid, f.crNum, true)) break;
-          if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
-            f.crEpoch = f.epoch;
-            return true;
-          }
+    if (f.crNum >= 0 && f.prsAvailable()) {
+      for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
+        f.epoch++;
+        if (!(ctx.faults as (p: number, i: number, w: boolean) => boolean)(ctx.pasid, f.crNum, true)) break;
+        if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
+          f.crEpoch = f.epoch;
+          return true;
         }
       }
     }
@@ -155,61 +180,90 @@ export class DescriptorEngine {
 
   /** Routes the outcome (§4.1): readback, CR (bytes 1–31, then status), SWERROR, interrupt. */
   private complete(f: Frame, status: number): number {
-    const ctx = f.ctx;
-    const code = status & STATUS_CODE_MASK;
+    const code = status & CODE_MASK;
     const flags = f.flags;
-    if (
-      (flags & Flag.CC2) !== 0 &&
-      (code === Status.SUCCESS || code === Status.SUCCESS_PRED) &&
-      ctx.readback !== null &&
-      (f.ops.writesMemory(f.opcode) || f.opcode === 0x20)
-    ) {
-      f.epoch++;
-      ctx.readback(ctx.pasid, f.opcode);
-    }
-    const successLike = isSuccessLike(code);
-    if ((flags & Flag.CRAV) !== 0) {
-      if ((flags & Flag.RCR) !== 0 || !successLike) {
-        if (f.crEpoch !== f.epoch && !this.translateCr(f)) return this.discard(f, Status.CRA_XLAT);
-        if (code === Status.INVALID_FLAGS) {
+    if ((flags & CC2) !== 0 && (code === SUCCESS || code === SUCCESS_PRED)) this.readback(f);
+    // isSuccessLike(code), spelled out on the constants above.
+    const successLike = code === SUCCESS || code === SUCCESS_PRED || code === BATCH_FAIL;
+    if ((flags & CRAV) !== 0) {
+      if ((flags & RCR) !== 0 || !successLike) {
+        if (f.crEpoch !== f.epoch && !this.translateCr(f)) return this.discard(f, CRA_XLAT);
+        if (code === INVALID_FLAGS) {
           const v = f.crView;
-          v.setUint16(Cr.INVALID_FLAGS, f.invalidFlags & 0xffff, true);
-          f.cr[Cr.INVALID_FLAGS + 2] = f.invalidFlags >>> 16;
+          v.setUint16(CR_INVALID_FLAGS, f.invalidFlags & 0xffff, true);
+          f.cr[CR_INVALID_FLAGS + 2] = f.invalidFlags >>> 16;
         }
         this.writeCr(f, status);
         if (f === this.top) this.crWrittenFlag = true;
       }
-      if (code === Status.INT_HANDLE_INVAL && this.caps.logInvalidHandle) this.report(f, status);
+      if (code === INT_HANDLE_INVAL && this.caps.logInvalidHandle) this.report(f, status);
     } else if (!successLike) {
       this.report(f, status);
     }
-    if ((flags & Flag.RCI) !== 0 && (f.invalidFlags & Flag.RCI) === 0 && code !== Status.INT_HANDLE_INVAL) {
-      if (f.handleState === 0) {
-        f.epoch++;
-        f.handleState = ctx.interrupts.validate(f.handle, ctx.ims, ctx.pasidEnabled, ctx.pasid) ? 1 : 2;
-      }
-      if (f.handleState === 1) {
-        f.epoch++;
-        ctx.interrupts.raise(f.handle, ctx.ims);
-        if (f === this.top) this.interruptFlag = true;
-      }
-    }
+    if ((flags & RCI) !== 0 && (f.invalidFlags & RCI) === 0 && code !== INT_HANDLE_INVAL) this.interrupt(f);
     return status;
+  }
+
+  /** Destination readback after a fully successful operation with CC2 (§2.3), when the hook is set. */
+  private readback(f: Frame): void {
+    const ctx = f.ctx;
+    if (ctx.readback !== null && (f.ops.writesMemory(f.opcode) || f.opcode === 0x20)) {
+      f.epoch++;
+      ctx.readback(ctx.pasid, f.opcode);
+    }
+  }
+
+  /** The completion interrupt (§4.3): the handle check if #6 did not run, then the raise. */
+  private interrupt(f: Frame): void {
+    const ctx = f.ctx;
+    if (f.handleState === 0) {
+      f.epoch++;
+      f.handleState = ctx.interrupts.validate(f.handle, ctx.ims, ctx.pasidEnabled, ctx.pasid) ? 1 : 2;
+    }
+    if (f.handleState === 1) {
+      f.epoch++;
+      ctx.interrupts.raise(f.handle, ctx.ims);
+      if (f === this.top) this.interruptFlag = true;
+    }
   }
 
   /** Copies the CR scratch to guest memory: bytes 1–31 first, the status byte last. */
   private writeCr(f: Frame, status: number): void {
     const bytes = f.crRun.bytes;
     const off = f.crRun.offset;
-    if (bytes !== this.crBytes) {
-      // Cached word view of the backing store (rebuilt only when the backing store changes).
-      this.crBytes = bytes;
-      this.crI32 = (bytes.byteOffset & 3) === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+    if (bytes !== this.crBytes) this.cacheCrStore(bytes);
+    const w = this.crI32;
+    if (w !== null && (off & 3) === 0 && f.crDirty === false) {
+      // The scratch is all zero (nothing wrote to it): store zeros without reading it.
+      const i = off >>> 2;
+      w[i + 1] = 0;
+      w[i + 2] = 0;
+      w[i + 3] = 0;
+      w[i + 4] = 0;
+      w[i + 5] = 0;
+      w[i + 6] = 0;
+      w[i + 7] = 0;
+      bytes[off + 3] = 0;
+      bytes[off + 2] = 0;
+      bytes[off + 1] = 0;
+    } else {
+      this.copyCrTail(f, bytes, off);
     }
+    bytes[off] = status;
+  }
+
+  /** Caches a word view of the CR's backing store (rebuilt only when the backing store changes). */
+  private cacheCrStore(bytes: Uint8Array): void {
+    this.crBytes = bytes;
+    this.crI32 = (bytes.byteOffset & 3) === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+  }
+
+  /** `writeCr` of a scratch that may hold data: bytes 4–31 (by words when aligned), then 3, 2, 1. */
+  private copyCrTail(f: Frame, bytes: Uint8Array, off: number): void {
     const w = this.crI32;
     if (w !== null && (off & 3) === 0) {
-      const s = f.crWords;
       const i = off >>> 2;
+      const s = f.crWords;
       w[i + 1] = s[1] as number;
       w[i + 2] = s[2] as number;
       w[i + 3] = s[3] as number;
@@ -217,14 +271,13 @@ export class DescriptorEngine {
       w[i + 5] = s[5] as number;
       w[i + 6] = s[6] as number;
       w[i + 7] = s[7] as number;
-      const c = f.cr;
-      bytes[off + 3] = c[3] as number;
-      bytes[off + 2] = c[2] as number;
-      bytes[off + 1] = c[1] as number;
+      const c = f.crTail;
+      bytes[off + 3] = c[2] as number;
+      bytes[off + 2] = c[1] as number;
+      bytes[off + 1] = c[0] as number;
     } else {
       bytes.set(f.crTail, off + 1);
     }
-    bytes[off] = status;
   }
 
   /** Fills the reusable SWERROR record for the descriptor of `f` and reports it. */

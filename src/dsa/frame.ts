@@ -5,7 +5,7 @@
  */
 import { type AddressSpace, DmaRun, IOVA_LIMIT } from '../memory/index.js';
 import type { EngineCaps } from './caps.js';
-import type { CompiledOps } from './compiled-ops.js';
+import { type CompiledOps, Operand } from './compiled-ops.js';
 import { CR_SIZE, Cr } from './completion-record.js';
 import type { ExecContext } from './context.js';
 import { Flag } from './flags.js';
@@ -15,6 +15,26 @@ import { Status, STATUS_WRITE } from './status.js';
 /** Page-request rounds on one address before giving up (§6.2 model choice). */
 export const PAGE_REQUEST_ROUNDS = 3;
 const TWO32 = 0x1_0000_0000;
+// Module-local copies for the hot path (V8 folds a module's own `const` into optimized code but
+// re-reads an imported binding at every use).
+const LIMIT = IOVA_LIMIT;
+const { PAGE_FAULT_IR, PAGE_FAULT_NOBOF } = Status;
+const BOF = Flag.BOF;
+
+/** Fields of one slot in `Frame.slots`. */
+export const SlotField = {
+  /** Low half of the address. */
+  LO: 0,
+  /** High half of the address. */
+  HI: 1,
+  /** The address as a number, -1 when ≥ 2^53. */
+  NUM: 2,
+  /** Buffer length (overlap check; set only for an operation with an overlap rule). */
+  LEN: 3,
+} as const;
+/** Numbers per slot in `Frame.slots`. */
+export const SLOT_STRIDE = 8;
+const { LO, HI, NUM, LEN } = SlotField;
 
 /** How a fault on an operand is handled. */
 export const FaultMode = {
@@ -23,6 +43,8 @@ export const FaultMode = {
   /** Ask `ctx.faults`, retry (BOF data operand, or a batch list / readback / CR with PRS). */
   REQUEST: 1,
 } as const;
+// Non-exported copies (an exported binding is a cell that V8 re-reads at every use, even here).
+const { REPORT, REQUEST } = FaultMode;
 
 /** Per-descriptor execution state. */
 export class Frame {
@@ -71,16 +93,12 @@ export class Frame {
   /** Set by an operation that ran to completion (destination readback applies). */
   fullSuccess = false;
 
-  /** Address halves per slot. */
-  readonly lo = new Uint32Array(4);
-  /** High halves per slot. */
-  readonly hi = new Uint32Array(4);
-  /** Address per slot as a number, -1 when ≥ 2^53. */
-  readonly num = new Float64Array(4);
-  /** Buffer length per slot (overlap check). */
-  readonly len = new Float64Array(4);
-  /** Fault-info operand id per slot. */
-  readonly id = new Uint8Array(4);
+  /**
+   * The address operands, `SLOT_STRIDE` numbers per slot (fields `SlotField`: address halves,
+   * address as a number or -1 when ≥ 2^53, buffer length for the overlap check). One typed array,
+   * so decoding an operand touches one object. Read with `lo`, `hi`, `num`, `len`.
+   */
+  readonly slots = new Float64Array(4 * SLOT_STRIDE);
   /** Bit n set when slot n is present. */
   present = 0;
 
@@ -113,14 +131,19 @@ export class Frame {
   /** Bytes done by the last walk. */
   done = 0;
 
-  /** Completion record scratch (bytes 1–31 are copied first, then byte 0). */
-  readonly cr = new Uint8Array(CR_SIZE);
-  /** View over `cr`. */
-  readonly crView = new DataView(this.cr.buffer);
-  /** `cr` as eight 32-bit words. */
-  readonly crWords = new Int32Array(this.cr.buffer);
-  /** `cr` without the status byte. */
-  readonly crTail = this.cr.subarray(1);
+  /** The completion record scratch; reached through `cr` / `crView`, which mark it dirty. */
+  private readonly crScratch = new Uint8Array(CR_SIZE);
+  /** View over the scratch. */
+  private readonly crScratchView = new DataView(this.crScratch.buffer);
+  /** The scratch as eight 32-bit words, for the engine's CR write (reading does not mark it dirty). */
+  readonly crWords = new Int32Array(this.crScratch.buffer);
+  /** The scratch without the status byte, for the engine's CR write. */
+  readonly crTail = this.crScratch.subarray(1);
+  /**
+   * False while the scratch is known to be all zero: `reset` then skips clearing it and the
+   * engine's CR write stores zeros without reading it. Set by every access through `cr`/`crView`.
+   */
+  crDirty = false;
 
   /** Operation scratch: CRC state, patterns, DIF blocks. */
   crc = 0;
@@ -158,30 +181,66 @@ export class Frame {
     this.faultLo = 0;
     this.faultHi = 0;
     this.faultId = 0;
-    this.faultMode = FaultMode.REPORT;
+    this.faultMode = REPORT;
     this.fullSuccess = false;
     this.stopped = false;
     this.kernelFault = 0;
     this.done = 0;
-    const w = this.crWords;
-    w[0] = 0;
-    w[1] = 0;
-    w[2] = 0;
-    w[3] = 0;
-    w[4] = 0;
-    w[5] = 0;
-    w[6] = 0;
-    w[7] = 0;
+    if (this.crDirty === true) {
+      const w = this.crWords;
+      w[0] = 0;
+      w[1] = 0;
+      w[2] = 0;
+      w[3] = 0;
+      w[4] = 0;
+      w[5] = 0;
+      w[6] = 0;
+      w[7] = 0;
+      this.crDirty = false;
+    }
   }
 
-  /** Sets slot `slot` from the u64 at descriptor byte `field`. */
-  setSlot(slot: number, field: number): void {
-    const lo = this.view.getUint32(this.base + field, true);
-    const hi = this.view.getUint32(this.base + field + 4, true);
-    this.lo[slot] = lo;
-    this.hi[slot] = hi;
-    this.num[slot] = hi < 0x200000 ? hi * TWO32 + lo : -1;
-    this.present |= 1 << slot;
+  /** Completion record scratch (bytes 1–31 are copied first, then byte 0). Marks it dirty. */
+  get cr(): Uint8Array {
+    this.crDirty = true;
+    return this.crScratch;
+  }
+
+  /** View over `cr`. Marks the scratch dirty. */
+  get crView(): DataView {
+    this.crDirty = true;
+    return this.crScratchView;
+  }
+
+  /** Low half of the address of `slot`. */
+  lo(slot: number): number {
+    return this.slots[slot * SLOT_STRIDE + LO]!;
+  }
+
+  /** High half of the address of `slot`. */
+  hi(slot: number): number {
+    return this.slots[slot * SLOT_STRIDE + HI]!;
+  }
+
+  /** Address of `slot` as a number, or -1 when it is ≥ 2^53. */
+  num(slot: number): number {
+    return this.slots[slot * SLOT_STRIDE + NUM]!;
+  }
+
+  /** Buffer length of `slot` (set only for operations with an overlap rule). */
+  len(slot: number): number {
+    return this.slots[slot * SLOT_STRIDE + LEN]!;
+  }
+
+  /** Fault-info operand id of `slot` for the current opcode (from its compiled operand list). */
+  id(slot: number): number {
+    const ops = this.ops;
+    const row = ops.rows[this.opcode]!;
+    for (let i = row.operandStart; i < row.operandEnd; i++) {
+      const p = ops.operands[i]!;
+      if ((p & Operand.SLOT) === slot) return (p >>> Operand.ID_SHIFT) & 7;
+    }
+    return 0;
   }
 
   /** True when the page-request service may be asked (PRS enabled and a handler present). */
@@ -195,35 +254,35 @@ export class Frame {
    * In `FaultMode.REQUEST` a fault first goes to `ctx.faults`.
    */
   xlate(slot: number, pos: number, len: number, write: boolean, run: DmaRun): number {
-    const start = this.num[slot] as number;
+    const start = this.num(slot);
     if (start >= 0) {
       const iova = start + pos;
-      if (iova < IOVA_LIMIT) {
+      if (iova < LIMIT) {
         const n = translateRaw(this.ctx.space, iova, len, write, run);
         if (n > 0) return n;
-        if (this.faultMode === FaultMode.REQUEST) {
+        if (this.faultMode === REQUEST) {
           for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
             this.epoch++;
             if (!(this.ctx.faults as (p: number, i: number, w: boolean) => boolean)(this.ctx.pasid, iova, write)) break;
             const m = translateRaw(this.ctx.space, iova, len, write, run);
             if (m > 0) return m;
           }
-          return this.fault(slot, pos, write, Status.PAGE_FAULT_IR);
+          return this.fault(slot, pos, write, PAGE_FAULT_IR);
         }
-        return this.fault(slot, pos, write, Status.PAGE_FAULT_NOBOF);
+        return this.fault(slot, pos, write, PAGE_FAULT_NOBOF);
       }
     }
     // Not representable below 2^53: never mappable; a page request is refused.
-    return this.fault(slot, pos, write, this.faultMode === FaultMode.REQUEST ? Status.PAGE_FAULT_IR : Status.PAGE_FAULT_NOBOF);
+    return this.fault(slot, pos, write, this.faultMode === REQUEST ? PAGE_FAULT_IR : PAGE_FAULT_NOBOF);
   }
 
   /** Records a fault at `slot + pos` and returns 0. */
   fault(slot: number, pos: number, write: boolean, code: number): number {
-    const lo = (this.lo[slot] as number) + pos;
+    const lo = this.lo(slot) + pos;
     this.faultLo = lo >>> 0;
-    this.faultHi = ((this.hi[slot] as number) + Math.floor(lo / TWO32)) >>> 0;
+    this.faultHi = (this.hi(slot) + Math.floor(lo / TWO32)) >>> 0;
     this.faultStatus = write ? code | STATUS_WRITE : code;
-    this.faultId = this.id[slot] as number;
+    this.faultId = this.id(slot);
     return 0;
   }
 
@@ -303,14 +362,14 @@ export class Frame {
 
   /** BOF is set (and so the page-request path is used when available). */
   wantsBlockOnFault(): boolean {
-    return (this.flags & Flag.BOF) !== 0 && this.prsAvailable();
+    return (this.flags & BOF) !== 0 && this.prsAvailable();
   }
 }
 
 /** `space.translate` guarded for the contract: clamps to 2^53, never more than `len`, 0 for a null space. */
 export function translateRaw(space: AddressSpace | null, iova: number, len: number, write: boolean, run: DmaRun): number {
   if (space === null) return 0;
-  const max = IOVA_LIMIT - iova;
+  const max = LIMIT - iova;
   const want = len < max ? len : max;
   const n = space.translate(iova, want, write, run);
   return n > 0 ? (n < want ? n : want) : 0;

@@ -15,6 +15,12 @@ export interface Extent {
   readonly perm: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+// Module-local copies for `translate` (V8 folds a module's own `const` into optimized code but
+// re-reads an imported binding at every use).
+const READ = Perm.READ;
+const WRITE = Perm.WRITE;
+
 function checkPageArg(name: string, value: number, limit: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > limit) {
     throw new RangeError(`${name} ${value} is not an integer in [0, ${limit}]`);
@@ -39,7 +45,13 @@ export class IoAddressSpace implements AddressSpace {
   private backing: Uint8Array[] = [];
   private offsets: number[] = [];
   private perms: number[] = [];
-  private hit = 0;
+  // The last-hit extent as scalars, so a repeated hit is two compares and no array look-up.
+  // An empty cache (start > end) matches no IOVA; every map/unmap/clear empties it.
+  private hitStart = 1;
+  private hitEnd = 0;
+  private hitPerm = 0;
+  private hitBytes: Uint8Array = NO_BYTES;
+  private hitDelta = 0;
 
   /** Number of extents (after merging). */
   get extentCount(): number {
@@ -80,7 +92,7 @@ export class IoAddressSpace implements AddressSpace {
     // Merge with the successor first so index i stays valid, then with the predecessor.
     if (i + 1 < this.starts.length && this.contiguous(i, i + 1)) this.mergeInto(i, i + 1);
     if (i > 0 && this.contiguous(i - 1, i)) this.mergeInto(i - 1, i);
-    this.hit = 0;
+    this.forgetHit();
   }
 
   /**
@@ -115,7 +127,7 @@ export class IoAddressSpace implements AddressSpace {
       }
       if (cutEnd < e) i++;
     }
-    this.hit = 0;
+    this.forgetHit();
     return removed;
   }
 
@@ -127,7 +139,7 @@ export class IoAddressSpace implements AddressSpace {
     this.backing = [];
     this.offsets = [];
     this.perms = [];
-    this.hit = 0;
+    this.forgetHit();
   }
 
   /** True when every byte of `[iova, iova + size)` is mapped with at least the permission bits `perm`. */
@@ -161,29 +173,52 @@ export class IoAddressSpace implements AddressSpace {
 
   /** See `AddressSpace.translate`. */
   translate(iova: number, length: number, write: boolean, out: DmaRun): number {
+    if (iova < this.hitEnd && iova >= this.hitStart) {
+      // Same extent as the last hit (the common case: one large mapping).
+      if ((this.hitPerm & (write ? WRITE : READ)) === 0) return 0;
+      out.bytes = this.hitBytes;
+      out.offset = this.hitDelta + iova;
+      const avail = this.hitEnd - iova;
+      return avail < length ? avail : length;
+    }
+    return this.translateMiss(iova, length, write, out);
+  }
+
+  /** `translate` outside the last-hit extent: binary search, then remember the extent. */
+  private translateMiss(iova: number, length: number, write: boolean, out: DmaRun): number {
     const starts = this.starts;
     const ends = this.ends;
-    let i = this.hit;
-    if (i >= starts.length || (starts[i] as number) > iova || (ends[i] as number) <= iova) {
-      // Binary search: last extent with start <= iova.
-      let lo = 0;
-      let hi = starts.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((starts[mid] as number) <= iova) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo - 1;
-      if (i < 0 || (ends[i] as number) <= iova) return 0;
-      this.hit = i;
+    // Binary search: last extent with start <= iova.
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((starts[mid] as number) <= iova) lo = mid + 1;
+      else hi = mid;
     }
-    const need = write ? Perm.WRITE : Perm.READ;
-    if (((this.perms[i] as number) & need) === 0) return 0;
+    const i = lo - 1;
+    if (i < 0 || (ends[i] as number) <= iova) return 0;
     const start = starts[i] as number;
-    out.bytes = this.backing[i] as Uint8Array;
-    out.offset = (this.offsets[i] as number) + (iova - start);
-    const avail = (ends[i] as number) - iova;
+    const end = ends[i] as number;
+    this.hitStart = start;
+    this.hitEnd = end;
+    this.hitPerm = this.perms[i] as number;
+    this.hitBytes = this.backing[i] as Uint8Array;
+    this.hitDelta = (this.offsets[i] as number) - start;
+    const need = write ? WRITE : READ;
+    if ((this.hitPerm & need) === 0) return 0;
+    out.bytes = this.hitBytes;
+    out.offset = this.hitDelta + iova;
+    const avail = end - iova;
     return avail < length ? avail : length;
+  }
+
+  private forgetHit(): void {
+    this.hitStart = 1;
+    this.hitEnd = 0;
+    this.hitPerm = 0;
+    this.hitBytes = NO_BYTES;
+    this.hitDelta = 0;
   }
 
   private upperBound(iova: number): number {

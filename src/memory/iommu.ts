@@ -18,22 +18,34 @@ function checkPasid(pasid: number): void {
  */
 export class Iommu {
   private readonly spaces = new Map<number, AddressSpace>();
+  // The last look-up (a device asks once per descriptor, mostly for the same PASID). Emptied by
+  // every attach and detach.
+  private lastPasid = -1;
+  private lastSpace: AddressSpace | null = null;
 
   /** Attaches `space` to `pasid`. Throws `RangeError` for a bad PASID or one that is already attached. */
   attach(pasid: number, space: AddressSpace): void {
     checkPasid(pasid);
     if (this.spaces.has(pasid)) throw new RangeError(`PASID ${pasid} already has an address space`);
     this.spaces.set(pasid, space);
+    this.lastPasid = -1;
+    this.lastSpace = null;
   }
 
   /** Detaches the address space of `pasid`; returns whether one was attached. */
   detach(pasid: number): boolean {
+    this.lastPasid = -1;
+    this.lastSpace = null;
     return this.spaces.delete(pasid);
   }
 
   /** The address space of `pasid`, or null (every access then faults). */
   space(pasid: number): AddressSpace | null {
-    return this.spaces.get(pasid) ?? null;
+    if (pasid === this.lastPasid) return this.lastSpace;
+    const space = this.spaces.get(pasid) ?? null;
+    this.lastPasid = pasid;
+    this.lastSpace = space;
+    return space;
   }
 
   /** Creates an empty `IoAddressSpace`, attaches it to `pasid` and returns it. */

@@ -4,9 +4,11 @@ import { type Frame, FaultMode } from '../frame.js';
 import { Slot } from '../op-table.js';
 import { Status } from '../status.js';
 
+const SUCCESS = Status.SUCCESS;
+
 /** NOOP: nothing but the completion. */
 export function execNoop(_f: Frame): number {
-  return Status.SUCCESS;
+  return SUCCESS;
 }
 
 /**

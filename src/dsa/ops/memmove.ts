@@ -6,6 +6,12 @@ import { Slot } from '../op-table.js';
 import { Status } from '../status.js';
 
 const TWO32 = 0x1_0000_0000;
+// Module-local copies for the hot path (V8 folds a module's own `const` into optimized code but
+// re-reads an imported binding at every use).
+const SRC = Slot.A;
+const DST = Slot.B;
+const { REPORT, REQUEST } = FaultMode;
+const SUCCESS = Status.SUCCESS;
 
 function copyKernel(f: Frame, _pos: number, n: number): number {
   const s = f.runs[0]!;
@@ -17,23 +23,29 @@ function copyKernel(f: Frame, _pos: number, n: number): number {
 /** MEMMOVE. */
 export function execMemmove(f: Frame): number {
   const size = f.size;
-  f.faultMode = f.wantsBlockOnFault() ? FaultMode.REQUEST : FaultMode.REPORT;
-  if (f.caps.overlapCopy) {
-    const d = ((f.hi[Slot.B] as number) - (f.hi[Slot.A] as number)) * TWO32 + ((f.lo[Slot.B] as number) - (f.lo[Slot.A] as number));
+  f.faultMode = f.wantsBlockOnFault() ? REQUEST : REPORT;
+  const srcNum = f.num(SRC);
+  const dstNum = f.num(DST);
+  if (f.caps.overlapCopy === true) {
+    // dst − src (exact from the numbers when both are below 2^53, else from the halves).
+    const d = srcNum >= 0 && dstNum >= 0 ? dstNum - srcNum : (f.hi(DST) - f.hi(SRC)) * TWO32 + (f.lo(DST) - f.lo(SRC));
     if (d > 0 && d < size) return descending(f, size);
   }
   // One run per operand (the common case): a single native copy, no walk.
   const s = f.runs[0]!;
   const d = f.runs[1]!;
-  const srcNum = f.num[Slot.A]!;
-  const dstNum = f.num[Slot.B]!;
   if (srcNum >= 0 && dstNum >= 0 && translateRaw(f.ctx.space, srcNum, size, false, s) === size && translateRaw(f.ctx.space, dstNum, size, true, d) === size) {
     copyBytes(s.bytes, s.offset, d.bytes, d.offset, size);
-    return Status.SUCCESS;
+    return SUCCESS;
   }
-  f.setWalk(2, Slot.A, false, Slot.B, true);
+  return ascending(f, size);
+}
+
+/** Ascending copy run by run (an operand spans several runs, or a fault). */
+function ascending(f: Frame, size: number): number {
+  f.setWalk(2, SRC, false, DST, true);
   const st = f.walk(0, size, copyKernel);
-  return st !== 0 ? f.reportFault(f.done) : Status.SUCCESS;
+  return st !== 0 ? f.reportFault(f.done) : SUCCESS;
 }
 
 /**
@@ -44,14 +56,14 @@ function descending(f: Frame, size: number): number {
   const space = f.ctx.space;
   const s = f.runs[0]!;
   const d = f.runs[1]!;
-  const srcNum = f.num[Slot.A] as number;
-  const dstNum = f.num[Slot.B] as number;
+  const srcNum = f.num(Slot.A);
+  const dstNum = f.num(Slot.B);
   if (srcNum >= 0 && dstNum >= 0 && translateRaw(space, srcNum, size, false, s) === size && translateRaw(space, dstNum, size, true, d) === size) {
     copyBytes(s.bytes, s.offset, d.bytes, d.offset, size);
     return Status.SUCCESS;
   }
-  const loA = f.lo[Slot.A] as number;
-  const loB = f.lo[Slot.B] as number;
+  const loA = f.lo(Slot.A);
+  const loB = f.lo(Slot.B);
   let end = size;
   while (end > 0) {
     const last = end - 1;
