@@ -6,3 +6,4 @@ export * as host from './host/index.js';
 export * as vfio from './vfio/index.js';
 export * as mdev from './mdev/index.js';
 export * as vidxd from './vidxd/index.js';
+export * as guest from './guest/index.js';

@@ -1,52 +1,174 @@
 #!/usr/bin/env node
 /**
- * The `vidxd` command. For now one subcommand: `demo` prints the lspci dump of a sample PCIe
- * function on stdout and how to decode it on stderr (so `npm run demo -s > d.txt` is a clean dump).
+ * The `vidxd` command: `demo` (the whole system at work, verified), `lspci` (a device's config space
+ * as `lspci -F` reads it) and `regs` (its BAR0 register map). `--help` everywhere; a usage mistake
+ * prints a message and exits with status 2.
  */
 import { realpathSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { buildDemoFunction } from './demo-device.js';
+import { type OptionSpec, optionHelp, type ParsedOptions, parseOptions, UsageError } from './args.js';
+import { runDemo } from './demo.js';
+import { lspciText, regsText } from './inspect.js';
+import { renderReport } from './report.js';
+import { DEVICE_TYPES, type DeviceType } from './system.js';
 
-/** Where the command writes: standard output and standard error. */
+/** Where the command writes. */
 export interface CliIo {
   /** Writes to standard output. */
   out(text: string): void;
   /** Writes to standard error. */
   err(text: string): void;
+  /** Standard error is a terminal (the demo's progress line then updates in place). */
+  readonly errIsTty?: boolean;
 }
 
-const USAGE = `usage: vidxd <command>
+/** One command: its help texts, its options and what it does. */
+interface CommandDef {
+  /** One line for `vidxd --help`. */
+  readonly summary: string;
+  /** The usage line. */
+  readonly usage: string;
+  /** What it does, for its `--help`. */
+  readonly details: string;
+  /** The options it takes. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Runs it; resolves to the exit status. */
+  run(o: ParsedOptions, io: CliIo): Promise<number>;
+}
+
+const TYPE_OPTION: OptionSpec = { kind: 'choice', arg: 'TYPE', choices: DEVICE_TYPES, help: `device: ${DEVICE_TYPES.join(', ')} (default ${DEVICE_TYPES[0]})` };
+const ENABLED_OPTION: OptionSpec = { kind: 'flag', help: 'show the vdev after the reference driver brought it up (default: at reset)' };
+
+const COMMANDS: Readonly<Record<string, CommandDef>> = {
+  demo: {
+    summary: 'run three VMs on vdevs of one DSA model and verify every result',
+    usage: 'vidxd demo [--json] [--seed N]',
+    details: `Builds the default DSA model, configures it through the host driver (one group with a dedicated and a
+shared mediated WQ), creates one dsa-1dwq-v1 and two dsa-1swq-v1 vdevs, each opened by a VM with its own
+guest memory and IOAS, and runs the reference guest driver in each through memmove, fill, CRC-32C, compare,
+a batch, DIF insert/check/strip and a page fault the VMM resolves. Every result is checked against a
+plain-JS computation. Exit status 0 only when every check passed.`,
+    options: {
+      json: { kind: 'flag', help: 'print the report as JSON' },
+      seed: { kind: 'integer', arg: 'N', help: 'seed of the test data (default 1)' },
+    },
+    async run(o, io) {
+      const seed = typeof o.seed === 'number' ? o.seed : 1;
+      const t0 = performance.now();
+      const progress = progressLine(io);
+      const report = await runDemo(seed, progress.update);
+      progress.end();
+      io.out(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, performance.now() - t0));
+      return report.ok ? 0 : 1;
+    },
+  },
+  lspci: {
+    summary: 'print a device\'s config space in the format lspci -F reads',
+    usage: 'vidxd lspci [--type TYPE] [--enabled]',
+    details: `Reads the 4 KiB config space through the VFIO config region and prints it as lspci -xxxx does.
+Decode it with the real lspci:  vidxd lspci > d.txt && lspci -F d.txt -vvv -nn`,
+    options: { type: TYPE_OPTION, enabled: ENABLED_OPTION },
+    async run(o, io) {
+      io.out(await lspciText(deviceType(o), o.enabled === true));
+      return 0;
+    },
+  },
+  regs: {
+    summary: 'print a device\'s BAR0 register map with values and fields',
+    usage: 'vidxd regs [--type TYPE] [--enabled] [--all]',
+    details: `Reads every register of the device's register tables through the VFIO BAR0 region and decodes its
+fields. Blocks of more than 16 instances (the PF's interrupt-handle table) show two unless --all.`,
+    options: { type: TYPE_OPTION, enabled: ENABLED_OPTION, all: { kind: 'flag', help: 'list every instance of every block' } },
+    async run(o, io) {
+      io.out(await regsText(deviceType(o), o.enabled === true, o.all === true));
+      return 0;
+    },
+  },
+};
+
+function deviceType(o: ParsedOptions): DeviceType {
+  return (typeof o.type === 'string' ? o.type : DEVICE_TYPES[0]) as DeviceType;
+}
+
+/** The demo's progress line: rewritten in place on a terminal; one line per finished VM otherwise. */
+function progressLine(io: CliIo): { update: (vm: number, step: string, checks: number) => void; end: () => void } {
+  const steps = ['…', '…', '…'];
+  let shown = false;
+  return {
+    update(vm, step, checks) {
+      steps[vm] = step;
+      if (io.errIsTty === true) {
+        io.err(`\r\x1b[Kvidxd demo: ${steps.map((s, i) => `vdev ${i + 1} ${s}`).join(' · ')} · ${checks} checks`);
+        shown = true;
+      } else if (step === 'done') {
+        io.err(`vidxd demo: vdev ${vm + 1} done (${checks} checks so far)\n`);
+      }
+    },
+    end() {
+      if (shown) io.err('\r\x1b[K');
+    },
+  };
+}
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`);
+  return `usage: vidxd <command> [options]
+
+vidxd emulates an Intel DSA (idxd) device as a mediated device behind a VFIO-like API.
 
 commands:
-  demo      print the lspci dump of a sample PCI Express function (stdout)
-            and how to decode it (stderr)
-  --help    show this help
-`;
+${lines.join('\n')}
 
-const DECODE_NOTE = `
-The dump above is in lspci's text format. Decode it with the real lspci (pciutils):
-  npm run demo -s > d.txt && lspci -F d.txt -vvv -nn
+Run 'vidxd <command> --help' for a command's options.
 `;
+}
+
+function commandHelp(c: CommandDef): string {
+  return `usage: ${c.usage}\n\n${c.details}\n\noptions:\n${optionHelp(c.options)}\n`;
+}
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  errIsTty: process.stderr.isTTY === true,
 };
 
-/** Runs the command line `args` (without node and the script); returns the exit status. */
-export function main(args: readonly string[], io: CliIo = processIo): number {
-  const [command] = args;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.out(USAGE);
+/** Runs the command line `args` (without node and the script); resolves to the exit status. */
+export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
     return 0;
   }
-  if (command === 'demo') {
-    io.out(buildDemoFunction().toLspciDump('00:01.0', 'System peripheral: vidxd sample function'));
-    io.err(DECODE_NOTE);
+  if (name === undefined) {
+    io.err(`vidxd: a command is required\n\n${usage()}`);
+    return 2;
+  }
+  const cmd = COMMANDS[name];
+  if (cmd === undefined) {
+    io.err(`vidxd: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'\nTry 'vidxd --help'.\n`);
+    return 2;
+  }
+  let opts: ParsedOptions;
+  try {
+    opts = parseOptions(rest, cmd.options);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`vidxd ${name}: ${e.message}\nusage: ${cmd.usage}\nTry 'vidxd ${name} --help'.\n`);
+    return 2;
+  }
+  if (opts.help === true) {
+    io.out(commandHelp(cmd));
     return 0;
   }
-  io.err(`vidxd: unknown command '${command}'\n\n${USAGE}`);
-  return 2;
+  try {
+    return await cmd.run(opts, io);
+  } catch (e) {
+    io.err(`vidxd ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
 }
 
 /** True when this file is the script node was started with (also through the npm bin symlink). */
@@ -60,4 +182,8 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) process.exitCode = main(process.argv.slice(2));
+if (invokedDirectly()) {
+  void main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}

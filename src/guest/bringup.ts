@@ -1,0 +1,153 @@
+/**
+ * The register-level steps of bringing the device up and down (docs/guest-driver.md walks through
+ * them): PCI enables, MSI-X, the error interrupts, WQCFG's PASID fields, the commands, the interrupt
+ * handles and the portal mapping. Each function is one step, in the order the driver runs them.
+ */
+import {
+  CMD, CMDSTS, Command, GENCFG, GENCTRL, GENSTS, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
+} from '../dsa/index.js';
+import {
+  type IrqTrigger, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
+  VFIO_PCI_MSIX_IRQ_INDEX, VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+} from '../vfio/index.js';
+import type { DsaCaps, WqInfo } from './dsa-probe.js';
+import { IdxdGuestError } from './errors.js';
+import { dwordOf, fieldBits, withField } from './fields.js';
+import { type DeviceIo, PORTAL_REGION } from './io.js';
+import type { PciProbe } from './pci-probe.js';
+import { PciAts, PciCommand, PciHeader, PciMsix, PciPasid, PciPri } from './pci-regs.js';
+
+/** What a mapped portal page is used through: MOVDIR64B/ENQCMD of 64 bytes at `offset` of `bytes`, answering the dsa layer's `SubmitStatus`. */
+export interface PortalLike {
+  /** Submits one descriptor; returns accepted (0), retry (1), dropped (2) or ignored (3). */
+  submit(bytes: Uint8Array, offset: number): number;
+}
+
+/** Memory decode and bus mastering on, INTx off (completions are MSI-X). */
+export function enablePci(io: DeviceIo): void {
+  const cmd = io.cfg(PciHeader.COMMAND, 2);
+  io.setCfg(PciHeader.COMMAND, 2, cmd | PciCommand.MEMORY | PciCommand.BUS_MASTER | PciCommand.INTX_DISABLE);
+}
+
+/**
+ * PCI PASID on (with ATS and PRI: a vdev refuses ENABLE_DEVICE with PASID but without ATS, or with
+ * PRI enabled differently from PASID — vidxd-device.md §5.2). A probe error when the capabilities are missing.
+ */
+export function enablePasid(io: DeviceIo, pci: PciProbe, pasid: number): void {
+  if (pci.pasid === null) throw new IdxdGuestError('probe', 'the WQ needs a PASID but the device has no PASID capability');
+  if (pasid < 0 || pasid >= 2 ** pci.pasid.maxWidth) {
+    throw new IdxdGuestError('argument', `PASID ${pasid} does not fit the device's ${pci.pasid.maxWidth}-bit PASID width`);
+  }
+  if (pci.ats < 0 || pci.pri < 0) throw new IdxdGuestError('probe', 'PASID use needs the ATS and PRI capabilities, which the device lacks');
+  io.setCfg(pci.pasid.offset + PciPasid.CONTROL, 2, PciPasid.ENABLE);
+  io.setCfg(pci.ats + PciAts.CONTROL, 2, PciAts.ENABLE);
+  io.setCfg(pci.pri + PciPri.CONTROL, 2, PciPri.ENABLE);
+}
+
+/** Installs `triggers` on MSI-X vectors 0..n−1 with SET_IRQS (DATA_EVENTFD | ACTION_TRIGGER). */
+export function installTriggers(io: DeviceIo, triggers: readonly IrqTrigger[]): void {
+  const info = io.dev.getIrqInfo(VFIO_PCI_MSIX_IRQ_INDEX);
+  if (info.count < triggers.length) throw new IdxdGuestError('probe', `MSI-X IRQ index has ${info.count} vectors, the capability ${triggers.length}`);
+  io.dev.setIrqs({
+    flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: VFIO_PCI_MSIX_IRQ_INDEX, start: 0, count: triggers.length, data: triggers,
+  });
+}
+
+/** Removes every MSI-X trigger (SET_IRQS DATA_NONE | ACTION_TRIGGER with count 0). */
+export function removeTriggers(io: DeviceIo): void {
+  io.dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, index: VFIO_PCI_MSIX_IRQ_INDEX, start: 0, count: 0 });
+}
+
+/** MSI-X enabled and unmasked (function mask off, every vector's mask bit off in the table in its BAR). */
+export function enableMsix(io: DeviceIo, pci: PciProbe): void {
+  const m = pci.msix;
+  if (m === null) throw new IdxdGuestError('probe', 'the device has no MSI-X capability');
+  const control = io.cfg(m.offset + PciMsix.CONTROL, 2);
+  io.setCfg(m.offset + PciMsix.CONTROL, 2, (control | PciMsix.ENABLE) & ~PciMsix.FUNCTION_MASK);
+  for (let v = 0; v < m.vectors; v++) {
+    const at = m.tableOffset + v * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CONTROL;
+    io.regionW32(m.tableBar, at, 0);
+  }
+}
+
+/** MSI-X disabled. */
+export function disableMsix(io: DeviceIo, pci: PciProbe): void {
+  const m = pci.msix;
+  if (m === null) return;
+  io.setCfg(m.offset + PciMsix.CONTROL, 2, io.cfg(m.offset + PciMsix.CONTROL, 2) & ~PciMsix.ENABLE);
+}
+
+/** GENCTRL: software-error and halt interrupts on vector 0. */
+export function enableErrorInterrupts(io: DeviceIo): void {
+  io.w32(GENCTRL.offset, fieldBits(GENCTRL.fields.softerrIntEn) | fieldBits(GENCTRL.fields.haltIntEn));
+}
+
+/** GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts. Writable while Disabled. */
+export function enableUserInterrupts(io: DeviceIo): void {
+  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | fieldBits(GENCFG.fields.userIntEn));
+}
+
+/** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */
+export function programWqPasid(io: DeviceIo, wq: WqInfo, pasidEnabled: boolean, pasid: number): void {
+  const f = WQCFG.fields;
+  const at = wq.offset + dwordOf(f.pasid);
+  let dw = io.r32(at);
+  dw = withField(dw, f.pasid, pasidEnabled ? pasid : 0);
+  dw = withField(dw, f.pasidEn, pasidEnabled ? 1 : 0);
+  dw = withField(dw, f.priv, 0);
+  io.w32(at, dw);
+}
+
+/** MSIX_PERM of completion vectors 1..n−1: the PASID allowed to use them. */
+export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pasidEnabled: boolean, pasid: number): void {
+  const f = MSIX_PERM.fields;
+  for (let v = 1; v < vectors; v++) {
+    io.w32(caps.offsets.msixPerm + v * MSIX_PERM_SIZE, withField(withField(0, f.pasidEn, pasidEnabled ? 1 : 0), f.pasid, pasidEnabled ? pasid : 0));
+  }
+}
+
+/** GENSTS.state (0 Disabled, 1 Enabled, 2 Drain, 3 Halt) and reset type. */
+export function deviceState(io: DeviceIo): { readonly state: number; readonly resetType: number } {
+  const dw = io.r32(GENSTS.offset);
+  const f = GENSTS.fields;
+  return { state: (dw >>> f.state.lo) & 3, resetType: (dw >>> f.resetType.lo) & 3 };
+}
+
+/** Writes CMD: command `code` with `operand` (no completion interrupt: the driver polls CMDSTS). */
+export function writeCommand(io: DeviceIo, code: number, operand: number): void {
+  io.w32(CMD.offset, ((code << CMD.fields.cmd.lo) | (operand & 0xfffff)) >>> 0);
+}
+
+/** CMDSTS.active. */
+export const CMDSTS_ACTIVE = fieldBits(CMDSTS.fields.active);
+
+/** True when CMDCAP (or, without it, the DSA 1.0 set 1–12) has command `code`. */
+export function hasCommand(caps: DsaCaps, code: number): boolean {
+  if (!caps.commandCapabilities) return code >= Command.ENABLE_DEVICE && code <= Command.ABORT_PASID;
+  return ((caps.cmdcap >>> code) & 1) === 1;
+}
+
+/**
+ * Which BAR2 page to submit through: a dedicated WQ uses its unlimited page, a shared WQ its
+ * limited page (the one a vdev lets a guest map; the threshold keeps the shared WQ fair). The
+ * choice is made from the sparse-mmap areas the region info advertises; without them, page 0 or 1.
+ */
+export function portalPage(io: DeviceIo, dedicated: boolean): number {
+  const info = io.dev.getRegionInfo(PORTAL_REGION);
+  if (info.size < 2 * PORTAL_PAGE) throw new IdxdGuestError('probe', `BAR2 region is ${info.size} bytes, too small for two portal pages`);
+  const want = dedicated ? 0 : PORTAL_PAGE;
+  const sparse = info.caps.find((c) => c.id === VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+  if (sparse === undefined || !('areas' in sparse)) return want;
+  if (sparse.areas.some((a) => a.offset <= want && want + PORTAL_PAGE <= a.offset + a.size)) return want;
+  const first = sparse.areas[0];
+  return first === undefined ? want : first.offset;
+}
+
+/** Maps the portal page at `page` of BAR2 and checks it can be submitted through. */
+export function mapPortal(io: DeviceIo, page: number): PortalLike {
+  const obj = io.dev.mmap(regionOffset(PORTAL_REGION) + page, PORTAL_PAGE);
+  if (typeof obj !== 'object' || obj === null || typeof (obj as { submit?: unknown }).submit !== 'function') {
+    throw new IdxdGuestError('probe', 'the mapped portal page has no submit(bytes, offset) method');
+  }
+  return obj as PortalLike;
+}

@@ -1,0 +1,127 @@
+/**
+ * What the driver throws or rejects with. Every error is an {@link IdxdGuestError} carrying a reason
+ * and the Linux errno a kernel driver would return for it; command failures and failed descriptors
+ * add the device's own code and name (CMDSTS table, status table), so a message never says less than
+ * the device did.
+ */
+import { cmdStatusInfo, COMMANDS, STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/index.js';
+import type { SoftwareErrorReport } from './swerr.js';
+
+/** Why an operation or a call failed. */
+export type GuestErrorReason =
+  /** A bad argument (size 0, an address outside guest memory, an unsupported option). */
+  | 'argument'
+  /** The device is not what the driver drives (IDs, capabilities, BARs, no WQ). */
+  | 'probe'
+  /** A command completed with a CMDSTS error. */
+  | 'command'
+  /** A descriptor completed with an error status. */
+  | 'status'
+  /** A page fault the fault hook did not resolve (or there is no hook). */
+  | 'page-fault'
+  /** A shared WQ kept answering Retry. */
+  | 'retry'
+  /** The device halted. */
+  | 'halted'
+  /** A descriptor vanished: the device went idle without completing it (dropped, rejected, disabled WQ). */
+  | 'lost'
+  /** Polling gave up (no poll hook, and the device never completed). */
+  | 'timeout'
+  /** The guest-memory allocator has no room. */
+  | 'memory'
+  /** The driver was shut down. */
+  | 'closed';
+
+/** The errno a kernel driver would return for each reason. */
+const ERRNO: Readonly<Record<GuestErrorReason, string>> = {
+  argument: 'EINVAL',
+  probe: 'ENODEV',
+  command: 'EIO',
+  status: 'EIO',
+  'page-fault': 'EFAULT',
+  retry: 'EAGAIN',
+  halted: 'EIO',
+  lost: 'EIO',
+  timeout: 'ETIMEDOUT',
+  memory: 'ENOMEM',
+  closed: 'ESHUTDOWN',
+};
+
+/** An error of the reference guest driver. */
+export class IdxdGuestError extends Error {
+  /** Why. */
+  readonly reason: GuestErrorReason;
+  /** The errno name a kernel driver would return (`EIO`, `EFAULT`, …). */
+  readonly errno: string;
+  /** The software error the device logged around the failure, when there was one. */
+  readonly swerr: SoftwareErrorReport | undefined;
+
+  /** An error for `reason`, optionally with the SWERR report that explains it. */
+  constructor(reason: GuestErrorReason, message: string, swerr?: SoftwareErrorReport) {
+    super(message);
+    this.name = 'IdxdGuestError';
+    this.reason = reason;
+    this.errno = ERRNO[reason];
+    this.swerr = swerr;
+  }
+}
+
+const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
+
+/** The name of command `code` (`ENABLE_WQ`), or `command <n>`. */
+export function commandName(code: number): string {
+  return COMMANDS.find((c) => c.code === code)?.name ?? `command ${code}`;
+}
+
+/** A command completed with a CMDSTS error. */
+export class IdxdCommandError extends IdxdGuestError {
+  /** The command code. */
+  readonly command: number;
+  /** The CMDSTS error code (bits 7:0). */
+  readonly code: number;
+  /** Its name in the CMDSTS table (`ERR_WQ_ENABLED`), or `UNKNOWN`. */
+  readonly codeName: string;
+
+  /** Command `command` completed with CMDSTS error `code`. */
+  constructor(command: number, code: number) {
+    const info = cmdStatusInfo(code);
+    const name = info?.name ?? 'UNKNOWN';
+    super('command', `${commandName(command)} failed: CMDSTS ${hex2(code)} ${name}${info === undefined ? '' : ` (${info.message})`}`);
+    this.name = 'IdxdCommandError';
+    this.command = command;
+    this.code = code;
+    this.codeName = name;
+  }
+}
+
+/** The name of a completion status byte's code (`PAGE_FAULT_NOBOF`), or `0x..`. */
+export function statusName(status: number): string {
+  const code = status & STATUS_CODE_MASK;
+  return STATUS_NAMES[code] ?? hex2(code);
+}
+
+/** A descriptor completed with an error status (or a fault the hook did not resolve). */
+export class IdxdStatusError extends IdxdGuestError {
+  /** The operation (`memmove`, `crc32c`, …). */
+  readonly op: string;
+  /** The completion status byte (bit 7: the faulting access was a write). */
+  readonly status: number;
+  /** The name of its code. */
+  readonly statusName: string;
+  /** Bytes of the whole operation done before the failure (all submissions together). */
+  readonly bytesCompleted: number;
+  /** The fault address of a page fault (−1 otherwise). */
+  readonly faultAddress: number;
+
+  /** `op` failed with completion `status`; `reason` is 'status' or 'page-fault'. */
+  constructor(reason: 'status' | 'page-fault', op: string, status: number, bytesCompleted: number, faultAddress: number, swerr?: SoftwareErrorReport) {
+    const where = faultAddress >= 0 ? ` at IOVA 0x${faultAddress.toString(16)}` : '';
+    super(reason, `${op}: completion status ${hex2(status)} ${statusName(status)}${where} after ${bytesCompleted} bytes`, swerr);
+    this.name = 'IdxdStatusError';
+    this.op = op;
+    this.status = status;
+    this.statusName = statusName(status);
+    this.bytesCompleted = bytesCompleted;
+    this.faultAddress = faultAddress;
+  }
+}

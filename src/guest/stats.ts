@@ -1,0 +1,89 @@
+/**
+ * What the driver counts: per operation (calls, bytes, descriptors, resolved faults, completion
+ * interrupts, the completion statuses seen) and per driver (descriptors, ENQCMD retries, interrupts
+ * per vector, completions found without their interrupt, the most descriptors in flight, operations
+ * that waited for a WQ slot). Counting is a few integer increments; {@link GuestStatsCounter.snapshot}
+ * copies.
+ */
+
+/** Counters of one operation kind. */
+export interface OpStats {
+  /** Calls (a batch item counts for its own operation too). */
+  count: number;
+  /** Bytes asked for (the transfer size of each call). */
+  bytes: number;
+  /** Descriptors submitted (resumptions included). */
+  submissions: number;
+  /** Page faults resolved through the fault hook. */
+  faults: number;
+  /** Completion interrupts that completed it. */
+  interrupts: number;
+  /** Completion statuses seen, by `0x..` code (the R/W bit included: a write fault is `0x83`). */
+  statuses: Record<string, number>;
+}
+
+/** A snapshot of the driver's counters. */
+export interface GuestStats {
+  /** Per operation name (and `batch`). */
+  readonly ops: Readonly<Record<string, Readonly<OpStats>>>;
+  /** Descriptors accepted by the portal. */
+  readonly descriptors: number;
+  /** ENQCMD answers of Retry (and trapped submissions that vanished and were resubmitted). */
+  readonly retries: number;
+  /** Interrupts taken, per MSI-X vector. */
+  readonly interrupts: readonly number[];
+  /** Completion records found written without their interrupt. */
+  readonly missedInterrupts: number;
+  /** Most descriptors in flight at once. */
+  readonly maxInFlight: number;
+  /** Operations that waited for a free WQ slot (flow control). */
+  readonly queued: number;
+}
+
+const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
+
+/** The driver's counters. */
+export class GuestStatsCounter {
+  /** Per operation. */
+  readonly ops: Record<string, OpStats> = {};
+  /** See {@link GuestStats}. */
+  descriptors = 0;
+  retries = 0;
+  missedInterrupts = 0;
+  maxInFlight = 0;
+  queued = 0;
+  /** Per vector. */
+  readonly interrupts: number[];
+
+  /** Counters for `vectors` MSI-X vectors. */
+  constructor(vectors: number) {
+    this.interrupts = new Array<number>(vectors).fill(0);
+  }
+
+  /** The counters of `op` (created on first use). */
+  op(op: string): OpStats {
+    let s = this.ops[op];
+    if (s === undefined) {
+      s = { count: 0, bytes: 0, submissions: 0, faults: 0, interrupts: 0, statuses: {} };
+      this.ops[op] = s;
+    }
+    return s;
+  }
+
+  /** Counts completion status byte `status` for `op`. */
+  status(op: string, status: number): void {
+    const s = this.op(op);
+    const k = hex2(status);
+    s.statuses[k] = (s.statuses[k] ?? 0) + 1;
+  }
+
+  /** A copy. */
+  snapshot(): GuestStats {
+    const ops: Record<string, OpStats> = {};
+    for (const [k, v] of Object.entries(this.ops)) ops[k] = { ...v, statuses: { ...v.statuses } };
+    return {
+      ops, descriptors: this.descriptors, retries: this.retries, interrupts: [...this.interrupts], missedInterrupts: this.missedInterrupts,
+      maxInFlight: this.maxInFlight, queued: this.queued,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `vidxd demo`: three VMs on one DSA model, every check passing, in JSON and as a report; the same
+ * seed gives the same results.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DemoReport } from '../../src/cli/demo.js';
+import { run } from './run.js';
+
+describe('vidxd demo', () => {
+  it('--json exits 0 with every check passed on one dedicated and two shared vdevs', async () => {
+    const r = await run('demo', '--json');
+    expect(r.status).toBe(0);
+    const rep = JSON.parse(r.out) as DemoReport;
+    expect(rep.ok).toBe(true);
+    expect(rep.failed).toBe(0);
+    expect(rep.vdevs.map((v) => [v.type, v.mode])).toEqual([['dsa-1dwq-v1', 'dedicated'], ['dsa-1swq-v1', 'shared'], ['dsa-1swq-v1', 'shared']]);
+    expect(rep.vdevs[1]?.backingWq).toBe(rep.vdevs[2]?.backingWq);
+    for (const v of rep.vdevs) {
+      expect(v.checks.length).toBeGreaterThanOrEqual(15);
+      expect(v.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(v.pageFaults).toHaveLength(1);
+      for (const op of ['memmove', 'fill', 'crc32c', 'compare', 'batch', 'difInsert', 'difCheck']) expect(v.stats.ops[op]?.count).toBeGreaterThan(0);
+      expect(v.stats.interrupts[1]).toBeGreaterThan(0);
+    }
+    expect(rep.passed).toBe(rep.vdevs.reduce((n, v) => n + v.checks.length, 0));
+  });
+
+  it('is deterministic for a seed, and other seeds pass too', async () => {
+    const a = await run('demo', '--json', '--seed', '7');
+    const b = await run('demo', '--json', '--seed=7');
+    expect(a.out).toBe(b.out);
+    expect((JSON.parse(a.out) as DemoReport).seed).toBe(7);
+    expect(a.status).toBe(0);
+  });
+
+  it('prints a table per vdev and the verdict; progress goes to stderr', async () => {
+    const r = await run('demo');
+    expect(r.status).toBe(0);
+    expect(r.out.match(/^vdev \d\/3 {2}dsa-1[ds]wq-v1 /gm)).toHaveLength(3);
+    expect(r.out.match(/^ {2}operation +calls +descriptors +bytes +interrupts +faults +statuses$/gm)).toHaveLength(3);
+    expect(r.out).toMatch(/^ {2}page fault: memmove wrote unmapped IOVA 0xc2000 /m);
+    expect(r.out).toMatch(/\nPASS: all \d+ checks passed on 3 vdevs \(\d+ ms\)\n$/);
+    expect(r.err).toMatch(/vidxd demo: vdev 3 done/);
+  });
+});
