@@ -58,10 +58,10 @@ const WAIT_DISABLE_WQS = 2;
 const WAIT_DISABLE_DEVICE = 3;
 const WAIT_CODES: Readonly<Record<WaitKind, number>> = { 'drain': WAIT_DRAIN, 'disable-wqs': WAIT_DISABLE_WQS, 'disable-device': WAIT_DISABLE_DEVICE };
 
-interface EngineSlot {
+/** An engine that belongs to a group, with its group's arbiter (latched by Enable Device). */
+interface Lane {
   readonly engine: DescriptorEngine;
-  /** Offset of the engine's 64-byte descriptor copy in the shared byte array. */
-  readonly scratch: number;
+  readonly arbiter: GroupArbiter;
 }
 
 /** A DSA PCI function with its registers, work queues, portals, engines and commands. */
@@ -98,20 +98,17 @@ export class DsaDevice {
   readonly swerr: SwerrLog;
   /** The work queues. */
   readonly wqs: readonly WorkQueue[];
-  /** Execution mode. */
-  mode: ExecutionMode;
-  /** Page-request service for block-on-fault and PRS (null: faults are reported). */
-  pageRequests: PageRequestHandler | null = null;
-  /** Destination-readback hook (null: none). */
-  readback: ReadbackHook | null = null;
   private readonly schedule: ((run: () => void) => void) | null;
+  private modeValue: ExecutionMode;
   private readonly portals: readonly Portal[];
   private readonly arbiters: readonly GroupArbiter[];
-  private readonly engines: readonly EngineSlot[];
+  private readonly engines: readonly DescriptorEngine[];
   /** One long-lived execution context per WQ: WQ-constant fields set by Enable WQ, the rest per dispatch. */
   private readonly contexts: readonly ExecContext[];
   private userIntOn = false;
   private readonly bytes: Uint8Array;
+  private faults: PageRequestHandler | null = null;
+  private readbackHook: ReadbackHook | null = null;
   private engineGroup: Int32Array;
   private stateValue: number = DeviceState.DISABLED;
   private cmdActive = false;
@@ -120,7 +117,13 @@ export class DsaDevice {
   private readonly waitTarget: Float64Array;
   private running = false;
   private scheduled = false;
-  private nextEngine = 0;
+  /**
+   * The engines of a group in index order (latched by Enable Device, empty otherwise): a step goes
+   * round-robin over these, which is the round-robin over all engines skipping those without a group.
+   */
+  private lanes: readonly Lane[] = [];
+  /** The lane the next step tries first. */
+  private nextLane = 0;
   private pasidOn = false;
   private pasidPrivOn = false;
   private atsOn = false;
@@ -137,7 +140,7 @@ export class DsaDevice {
     this.layout = bar0Layout(profile);
     this.caps = capsFromRegisters(gencapLow(profile), profile.gencapHigh, profile.opcap, options.engineCaps);
     this.iommu = options.iommu ?? new Iommu();
-    this.mode = options.mode ?? 'deterministic';
+    this.modeValue = options.mode ?? 'deterministic';
     this.schedule = options.schedule ?? null;
     const parts = buildDsaFunction(profile, this.layout);
     this.pci = parts.fn;
@@ -157,13 +160,15 @@ export class DsaDevice {
         },
         [IMS_ENTRY.name]: (entry) => this.irq.imsEntryWritten(entry),
       },
+      refresh: { [WQCFG.name]: (q) => (this.wqs[q] as WorkQueue).syncOccupancy() },
       writable: (lock, i) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !(this.wqs[i] as WorkQueue).enabled),
     });
     const decoding = (): boolean => (this.pci.command & PciCommand.MEMORY) !== 0;
     this.bar0 = new RegisterMmio(this.regs, decoding);
 
-    const ringBytes = profile.totalWqSize * PORTAL_SLOT;
-    this.bytes = new Uint8Array(profile.wqs * ringBytes + profile.engines * PORTAL_SLOT);
+    // One spare slot per ring: engines execute in place (see WorkQueue).
+    const ringBytes = (profile.totalWqSize + 1) * PORTAL_SLOT;
+    this.bytes = new Uint8Array(profile.wqs * ringBytes);
     const occ = WQCFG.fields.occupancy.lo >>> 5;
     const host: WqHost = { dropped: (wq, src, off) => this.dropped(wq, src, off), kick: () => this.kick() };
     this.wqs = Array.from({ length: profile.wqs }, (_, q) =>
@@ -176,12 +181,10 @@ export class DsaDevice {
       }
     }
     this.portals = portals;
+    this.mode = this.modeValue;
     this.bar2 = new PortalRegion(this.layout.bar2Size, portals, decoding);
     this.arbiters = Array.from({ length: profile.groups }, () => new GroupArbiter());
-    this.engines = Array.from({ length: profile.engines }, (_, e) => ({
-      engine: new DescriptorEngine(this.caps),
-      scratch: profile.wqs * ringBytes + e * PORTAL_SLOT,
-    }));
+    this.engines = Array.from({ length: profile.engines }, () => new DescriptorEngine(this.caps));
     this.contexts = this.wqs.map(() => this.newContext());
     this.engineGroup = new Int32Array(profile.engines).fill(-1);
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
@@ -220,11 +223,53 @@ export class DsaDevice {
     return ctx;
   }
 
+  /** Copies the device-wide execution settings (capability enables, GENCFG, hooks) into every context. */
+  private syncContexts(): void {
+    for (const ctx of this.contexts) {
+      ctx.privModeEnabled = this.pasidPrivOn;
+      ctx.userInterruptsEnabled = this.userIntOn;
+      ctx.prsEnabled = this.priOn;
+      ctx.faults = this.faults;
+      ctx.readback = this.readbackHook;
+    }
+  }
+
   // ---------------------------------------------------------------- public surface
 
   /** GENSTS.state: 0 Disabled, 1 Enabled, 2 Drain, 3 Halt. */
   get state(): number {
     return this.stateValue;
+  }
+
+  /** Execution mode (may be changed at any time; queued work then runs at the next kick or step). */
+  get mode(): ExecutionMode {
+    return this.modeValue;
+  }
+
+  set mode(mode: ExecutionMode) {
+    this.modeValue = mode;
+    // A deterministic device is never kicked by a submission: the WQs skip the call altogether.
+    for (const w of this.wqs) w.runsOnSubmit = mode === 'automatic';
+  }
+
+  /** Page-request service for block-on-fault and PRS (null: faults are reported). */
+  get pageRequests(): PageRequestHandler | null {
+    return this.faults;
+  }
+
+  set pageRequests(handler: PageRequestHandler | null) {
+    this.faults = handler;
+    this.syncContexts();
+  }
+
+  /** Destination-readback hook (null: none). */
+  get readback(): ReadbackHook | null {
+    return this.readbackHook;
+  }
+
+  set readback(hook: ReadbackHook | null) {
+    this.readbackHook = hook;
+    this.syncContexts();
   }
 
   /** CMDSTS.active. */
@@ -311,22 +356,42 @@ export class DsaDevice {
    * could run (or when called from inside a step).
    */
   step(): boolean {
-    if (this.running) return false;
-    this.running = true;
-    try {
-      return this.stepOnce();
-    } finally {
-      this.running = false;
-    }
+    return this.runUntilIdle(1) === 1;
   }
 
-  /** Steps until no engine can take work (at most `max` descriptors); returns how many ran. */
+  /**
+   * Steps until no engine can take work (at most `max` descriptors); returns how many ran. Each
+   * step: the device must be Enabled or draining; the engines of a group are tried round-robin from
+   * the one after the last that ran, the first whose group's arbiter chooses a WQ runs that WQ's
+   * oldest descriptor; then a waiting command is re-evaluated and the progress listeners are told.
+   * (The step is written out in this loop rather than called: it runs once per descriptor.)
+   */
   runUntilIdle(max = Number.POSITIVE_INFINITY): number {
     if (this.running) return 0;
     this.running = true;
     let n = 0;
     try {
-      while (n < max && this.stepOnce()) n++;
+      steps: while (n < max) {
+        const s = this.stateValue;
+        if (s !== DeviceState.ENABLED && s !== DeviceState.DRAIN) break;
+        const lanes = this.lanes;
+        const count = lanes.length;
+        let l = this.nextLane;
+        for (let k = 0; k < count; k++) {
+          const lane = lanes[l] as Lane;
+          l = l + 1 === count ? 0 : l + 1;
+          const wq = lane.arbiter.choose();
+          if (wq === null) continue;
+          this.nextLane = l;
+          this.execute(lane.engine, wq);
+          if (this.waitKind !== WAIT_NONE) this.checkWait();
+          const listeners = this.progressListeners;
+          for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+          n++;
+          continue steps;
+        }
+        break;
+      }
     } finally {
       this.running = false;
     }
@@ -347,49 +412,29 @@ export class DsaDevice {
 
   // ---------------------------------------------------------------- execution
 
-  private stepOnce(): boolean {
-    const s = this.stateValue;
-    if (s !== DeviceState.ENABLED && s !== DeviceState.DRAIN) return false;
-    const n = this.engines.length;
-    for (let k = 0; k < n; k++) {
-      const e = this.nextEngine + k < n ? this.nextEngine + k : this.nextEngine + k - n;
-      const g = this.engineGroup[e] as number;
-      if (g < 0) continue;
-      const wq = (this.arbiters[g] as GroupArbiter).choose();
-      if (wq === null) continue;
-      this.nextEngine = e + 1 === n ? 0 : e + 1;
-      this.execute(this.engines[e] as EngineSlot, wq);
-      if (this.waitKind !== WAIT_NONE) this.checkWait();
-      const listeners = this.progressListeners;
-      for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
-      return true;
-    }
-    return false;
-  }
-
-  private execute(slot: EngineSlot, wq: WorkQueue): void {
+  private execute(engine: DescriptorEngine, wq: WorkQueue): void {
+    // The engine runs the descriptor in place, in the ring slot it is taken from: the WQ's spare
+    // slot keeps submissions made while it runs (from a callback) out of that slot.
     const head = wq.head;
-    const from = wq.headOffset();
-    this.bytes.copyWithin(slot.scratch, from, from + PORTAL_SLOT);
+    const at = wq.headOffset();
     const flags = wq.slotFlags[head] as number;
     const pasid = wq.slotPasid[head] as number;
     wq.pop();
+    // Only what differs per descriptor is set here; the device-wide fields are kept current in
+    // every context when they change (syncContexts), the WQ's own at Enable WQ.
     const ctx = this.contexts[wq.index] as ExecContext;
-    ctx.space = this.iommu.space(pasid);
+    const space = this.iommu.space(pasid);
+    // A pointer field is stored only when it changes: no write barrier per descriptor.
+    if (ctx.space !== space) ctx.space = space;
     ctx.pasid = pasid;
     ctx.priv = (flags & SLOT_PRIV) !== 0;
     ctx.ims = (flags & SLOT_IMS) !== 0;
-    ctx.privModeEnabled = this.pasidPrivOn;
-    ctx.userInterruptsEnabled = this.userIntOn;
-    ctx.prsEnabled = this.priOn;
-    ctx.faults = this.pageRequests;
-    ctx.readback = this.readback;
-    slot.engine.execute(this.bytes, slot.scratch, ctx);
+    engine.execute(this.bytes, at, ctx);
   }
 
   /** Work was queued or a command waits: in automatic mode, run (or schedule) until idle. */
   private kick(): void {
-    if (this.mode !== 'automatic') return;
+    if (this.modeValue !== 'automatic') return;
     if (this.schedule === null) {
       this.runUntilIdle();
       return;
@@ -494,9 +539,16 @@ export class DsaDevice {
   private enterEnabled(map: GroupMap): void {
     this.engineGroup = Int32Array.from(map.engineGroup);
     this.userIntOn = this.regs.flag(GENCFG, GENCFG.fields.userIntEn);
+    this.syncContexts();
     for (const w of this.wqs) w.group = map.wqGroup[w.index] as number;
     this.arbiters.forEach((a, g) => a.setMembers(this.wqs.filter((w) => w.group === g)));
-    this.nextEngine = 0;
+    const lanes: Lane[] = [];
+    this.engines.forEach((engine, e) => {
+      const g = this.engineGroup[e] as number;
+      if (g >= 0) lanes.push({ engine, arbiter: this.arbiters[g] as GroupArbiter });
+    });
+    this.lanes = lanes;
+    this.nextLane = 0;
     this.setState(DeviceState.ENABLED);
   }
 
@@ -531,6 +583,7 @@ export class DsaDevice {
     this.regs.reset(true);
     this.irq.releaseAll();
     this.engineGroup.fill(-1);
+    this.lanes = [];
     for (const a of this.arbiters) a.setMembers([]);
     this.setState(DeviceState.DISABLED);
   }
@@ -570,6 +623,7 @@ export class DsaDevice {
     this.pasidPrivOn = this.pasid.privilegedEnabled;
     this.atsOn = this.ats.enabled;
     this.priOn = this.pri.enabled;
+    this.syncContexts();
   }
 
   /**

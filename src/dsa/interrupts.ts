@@ -6,7 +6,7 @@
 import type { MsixCapability } from '../pci/index.js';
 import { CmdStatus } from './cmdsts.js';
 import type { InterruptSink } from './context.js';
-import { type FieldDef, fieldMask, fieldOf } from './register-def.js';
+import { type FieldDef, fieldMask } from './register-def.js';
 import { IMS_ENTRY_SIZE, MSIX_PERM_SIZE } from './layout.js';
 import type { RegisterFile } from './register-file.js';
 import { IMS_ENTRY, INTCAUSE, MSIX_PERM } from './registers.js';
@@ -18,12 +18,27 @@ export type ImsDelivery = (entry: number) => boolean;
 /** Delivers MSI-X vector `vector`; returns false when nobody listens (the vector then pends). */
 export type VectorDelivery = (vector: number) => boolean;
 
-const fget = fieldOf;
 const fbit = fieldMask;
 /** Dwords per MSIX_PERM entry and per IMS entry; the IMS dword holding mask/pending/PASID. */
 const PERM_DWORDS = MSIX_PERM_SIZE >>> 2;
 const IMS_DWORDS = IMS_ENTRY_SIZE >>> 2;
 const IMS_CONTROL = IMS_ENTRY.fields.mask.lo >>> 5;
+
+/**
+ * Masks and shifts of the fields every completion interrupt tests, taken from the tables once: the
+ * check and the raise of each interrupting descriptor are then plain bit operations, not field-object
+ * look-ups. (The IMS fields all sit in the IMS_CONTROL dword, the MSIX_PERM ones in dword 0.)
+ */
+const PERM_IGNORE = fbit(MSIX_PERM.fields.ignore);
+const PERM_PASID_EN = fbit(MSIX_PERM.fields.pasidEn);
+const PERM_PASID_SHIFT = MSIX_PERM.fields.pasid.lo & 31;
+const PERM_PASID = fbit(MSIX_PERM.fields.pasid) >>> PERM_PASID_SHIFT;
+const IMS_MASK = fbit(IMS_ENTRY.fields.mask);
+const IMS_PENDING = fbit(IMS_ENTRY.fields.pending);
+const IMS_IGNORE = fbit(IMS_ENTRY.fields.ignore);
+const IMS_PASID_EN = fbit(IMS_ENTRY.fields.pasidEn);
+const IMS_PASID_SHIFT = IMS_ENTRY.fields.pasid.lo & 31;
+const IMS_PASID = fbit(IMS_ENTRY.fields.pasid) >>> IMS_PASID_SHIFT;
 
 /** Completion and device interrupts of one device. */
 export class InterruptController implements InterruptSink {
@@ -92,25 +107,34 @@ export class InterruptController implements InterruptSink {
     const entry = this.resolve(handle, ims);
     if (entry < 0) return false;
     const v = this.regs.value;
-    const perm = ims ? (v[this.imsBase + entry * IMS_DWORDS + IMS_CONTROL] as number) : (v[this.permBase + entry * PERM_DWORDS] as number);
-    const f = ims ? IMS_ENTRY.fields : MSIX_PERM.fields;
-    if ((fget(perm, f.pasidEn) === 1) !== pasidEnabled) return false;
-    return !pasidEnabled || fget(perm, f.pasid) === pasid;
+    let on: boolean;
+    let owner: number;
+    if (ims) {
+      const ctl = v[this.imsBase + entry * IMS_DWORDS + IMS_CONTROL] as number;
+      on = (ctl & IMS_PASID_EN) !== 0;
+      owner = (ctl >>> IMS_PASID_SHIFT) & IMS_PASID;
+    } else {
+      const perm = v[this.permBase + entry * PERM_DWORDS] as number;
+      on = (perm & PERM_PASID_EN) !== 0;
+      owner = (perm >>> PERM_PASID_SHIFT) & PERM_PASID;
+    }
+    if (on !== pasidEnabled) return false;
+    return !pasidEnabled || owner === pasid;
   }
 
   /** {@inheritDoc InterruptSink.raise} */
   raise(handle: number, ims: boolean): void {
     const entry = this.resolve(handle, ims);
     if (entry < 0) return;
+    const v = this.regs.value;
     if (!ims) {
-      if (fget(this.regs.value[this.permBase + entry * PERM_DWORDS] as number, MSIX_PERM.fields.ignore) === 0) this.msix.notify(entry);
+      if (((v[this.permBase + entry * PERM_DWORDS] as number) & PERM_IGNORE) === 0) this.msix.notify(entry);
       return;
     }
     const d = this.imsBase + entry * IMS_DWORDS + IMS_CONTROL;
-    const ctl = this.regs.value[d] as number;
-    const f = IMS_ENTRY.fields;
-    if (fget(ctl, f.ignore) === 1) return;
-    if (fget(ctl, f.mask) === 1 || !this.deliverIms(entry)) this.regs.value[d] = (ctl | fbit(f.pending)) >>> 0;
+    const ctl = v[d] as number;
+    if ((ctl & IMS_IGNORE) !== 0) return;
+    if ((ctl & IMS_MASK) !== 0 || !this.deliverIms(entry)) v[d] = (ctl | IMS_PENDING) >>> 0;
   }
 
   private deliverIms(entry: number): boolean {
@@ -121,9 +145,8 @@ export class InterruptController implements InterruptSink {
   imsEntryWritten(entry: number): void {
     const d = this.imsBase + entry * IMS_DWORDS + IMS_CONTROL;
     const ctl = this.regs.value[d] as number;
-    const f = IMS_ENTRY.fields;
-    if (fget(ctl, f.pending) === 0 || fget(ctl, f.mask) === 1) return;
-    if (fget(ctl, f.ignore) === 1 || this.deliverIms(entry)) this.regs.value[d] = (ctl & ~fbit(f.pending)) >>> 0;
+    if ((ctl & IMS_PENDING) === 0 || (ctl & IMS_MASK) !== 0) return;
+    if ((ctl & IMS_IGNORE) !== 0 || this.deliverIms(entry)) this.regs.value[d] = (ctl & ~IMS_PENDING) >>> 0;
   }
 
   // ---------------------------------------------------------------- vector 0

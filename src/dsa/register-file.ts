@@ -70,10 +70,12 @@ export class RegisterFile {
   private readonly lock: Uint8Array;
   private readonly instance: Uint32Array;
   private readonly regBase: Uint32Array;
-  private readonly placements = new Map<RegisterDef, Placement>();
-  private readonly hooked: RegisterDef[] = [];
+  /** The blocks compiled (to check a template against). */
+  private readonly blocks: readonly BlockDef[];
+  private readonly placements: Map<RegisterDef, Placement>;
+  private readonly hooked: RegisterDef[];
   private hookFns: RegisterWriteHook[] = [];
-  private readonly refreshed: RegisterDef[] = [];
+  private readonly refreshed: RegisterDef[];
   private refreshFns: RegisterRefreshHook[] = [];
   private window: MsixWindow | null = null;
   private writable: ((lock: Lock, instance: number) => boolean) | null = null;
@@ -81,11 +83,39 @@ export class RegisterFile {
   /**
    * Compiles `blocks` for `context` into a register space of `size` bytes. Throws a plain `Error`
    * when two registers overlap or a register leaves the space (a table mistake).
+   *
+   * With `template`, a register file compiled from the same `blocks` and `size` for an equal
+   * context (the caller vouches for the context), the compiled tables — masks, locks, hooks, reset
+   * image, placements; never changed after compilation — are shared with it instead of compiled
+   * again: only the values are this file's own. Devices made by the thousand (virtual devices of one
+   * parent) keep one copy of the tables. Throws `RangeError` when the template's blocks or size differ.
    */
-  constructor(context: RegisterContext, blocks: readonly BlockDef[], size: number) {
+  constructor(context: RegisterContext, blocks: readonly BlockDef[], size: number, template?: RegisterFile) {
     this.context = context;
     this.size = size;
+    this.blocks = blocks;
     const n = size >>> 2;
+    if (template !== undefined) {
+      if (template.blocks !== blocks || template.size !== size) throw new RangeError('register file template compiled from other blocks or for another size');
+      this.value = template.resetImage.slice();
+      this.wmask = template.wmask;
+      this.w1c = template.w1c;
+      this.resetImage = template.resetImage;
+      this.preserve = template.preserve;
+      this.kind = template.kind;
+      this.hook = template.hook;
+      this.refreshIdx = template.refreshIdx;
+      this.lock = template.lock;
+      this.instance = template.instance;
+      this.regBase = template.regBase;
+      this.placements = template.placements;
+      this.hooked = template.hooked;
+      this.refreshed = template.refreshed;
+      return;
+    }
+    this.placements = new Map<RegisterDef, Placement>();
+    this.hooked = [];
+    this.refreshed = [];
     this.value = new Uint32Array(n);
     this.wmask = new Uint32Array(n);
     this.w1c = new Uint32Array(n);

@@ -204,7 +204,10 @@ export const GRPCFG_BLOCK: BlockDef = {
   registers: [GRPWQCFG, GRPENGCFG, GRPFLAGS],
 };
 
-/** WQCFG entry (32 bytes). */
+/**
+ * WQCFG entry (32 bytes). Refreshed before a software read: the occupancy field is stored from the
+ * WQ's count when software looks, not on every submission and dispatch.
+ */
 export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fields(WQCFG_BITS, {
   wqSize: rw(wqLock),
   wqThresh: rw(wqLock),
@@ -220,7 +223,7 @@ export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fie
   occupancy: status(),
   modeSupport: ro(1),
   wqState: status(),
-}));
+}), { refresh: true });
 
 /** WQCFG block: one 32-byte entry per WQ. */
 export const WQCFG_BLOCK: BlockDef = {

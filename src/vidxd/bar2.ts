@@ -4,7 +4,7 @@
  * `mmap` of a page returns the bound portal object itself — the fast path, on which no vdev code runs.
  * For a VMM that does not map the portal, trapped writes of 64 bytes at a slot, or of aligned 8-byte
  * pieces assembled per 64-byte slot, are submitted through the same portal with the same rules;
- * every read returns all ones. Nothing here allocates.
+ * every read returns all ones. Nothing here allocates after the first qword write.
  */
 import { PORTAL_PAGE, PORTAL_SLOT, type Portal } from '../dsa/index.js';
 import {
@@ -34,8 +34,12 @@ export class VdevBar2 implements PciBarHandler<Portal> {
   /** The type's mappable pages. */
   readonly sparseAreas: readonly SparseMmapArea[];
   private readonly portals: VdevPortals;
-  /** Slots being assembled from qword writes, and which qwords of each have arrived. */
-  private readonly slots = new Uint8Array(VDEV_BAR2_SIZE);
+  /**
+   * Slots being assembled from qword writes (made at the first such write: most VMMs map the portal
+   * or write whole slots, and a thousand vdevs should not carry 8 KiB each for it), and which qwords
+   * of each have arrived.
+   */
+  private slots: Uint8Array | null = null;
   private readonly filled = new Uint8Array(SLOTS);
 
   /** BAR2 of a vdev of `mode` over its `portals`. */
@@ -62,14 +66,15 @@ export class VdevBar2 implements PciBarHandler<Portal> {
       this.portals.page(page).submit(buf, 0);
       return;
     }
-    this.slots.set(buf, offset);
+    const slots = this.slots ?? (this.slots = new Uint8Array(VDEV_BAR2_SIZE));
+    slots.set(buf, offset);
     const mask = (this.filled[slot] as number) | (1 << ((offset % PORTAL_SLOT) / QWORD));
     if (mask !== FULL) {
       this.filled[slot] = mask;
       return;
     }
     this.filled[slot] = 0;
-    this.portals.page(page).submit(this.slots, slot * PORTAL_SLOT);
+    this.portals.page(page).submit(slots, slot * PORTAL_SLOT);
   }
 
   /** The portal object of the page at `offset` (the core has checked: one whole page inside an area). */
@@ -80,6 +85,6 @@ export class VdevBar2 implements PciBarHandler<Portal> {
   /** Forgets every half-assembled slot (reset, close). */
   reset(): void {
     this.filled.fill(0);
-    this.slots.fill(0);
+    this.slots?.fill(0);
   }
 }

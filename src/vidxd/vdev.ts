@@ -7,7 +7,7 @@
  * PASID attach, PASID binding, abort, occupancy, portals, progress) and its interrupt-handle and
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
-import { CmdStatus, DeviceState, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode } from '../dsa/index.js';
+import { CmdStatus, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
 import type { AddressSpace } from '../memory/index.js';
 import { Command as PciCommand, type MsixCapability, type PciFunction } from '../pci/index.js';
@@ -20,9 +20,10 @@ import { buildVdevFunction, type VdevPciParts } from './config.js';
 import { type VdevFacts, vdevFacts, type VdevMode } from './facts.js';
 import { VdevHandles } from './handles.js';
 import { VdevErrorCode, VdevInterrupts } from './interrupts.js';
-import { VDEV_BAR0_SIZE, VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
+import { VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
 import { VdevPortals } from './portals.js';
-import { VDEV_BLOCKS, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevRegisterContext, vdevWqcfg } from './registers.js';
+import { vdevRegisterFile } from './register-templates.js';
+import { VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
 
 /** Options of a {@link Vdev}. */
 export interface VdevOptions {
@@ -102,7 +103,7 @@ export class Vdev {
     this.pci = this.caps.fn;
     this.msix = this.caps.msix;
     this.wqcfg = vdevWqcfg(this.mode);
-    this.regs = new RegisterFile(vdevRegisterContext(this.facts), VDEV_BLOCKS[this.mode], VDEV_BAR0_SIZE);
+    this.regs = vdevRegisterFile(host, this.facts);
     this.interrupts = new VdevInterrupts(this.regs, this.msix);
     this.commands = new VdevCommandUnit(this.regs, this.interrupts, this.commandContext(), this.waitSupport());
     this.regs.connect({

@@ -66,4 +66,22 @@ describe('a register file of another table', () => {
     const clash: BlockDef = { ...twice, base: () => 0x510 };
     expect(() => new RegisterFile({ profile, layout: bar0Layout(profile) }, [twice, clash], 0x2000)).toThrow(/overlaps/);
   });
+
+  it('a file made from a template shares its compiled tables but keeps its own values', () => {
+    const profile = dsaProfile();
+    const context = { profile, layout: bar0Layout(profile) };
+    const template = new RegisterFile(context, BLOCKS, 0x2000);
+    const a = new RegisterFile(context, BLOCKS, 0x2000, template);
+    const b = new RegisterFile(context, BLOCKS, 0x2000, template);
+    for (const rf of [a, b]) rf.connect({ hooks: { CMD: () => {} }, writable: () => true });
+    a.write(0x508, 4, 0x100);
+    expect([a.read(0x508, 4), b.read(0x508, 4), template.read(0x508, 4)]).toEqual([0x101, 1, 1]);
+    // Same masks: a read-only field stays read-only in both.
+    b.write(0x500, 4, 0xffff);
+    expect(b.read(0x500, 4)).toBe(64);
+    a.reset(true);
+    expect(a.read(0x508, 4)).toBe(1);
+    expect(() => new RegisterFile(context, [...BLOCKS], 0x2000, template)).toThrow(RangeError);
+    expect(() => new RegisterFile(context, BLOCKS, 0x1000, template)).toThrow(RangeError);
+  });
 });
