@@ -126,6 +126,10 @@ export class Frame {
   readonly walkWrite = new Uint8Array(4);
   /** Set by a walk kernel that stops early. */
   stopped = false;
+  /** Epoch at which the walk translated the operands of the chunk its kernel is running on. */
+  walkEpoch = 0;
+  /** Set by a walk kernel that returns early because it ran embedder code: translate the rest again. */
+  restart = false;
   /** Non-zero when a walk kernel stopped because of a fault (the status). */
   kernelFault = 0;
   /** Bytes done by the last walk. */
@@ -184,6 +188,7 @@ export class Frame {
     this.faultMode = REPORT;
     this.fullSuccess = false;
     this.stopped = false;
+    this.restart = false;
     this.kernelFault = 0;
     this.done = 0;
     if (this.crDirty === true) {
@@ -306,8 +311,10 @@ export class Frame {
   walk(from: number, size: number, kernel: (f: Frame, pos: number, n: number) => number): number {
     let pos = from;
     const runs = this.runs;
+    let again = 0;
     while (pos < size) {
       let n = size - pos;
+      let epoch = this.epoch;
       for (let i = 0; i < this.walkCount; i++) {
         const g = this.xlate(this.walkSlot[i] as number, pos, n, this.walkWrite[i] === 1, runs[i] as DmaRun);
         if (g === 0) {
@@ -315,10 +322,29 @@ export class Frame {
           return this.faultStatus;
         }
         n = g;
+        if (i === 0) epoch = this.epoch;
       }
+      if (this.epoch !== epoch) {
+        // The page-request service ran for a later operand and may have changed any mapping: the
+        // operands translated before it are translated again, so no DMA goes through a mapping it
+        // removed (vfio-uapi.md §9.2). A service that keeps taking one operand's page away to give
+        // another's ends the walk as a request answered too often would (0x04, §6.2).
+        this.done = pos;
+        if (++again > PAGE_REQUEST_ROUNDS) {
+          this.fault(this.walkSlot[0] as number, pos, this.walkWrite[0] === 1, PAGE_FAULT_IR);
+          return this.faultStatus;
+        }
+        continue;
+      }
+      again = 0;
+      this.walkEpoch = epoch;
       const used = kernel(this, pos, n);
       pos += used;
       if (used < n) {
+        if (this.restart) {
+          this.restart = false;
+          continue;
+        }
         this.done = pos;
         if (this.kernelFault !== 0) return this.kernelFault;
         this.stopped = true;

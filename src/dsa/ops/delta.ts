@@ -3,7 +3,7 @@ import type { DmaRun } from '../../memory/index.js';
 import { Cr } from '../completion-record.js';
 import { Desc } from '../descriptor.js';
 import { Flag } from '../flags.js';
-import { type Frame, FaultMode } from '../frame.js';
+import { type Frame, FaultMode, PAGE_REQUEST_ROUNDS } from '../frame.js';
 import { Slot } from '../op-table.js';
 import { Status } from '../status.js';
 
@@ -12,12 +12,19 @@ export const DELTA_ENTRY_SIZE = 10;
 
 /**
  * Translates the `len` bytes at `slot + pos` for writing into up to two runs (runs[2], runs[3]).
- * Returns the length of the first run, or 0 on a fault (recorded).
+ * Returns the length of the first run, or 0 on a fault (recorded). When the page-request service
+ * ran for the second run it may have removed the first: the first is translated again (a service
+ * that keeps doing so ends it with 0x04, as a request answered too often).
  */
 function translateSplit(f: Frame, slot: number, pos: number, len: number, write: boolean): number {
-  const g = f.xlate(slot, pos, len, write, f.runs[2]!);
-  if (g === 0 || g === len) return g;
-  return f.xlate(slot, pos + g, len - g, write, f.runs[3]!) === len - g ? g : 0;
+  for (let round = 0; round <= PAGE_REQUEST_ROUNDS; round++) {
+    const g = f.xlate(slot, pos, len, write, f.runs[2]!);
+    if (g === 0 || g === len) return g;
+    const epoch = f.epoch;
+    if (f.xlate(slot, pos + g, len - g, write, f.runs[3]!) !== len - g) return 0;
+    if (f.epoch === epoch) return g;
+  }
+  return f.fault(slot, pos, write, Status.PAGE_FAULT_IR);
 }
 
 /** Byte `i` (0 ≤ i < len) of a split translation whose first run holds `first` bytes. */
@@ -59,6 +66,12 @@ function deltaKernel(f: Frame, pos: number, n: number): number {
     splitRun(f, 1, first).bytes[splitIndex(f, 1, first)] = word >>> 8;
     for (let j = 0; j < 8; j++) splitRun(f, 2 + j, first).bytes[splitIndex(f, 2 + j, first)] = y[yo + j] as number;
     f.a = used + DELTA_ENTRY_SIZE;
+    if (f.epoch !== f.walkEpoch && (k + 1) * 8 < n) {
+      // The page-request service ran for the record and may have removed a source's mapping: the
+      // walk translates the sources of the rest of the chunk again (vfio-uapi.md §9.2).
+      f.restart = true;
+      return (k + 1) * 8;
+    }
   }
   if ((n & 7) !== 0) {
     // A run that ends inside a word: only an address space that splits runs inside a page does this.

@@ -9,7 +9,7 @@ import { Cr } from '../completion-record.js';
 import { crc16T10DifUpdate } from '../crc16.js';
 import { Desc } from '../descriptor.js';
 import { DIF_BLOCK_SIZES, DIF_TUPLE_SIZE, DifFlag, DifStatus, DstDifFlag, SrcDifFlag } from '../flags.js';
-import { type Frame, FaultMode } from '../frame.js';
+import { type Frame, FaultMode, PAGE_REQUEST_ROUNDS } from '../frame.js';
 import { Slot } from '../op-table.js';
 import { Status } from '../status.js';
 import type { DifParams } from './dif-params.js';
@@ -187,6 +187,7 @@ export function execDif(f: Frame, kind: number): number {
   const d = f.runs[1]!;
   f.faultMode = f.wantsBlockOnFault() ? FaultMode.REQUEST : FaultMode.REPORT;
   let i = 0;
+  let again = 0;
   while (i < blocks) {
     const sp = i * sbs;
     const gs = f.xlate(Slot.A, sp, size - sp, false, s);
@@ -194,10 +195,19 @@ export function execDif(f: Frame, kind: number): number {
     let m = Math.floor(gs / sbs);
     if (m > 0 && dbs > 0) {
       const dp = i * dbs;
+      const epoch = f.epoch;
       const gd = f.xlate(Slot.B, dp, dstTotal - dp, true, d);
       if (gd === 0) return faultAt(f, kind, i);
+      if (f.epoch !== epoch) {
+        // The page-request service ran for the destination and may have removed the source's
+        // mapping: translate both again (as Frame.walk does; 0x04 for a service that keeps at it).
+        if (++again <= PAGE_REQUEST_ROUNDS) continue;
+        f.fault(Slot.A, sp, false, Status.PAGE_FAULT_IR);
+        return faultAt(f, kind, i);
+      }
       m = Math.min(m, Math.floor(gd / dbs));
     }
+    again = 0;
     if (m > 0) {
       for (let j = 0; j < m; j++, i++) {
         const st = processBlock(p, kind, i, s.bytes, s.offset + j * sbs, d.bytes, d.offset + j * dbs);

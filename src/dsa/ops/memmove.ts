@@ -1,7 +1,7 @@
 /** MEMMOVE (§7.4): ascending or, for an overlapping destination above the source, descending copy. */
 import { copyBytes, PAGE_MASK } from '../../memory/index.js';
 import { Cr } from '../completion-record.js';
-import { type Frame, FaultMode, translateRaw } from '../frame.js';
+import { type Frame, FaultMode, PAGE_REQUEST_ROUNDS, translateRaw } from '../frame.js';
 import { Slot } from '../op-table.js';
 import { Status } from '../status.js';
 
@@ -65,6 +65,7 @@ function descending(f: Frame, size: number): number {
   const loA = f.lo(Slot.A);
   const loB = f.lo(Slot.B);
   let end = size;
+  let again = 0;
   while (end > 0) {
     const last = end - 1;
     const inA = (loA + last) & PAGE_MASK;
@@ -74,9 +75,17 @@ function descending(f: Frame, size: number): number {
     let g = f.xlate(Slot.A, start, n, false, s);
     if (g > 0 && g < n) g = f.fault(Slot.A, start, false, Status.PAGE_FAULT_NOBOF);
     if (g > 0) {
+      const epoch = f.epoch;
       g = f.xlate(Slot.B, start, n, true, d);
       if (g > 0 && g < n) g = f.fault(Slot.B, start, true, Status.PAGE_FAULT_NOBOF);
+      if (g > 0 && f.epoch !== epoch) {
+        // The page-request service ran for the destination and may have removed the source's
+        // mapping: translate the chunk again (as Frame.walk does; 0x04 for a service that keeps at it).
+        if (++again <= PAGE_REQUEST_ROUNDS) continue;
+        g = f.fault(Slot.A, start, false, Status.PAGE_FAULT_IR);
+      }
     }
+    again = 0;
     if (g === 0) {
       f.cr[Cr.RESULT] = 1;
       return f.reportFault(size - end);

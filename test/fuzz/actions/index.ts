@@ -1,0 +1,21 @@
+/**
+ * Every action kind the fuzzer picks from, with its weight: a hostile guest's accesses and
+ * descriptors, a careless VMM's calls, lifecycle and DMA-mapping changes, and model progress.
+ */
+import { ACCESS_ACTIONS } from './access.js';
+import type { ActionDef } from './common.js';
+import { DRIVER_ACTIONS } from './driver.js';
+import { LIFECYCLE_ACTIONS } from './lifecycle.js';
+import { MODEL_ACTIONS } from './model.js';
+import { SUBMIT_ACTIONS } from './submit.js';
+import { VFIO_ACTIONS } from './vfio-calls.js';
+
+/** One kind of action (re-exported for the fuzzer). */
+export type { ActionDef } from './common.js';
+/** Creates a vdev in a slot (the fuzzer's initial population). */
+export { createInSlot } from './lifecycle.js';
+
+/** The action table. */
+export const ACTIONS: readonly ActionDef[] = [
+  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS,
+];

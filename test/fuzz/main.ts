@@ -1,0 +1,113 @@
+/**
+ * `npm run fuzz -- --seed S --ops N [--vdevs K]`, or `npm run fuzz -- --ci` (the CI set: 4 fixed
+ * seeds × 50,000 steps). Shows progress while it runs (one updating line on a terminal, a plain line
+ * every ~2 s otherwise), then a summary of actions and answers by kind. On a broken invariant it
+ * prints the seed, the step, the invariant, the last actions and how to replay, and exits 1.
+ */
+import { formatSummary, FuzzStats } from './stats.js';
+import { runFuzz, type ViolationReport } from './run.js';
+
+/** The CI set: fixed seeds and steps per seed (200,000 steps in total). */
+const CI_SEEDS = [1, 2, 3, 4];
+const CI_OPS = 50_000;
+
+interface Args {
+  readonly seeds: readonly number[];
+  readonly ops: number;
+  readonly vdevs: number;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`fuzz: ${message}\nusage: npm run fuzz -- [--seed S] [--ops N] [--vdevs K] | --ci\n`);
+  process.exit(2);
+}
+
+function parseCount(name: string, text: string | undefined, min: number): number {
+  const n = text === undefined ? Number.NaN : Number(text);
+  if (!Number.isSafeInteger(n) || n < min) usage(`${name} needs an integer ≥ ${min}, got ${String(text)}`);
+  return n;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  let seed = 1;
+  let ops = 100_000;
+  let vdevs = 4;
+  let ci = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--ci') ci = true;
+    else if (a === '--seed') seed = parseCount('--seed', argv[++i], 0) >>> 0;
+    else if (a === '--ops') ops = parseCount('--ops', argv[++i], 1);
+    else if (a === '--vdevs') vdevs = parseCount('--vdevs', argv[++i], 1);
+    else usage(`unknown argument ${String(a)}`);
+  }
+  return ci ? { seeds: CI_SEEDS, ops: CI_OPS, vdevs } : { seeds: [seed], ops, vdevs };
+}
+
+/** Progress output: one updating line on a terminal, a plain line every ~2 s otherwise. */
+class Progress {
+  private readonly tty = process.stdout.isTTY === true;
+  private last = 0;
+
+  constructor(private readonly start: number, private readonly total: number) {}
+
+  update(done: number, force = false): void {
+    const now = performance.now();
+    if (!force && now - this.last < (this.tty ? 200 : 2000)) return;
+    this.last = now;
+    const s = (now - this.start) / 1000;
+    const line = `fuzz: ${done.toLocaleString('en-US')} / ${this.total.toLocaleString('en-US')} steps, ` +
+      `${Math.round(done / Math.max(s, 1e-3)).toLocaleString('en-US')} steps/s, ${s.toFixed(1)} s`;
+    if (this.tty) process.stdout.write(`\r${line}\x1b[K`);
+    else process.stdout.write(`${line}\n`);
+  }
+
+  end(): void {
+    if (this.tty) process.stdout.write('\n');
+  }
+}
+
+function report(v: ViolationReport, seed: number, vdevs: number): void {
+  const out = [
+    `fuzz: VIOLATION of invariant "${v.invariant}" at step ${v.step} (seed ${seed})`,
+    `  ${v.message}`,
+    `last ${v.reproducer.length} actions (oldest first):`,
+    ...v.reproducer.map((l) => `  ${l}`),
+    `replay: npm run fuzz -- --seed ${seed} --ops ${v.step + 1}${vdevs === 4 ? '' : ` --vdevs ${vdevs}`}`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  const total = args.ops * args.seeds.length;
+  const start = performance.now();
+  const progress = new Progress(start, total);
+  const stats = new FuzzStats();
+  let before = 0;
+  for (const seed of args.seeds) {
+    const result = runFuzz({ seed, ops: args.ops, vdevs: args.vdevs, onProgress: (n) => progress.update(before + n) });
+    stats.merge(result.stats);
+    if (result.violation !== null) {
+      progress.update(before + result.steps, true);
+      progress.end();
+      report(result.violation, seed, args.vdevs);
+      return 1;
+    }
+    before += result.steps;
+  }
+  progress.update(before, true);
+  progress.end();
+  const s = (performance.now() - start) / 1000;
+  const seeds = args.seeds.length === 1 ? `seed ${args.seeds[0]}` : `seeds ${args.seeds.join(', ')}`;
+  process.stdout.write(`fuzz: ${before.toLocaleString('en-US')} steps (${seeds}, ${args.vdevs} vdev slots) in ${s.toFixed(1)} s, no invariant broken\n`);
+  process.stdout.write(`${formatSummary(stats).join('\n')}\n`);
+  return 0;
+}
+
+// Output piped into a reader that stops early (`| head`): stop quietly instead of throwing EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+process.exitCode = main();
