@@ -97,7 +97,7 @@ export {
   WQCFG_SIZE,
 } from './layout.js';
 export {
-  type Access, bitMask, bits, type BlockDef, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields,
+  type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields,
   type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterOptions, type RegisterWindow,
   resetValue, ro, rw, status, wo,
 } from './register-def.js';
@@ -124,7 +124,7 @@ export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type Pci
 export { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
-export { SwerrLog } from './swerr.js';
+export { logSoftwareError, SwerrLog } from './swerr.js';
 export { type PasidPolicy, Portal, PortalRegion } from './portal.js';
 export { RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';

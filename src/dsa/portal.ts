@@ -20,8 +20,18 @@ export type PasidPolicy =
     readonly kind: 'translate';
     /** Guest PASID (descriptor bytes 0–3) → host PASID; the binder may change it at any time. */
     readonly table: ReadonlyMap<number, number>;
-    /** Told about a submission whose PASID has no translation (it is dropped, never run). */
-    readonly onReject?: (guestPasid: number, src: Uint8Array, off: number) => void;
+    /**
+     * Whether a descriptor with Priv = 1 may be submitted (the binder's own PASID privileged-mode
+     * enable, read at each such submission; absent: always). When not, it is dropped and reported
+     * with reason `'priv'` — the binder's counterpart of the device's 0x1D, whose check reads the
+     * device's PASID capability, not the binder's.
+     */
+    readonly privileged?: { readonly enabled: boolean };
+    /**
+     * Told about a dropped submission (never run): `'pasid'` when its PASID has no translation,
+     * `'priv'` when it asks for Priv = 1 and {@link privileged} says no.
+     */
+    readonly onReject?: (guestPasid: number, src: Uint8Array, off: number, reason: 'pasid' | 'priv') => void;
   };
 
 const DESCRIPTOR_POLICY: PasidPolicy = Object.freeze({ kind: 'descriptor' });
@@ -114,8 +124,8 @@ export class Portal {
   /**
    * The natural submission for the WQ's mode: MOVDIR64B to a dedicated WQ (its WQCFG PASID
    * applies); to a shared WQ an enqueue with the PASID the portal's policy gives — the descriptor's
-   * (ENQCMDS), the fixed one, or the translation of the descriptor's (a miss is DROPPED and reported
-   * to the policy's `onReject`). A disconnected portal answers as its WQ's mode would to a disabled
+   * (ENQCMDS), the fixed one, or the translation of the descriptor's (a miss, or Priv = 1 the policy
+   * does not allow, is DROPPED and reported to the policy's `onReject`). A disconnected portal answers as its WQ's mode would to a disabled
    * WQ: retry on a shared WQ, ignored otherwise.
    */
   submit(src: Uint8Array, off = 0): SubmitStatusValue {
@@ -134,10 +144,15 @@ export class Portal {
     const guest = ((src[at] as number) | ((src[at + 1] as number) << 8) | ((src[at + 2] as number) << 16)) & 0xfffff;
     const host = pol.table.get(guest);
     if (host === undefined) {
-      pol.onReject?.(guest, src, off);
+      pol.onReject?.(guest, src, off, 'pasid');
       return SubmitStatus.DROPPED;
     }
-    return this.enqueue(src, off, host, ((src[at + 3] as number) & 0x80) !== 0);
+    const priv = ((src[at + 3] as number) & 0x80) !== 0;
+    if (priv && pol.privileged !== undefined && !pol.privileged.enabled) {
+      pol.onReject?.(guest, src, off, 'priv');
+      return SubmitStatus.DROPPED;
+    }
+    return this.enqueue(src, off, host, priv);
   }
 }
 

@@ -225,6 +225,14 @@ export function register<K extends string>(
   });
 }
 
+/**
+ * `def` with another description: a table that reuses a register of another table unchanged (same
+ * offset, fields, access rules and options) but says what it means there.
+ */
+export function describedAs<R extends RegisterDef>(def: R, doc: string): R {
+  return Object.freeze({ ...def, doc });
+}
+
 /** The value of a (≤ 32-bit) field's reset, or of dword `dword` of a wide field's reset. */
 export function resetValue(f: FieldDef, c: RegisterContext, dword = 0): number {
   return (typeof f.reset === 'number' ? f.reset : f.reset(c, dword)) >>> 0;

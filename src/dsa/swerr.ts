@@ -23,29 +23,8 @@ export class SwerrLog implements SoftwareErrorSink {
 
   /** {@inheritDoc SoftwareErrorSink.report} */
   report(e: SoftwareError): void {
-    const r = this.regs;
-    const f = SWERR.fields;
-    if (r.flag(SWERR, f.valid)) {
-      r.set(SWERR, f.overflow, 0, 1);
-      return;
-    }
-    r.clear(SWERR);
-    r.set(SWERR, f.descValid, 0, e.descValid ? 1 : 0);
-    r.set(SWERR, f.wqIdxValid, 0, e.wqIndexValid ? 1 : 0);
-    r.set(SWERR, f.batch, 0, e.batchMember ? 1 : 0);
-    r.set(SWERR, f.faultRw, 0, e.rw ? 1 : 0);
-    r.set(SWERR, f.priv, 0, e.priv ? 1 : 0);
-    r.set(SWERR, f.errInfoValid, 0, e.errorInfoValid ? 1 : 0);
-    r.set(SWERR, f.error, 0, e.code);
-    r.set(SWERR, f.wqIdx, 0, e.wqIndex);
-    r.set(SWERR, f.operation, 0, e.opcode);
-    r.set(SWERR, f.pasid, 0, e.pasid);
-    r.set(SWERR, f.batchIdx, 0, e.batchIndex);
-    r.set(SWERR, f.errorInfo, 0, e.errorInfo);
-    r.setWide(SWERR, f.faultAddr, 0, 0, e.addressLo);
-    r.setWide(SWERR, f.faultAddr, 0, 1, e.addressHi);
-    r.set(SWERR, f.valid, 0, 1);
-    if (r.flag(GENCTRL, GENCTRL.fields.softerrIntEn)) this.irq.raiseCause(INTCAUSE.fields.softwareError);
+    if (!logSoftwareError(this.regs, e)) return;
+    if (this.regs.flag(GENCTRL, GENCTRL.fields.softerrIntEn)) this.irq.raiseCause(INTCAUSE.fields.softwareError);
   }
 
   /** Logs a device error without a descriptor (0x51 PCI config change, 0x52 CMD while active). */
@@ -55,4 +34,35 @@ export class SwerrLog implements SoftwareErrorSink {
     e.code = code;
     this.report(e);
   }
+}
+
+/**
+ * The register half of a report, shared by every register file that carries {@link SWERR} (the
+ * device's and a virtual device's): a free SWERR is filled from `e` and marked valid (returns true);
+ * an occupied one only gets overflow, the new error is lost (returns false). Interrupting is the
+ * caller's policy.
+ */
+export function logSoftwareError(r: RegisterFile, e: SoftwareError): boolean {
+  const f = SWERR.fields;
+  if (r.flag(SWERR, f.valid)) {
+    r.set(SWERR, f.overflow, 0, 1);
+    return false;
+  }
+  r.clear(SWERR);
+  r.set(SWERR, f.descValid, 0, e.descValid ? 1 : 0);
+  r.set(SWERR, f.wqIdxValid, 0, e.wqIndexValid ? 1 : 0);
+  r.set(SWERR, f.batch, 0, e.batchMember ? 1 : 0);
+  r.set(SWERR, f.faultRw, 0, e.rw ? 1 : 0);
+  r.set(SWERR, f.priv, 0, e.priv ? 1 : 0);
+  r.set(SWERR, f.errInfoValid, 0, e.errorInfoValid ? 1 : 0);
+  r.set(SWERR, f.error, 0, e.code);
+  r.set(SWERR, f.wqIdx, 0, e.wqIndex);
+  r.set(SWERR, f.operation, 0, e.opcode);
+  r.set(SWERR, f.pasid, 0, e.pasid);
+  r.set(SWERR, f.batchIdx, 0, e.batchIndex);
+  r.set(SWERR, f.errorInfo, 0, e.errorInfo);
+  r.setWide(SWERR, f.faultAddr, 0, 0, e.addressLo);
+  r.setWide(SWERR, f.faultAddr, 0, 1, e.addressHi);
+  r.set(SWERR, f.valid, 0, 1);
+  return true;
 }

@@ -4,9 +4,9 @@
  * capability (masking and the PBA are the capability's); a software error fills SWERR when it is
  * free, else sets overflow, then interrupts when GENCTRL allows it.
  */
-import { type FieldDef, fieldMask, type RegisterFile, SoftwareError } from '../dsa/index.js';
+import { type FieldDef, fieldMask, logSoftwareError, type RegisterFile, SoftwareError } from '../dsa/index.js';
 import type { MsixCapability } from '../pci/index.js';
-import { VDEV_GENCTRL, VDEV_INTCAUSE, VDEV_SWERR } from './registers.js';
+import { VDEV_GENCTRL, VDEV_INTCAUSE } from './registers.js';
 
 /** Software-error codes the vdev itself reports besides the DSA ones (dsa-operations.md §10, §11.1). */
 export const VdevErrorCode = {
@@ -54,37 +54,8 @@ export class VdevInterrupts {
    * still learns of the overflow).
    */
   report(e: SoftwareError): void {
-    const r = this.regs;
-    const s = VDEV_SWERR;
-    const fl = s.fields;
-    if (r.flag(s, fl.valid)) {
-      r.set(s, fl.overflow, 0, 1);
-    } else {
-      this.fill(e);
-    }
-    if (r.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.softerrIntEn)) this.raiseCause(VDEV_INTCAUSE.fields.softwareError);
-  }
-
-  private fill(e: SoftwareError): void {
-    const r = this.regs;
-    const s = VDEV_SWERR;
-    const fl = s.fields;
-    r.clear(s);
-    r.set(s, fl.descValid, 0, e.descValid ? 1 : 0);
-    r.set(s, fl.wqIdxValid, 0, e.wqIndexValid ? 1 : 0);
-    r.set(s, fl.batch, 0, e.batchMember ? 1 : 0);
-    r.set(s, fl.faultRw, 0, e.rw ? 1 : 0);
-    r.set(s, fl.priv, 0, e.priv ? 1 : 0);
-    r.set(s, fl.errInfoValid, 0, e.errorInfoValid ? 1 : 0);
-    r.set(s, fl.error, 0, e.code);
-    r.set(s, fl.wqIdx, 0, e.wqIndex);
-    r.set(s, fl.operation, 0, e.opcode);
-    r.set(s, fl.pasid, 0, e.pasid);
-    r.set(s, fl.batchIdx, 0, e.batchIndex);
-    r.set(s, fl.errorInfo, 0, e.errorInfo);
-    r.setWide(s, fl.faultAddr, 0, 0, e.addressLo);
-    r.setWide(s, fl.faultAddr, 0, 1, e.addressHi);
-    r.set(s, fl.valid, 0, 1);
+    logSoftwareError(this.regs, e);
+    if (this.regs.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.softerrIntEn)) this.raiseCause(VDEV_INTCAUSE.fields.softwareError);
   }
 
   /** Logs an error of the vdev itself, without a descriptor (0x51 config change, 0x52 CMD while active). */

@@ -6,10 +6,10 @@
  * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
  */
 import {
-  bitMask, type BlockDef, CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, dsaProfile, ENGCAP_BITS, type FieldBits, fields,
-  GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS,
-  INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext,
-  type RegisterDef, register, ro, rw, status, SWERR_BITS, TABLE_UNIT, VERSION_BITS, wo, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
+  bitMask, type BlockDef, CMD, CMDCAP_BITS, CMDSTS, describedAs, dsaProfile, ENGCAP_BITS, type FieldBits, fields, GENCAP_BITS,
+  GENCFG, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY_BITS,
+  MSIX_PBA_BITS, MSIX_PERM_BITS, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext, type RegisterDef, register, ro,
+  rw, status, SWERR, TABLE_UNIT, VERSION_BITS, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
 } from '../dsa/index.js';
 import { VDEV_COMMAND_MASK } from './commands.js';
 import type { VdevFacts, VdevMode } from './facts.js';
@@ -39,7 +39,6 @@ function rawField(dwords: readonly number[], b: FieldBits): number {
 const bit = (on: boolean): number => (on ? 1 : 0);
 const gencap = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).gencap, b);
 const grpflag = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).groupFlags, b);
-const devLock = { lock: 'device-disabled' } as const;
 const wqLock = { lock: 'wq-disabled' } as const;
 
 /** The register context of a vdev: its facts, its layout and the DSA profile it amounts to (one WQ, one group). */
@@ -132,71 +131,34 @@ export const VDEV_OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x1
   perfmon: ro(0),
 }));
 
+// GENCFG through CMDSTS are the DSA model's registers unchanged (same fields, access rules, locks
+// and reset behaviour); only the vdev's reading of them differs, which its commands implement.
+
 /** GENCFG (0x80): writable while the vdev is Disabled; no effect on the backing device. */
-export const VDEV_GENCFG = register('GENCFG', 0x80, 4, 'General configuration (no effect on the backing device)', fields(GENCFG_BITS, {
-  rdbufLimit: rw(devLock),
-  userIntEn: rw(devLock),
-}));
+export const VDEV_GENCFG = describedAs(GENCFG, 'General configuration (no effect on the backing device)');
 
 /** GENCTRL (0x88): software-error and halt interrupt enables. */
-export const VDEV_GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
-  softerrIntEn: rw(),
-  haltIntEn: rw(),
-}));
+export const VDEV_GENCTRL = GENCTRL;
 
 /** GENSTS (0x90): state and reset type. */
-export const VDEV_GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
-  state: status(),
-  resetType: status(),
-}));
+export const VDEV_GENSTS = GENSTS;
 
 /** INTCAUSE (0x98): causes of vector 0, each RW1C (occupancy and perfmon never occur). */
-export const VDEV_INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
-  softwareError: status('RW1C'),
-  commandCompletion: status('RW1C'),
-  wqOccupancy: status('RW1C'),
-  perfmonOverflow: status('RW1C'),
-  halt: status('RW1C'),
-  handlesRevoked: status('RW1C'),
-}));
+export const VDEV_INTCAUSE = INTCAUSE;
 
 /** CMD (0xA0): a 4-byte write starts a command (the dispatch of §5.1); kept by RESET_DEVICE. */
-export const VDEV_CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
-  operand: wo(),
-  cmd: wo(),
-  intReq: wo(),
-}), { preservedByReset: true, hook: true });
+export const VDEV_CMD = CMD;
 
 /** CMDSTS (0xA8): command status; kept by RESET_DEVICE so its completion survives. */
-export const VDEV_CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
-  err: status(),
-  result: status(),
-  active: status(),
-}), { preservedByReset: true });
+export const VDEV_CMDSTS = CMDSTS;
 
 /** CMDCAP (0xB0): exactly the commands of the vdev's command table. */
 export const VDEV_CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
   commands: ro(VDEV_COMMAND_MASK),
 }));
 
-/** SWERR (0xC0): software error (dsa-operations.md §11.2); valid and overflow RW1C; kept by RESET_DEVICE. */
-export const VDEV_SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
-  valid: status('RW1C'),
-  overflow: status('RW1C'),
-  descValid: status(),
-  wqIdxValid: status(),
-  batch: status(),
-  faultRw: status(),
-  priv: status(),
-  errInfoValid: status(),
-  error: status(),
-  wqIdx: status(),
-  operation: status(),
-  pasid: status(),
-  batchIdx: status(),
-  errorInfo: status(),
-  faultAddr: status(),
-}), { preservedByReset: true });
+/** SWERR (0xC0): software error (dsa-operations.md §11.2); valid and overflow RW1C; kept by RESET_DEVICE. The DSA model's register. */
+export const VDEV_SWERR = SWERR;
 
 /** The general block. */
 export const VDEV_GENERAL_BLOCK: BlockDef = {

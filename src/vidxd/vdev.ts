@@ -7,7 +7,7 @@
  * PASID attach, PASID binding, abort, occupancy, portals, progress) and its interrupt-handle and
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
-import { CmdStatus, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode } from '../dsa/index.js';
+import { CmdStatus, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode, Status } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
 import type { AddressSpace } from '../memory/index.js';
 import { Command as PciCommand, type MsixCapability, type PciFunction } from '../pci/index.js';
@@ -212,7 +212,14 @@ export class Vdev {
 
   private portalPolicy(): PasidPolicy {
     if (this.mode === 'dedicated') return { kind: 'fixed', pasid: this.hostPasid, priv: false };
-    return { kind: 'translate', table: this.translation, onReject: (guest, src, off) => this.rejected(guest, src, off) };
+    const pasid = this.caps.pasid;
+    return {
+      kind: 'translate',
+      table: this.translation,
+      // The guest's own PASID capability decides (live, as the device reads its capability at dispatch).
+      privileged: { get enabled() { return pasid.privilegedEnabled; } },
+      onReject: (guest, src, off, reason) => this.rejected(guest, src, off, reason),
+    };
   }
 
   /** Runs a host-driver call whose refusal the guest cannot be told about (teardown): a refusal is dropped. */
@@ -412,13 +419,16 @@ export class Vdev {
   }
 
   /**
-   * A shared vdev's portal got a descriptor whose guest PASID it has no translation for: it was
-   * dropped (never run in another address space) and is reported here, in this vdev's SWERR only.
+   * A shared vdev's portal dropped a descriptor (never run) and it is reported here, in this vdev's
+   * SWERR only: `'pasid'`, a guest PASID it has no translation for (0x55, never run in another
+   * address space); `'priv'`, Priv = 1 while the guest has not enabled PASID privileged mode in the
+   * vdev's PASID capability (0x1D, as the device reports it — the parent's own capability, which the
+   * host driver enables, must not grant the guest privilege it did not enable).
    */
-  private rejected(guest: number, src: Uint8Array, off: number): void {
+  private rejected(guest: number, src: Uint8Array, off: number, reason: 'pasid' | 'priv'): void {
     const e = this.interrupts.scratch;
     e.clear();
-    e.code = VdevErrorCode.PASID_REJECTED;
+    e.code = reason === 'pasid' ? VdevErrorCode.PASID_REJECTED : Status.PRIV_BAD;
     e.descValid = true;
     e.wqIndexValid = true;
     e.wqIndex = 0;

@@ -74,6 +74,28 @@ describe('ENABLE_WQ', () => {
     expect(g.swerr().slice(0, 2)).toEqual([0x550d, 41 << 8]); // valid, desc valid, WQ index valid (0); NOOP; guest PASID 41
     expect(rig.dev.occupancy(g.vdev.wq.id)).toBe(1);
   });
+
+  it('shared: Priv = 1 runs only when the guest enabled PASID privileged mode in the vdev\'s capability; otherwise 0x1D into SWERR, dropped', () => {
+    const rig = parentRig();
+    const on = openGuest(rig, SWQ).up({ pasid: 42 }); // svmOn: PASID with privileged mode
+    expect(on.submit(noop(0x3000, { pasid: 42, priv: true }))).toBe(SubmitStatus.ACCEPTED);
+    rig.dev.runUntilIdle();
+    expect([on.status(0x3000), on.swerrCode()]).toEqual([1, -1]);
+
+    const off = openGuest(rig, SWQ);
+    off.pciOn();
+    off.svmOn();
+    off.setCfg(0x126, 0x1, 2); // PASID without privileged mode (the parent's own capability has it on)
+    off.interruptsOn();
+    off.wqcfgPasid(42, true, false);
+    expect([off.cmd(Command.ENABLE_DEVICE), off.cmd(Command.ENABLE_WQ, 0)]).toEqual([0, 0]);
+    expect(off.submit(noop(0x3000, { pasid: 42, priv: true }))).toBe(SubmitStatus.DROPPED);
+    expect(rig.dev.occupancy(off.vdev.wq.id, off.vdev.hostPasid)).toBe(0);
+    expect(off.swerr().slice(0, 2)).toEqual([0x1d4d, 42 << 8]); // valid, desc valid, WQ index valid (0), priv; NOOP; guest PASID 42
+    expect(off.submit(noop(0x3020, { pasid: 42 }))).toBe(SubmitStatus.ACCEPTED);
+    rig.dev.runUntilIdle();
+    expect([off.status(0x3000), off.status(0x3020)]).toEqual([0, 1]);
+  });
 });
 
 describe.each([
