@@ -7,8 +7,8 @@
  */
 import {
   bitMask, type BlockDef, CMD, CMDCAP_BITS, CMDSTS, describedAs, dsaProfile, ENGCAP_BITS, type FieldBits, fields, GENCAP_BITS,
-  GENCFG, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY_BITS,
-  MSIX_PBA_BITS, MSIX_PERM_BITS, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext, type RegisterDef, register, ro,
+  GENCFG, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY,
+  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_BITS, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext, type RegisterDef, register, ro,
   rw, status, SWERR, TABLE_UNIT, VERSION_BITS, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
 } from '../dsa/index.js';
 import { VDEV_COMMAND_MASK } from './commands.js';
@@ -270,40 +270,21 @@ function wqcfgBlock(reg: RegisterDef): BlockDef {
   };
 }
 
-/** One MSI-X table entry (kept by the PCI MSI-X capability; the MSI-X table survives RESET_DEVICE). */
-export const VDEV_MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
-  addrLo: rw(),
-  addrHi: rw(),
-  data: rw(),
-  mask: rw({ reset: 1 }),
-}), { window: 'msix-table' });
+/** One MSI-X table entry (kept by the PCI MSI-X capability; the MSI-X table survives RESET_DEVICE). The DSA model's register. */
+export const VDEV_MSIX_ENTRY = MSIX_ENTRY;
 
-/** MSI-X table block (0x600). */
+/** MSI-X table block (0x600): the DSA model's block with the vdev's vector count. */
 export const VDEV_MSIX_TABLE_BLOCK: BlockDef = {
-  name: 'MSI-X table',
+  ...MSIX_TABLE_BLOCK,
   doc: 'MSI-X table: vector 0 for the emulated causes, vectors 1.. for descriptor completions',
-  base: (c) => c.layout.msixTable,
-  stride: 16,
   count: (c) => f(c).vectors,
-  instance: 'vector',
-  registers: [VDEV_MSIX_ENTRY],
 };
 
-/** The MSI-X pending-bit array (kept by the PCI MSI-X capability). */
-export const VDEV_MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
-  pending: status(),
-}), { window: 'msix-pba' });
+/** The MSI-X pending-bit array (kept by the PCI MSI-X capability). The DSA model's register. */
+export const VDEV_MSIX_PBA = MSIX_PBA;
 
-/** MSI-X PBA block (0x700). */
-export const VDEV_MSIX_PBA_BLOCK: BlockDef = {
-  name: 'MSI-X PBA',
-  doc: 'MSI-X pending-bit array',
-  base: (c) => c.layout.msixPba,
-  stride: 8,
-  count: () => 1,
-  instance: 'qword',
-  registers: [VDEV_MSIX_PBA],
-};
+/** MSI-X PBA block (0x700): one qword (at most 17 vectors). */
+export const VDEV_MSIX_PBA_BLOCK: BlockDef = { ...MSIX_PBA_BLOCK, count: () => 1 };
 
 /** Every BAR0 block of a vdev of each type, in address order. */
 export const VDEV_BLOCKS: Readonly<Record<VdevMode, readonly BlockDef[]>> = Object.freeze({
