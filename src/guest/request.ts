@@ -51,14 +51,19 @@ export class Request {
   submissions = 0;
   /** Page faults resolved. */
   faults = 0;
-  /** Fault address of the last fault and how often it repeated without progress. */
+  /** Fault address of the last fault (−1: none yet). */
   lastFault = -1;
+  /** How often {@link lastFault} repeated without progress. */
   faultRepeats = 0;
-  /** CR_DELTA: the caller's record, its size, bytes of it filled, the scratch record in use (−1: none), overflow seen. */
+  /** CR_DELTA: IOVA of the caller's delta record. */
   deltaBase = 0;
+  /** CR_DELTA: size of the caller's delta record in bytes. */
   deltaMax = 0;
+  /** CR_DELTA: bytes of the caller's record filled so far. */
   deltaUsed = 0;
+  /** CR_DELTA: the scratch record in use (−1: none). */
   deltaScratch = -1;
+  /** CR_DELTA: where an overflow was seen (−1: none). */
   deltaOverflowAt = -1;
 
   /** Clears the descriptor and the bookkeeping for a new operation `op`. */

@@ -46,11 +46,15 @@ const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 export class GuestStatsCounter {
   /** Per operation. */
   readonly ops: Record<string, OpStats> = {};
-  /** See {@link GuestStats}. */
+  /** See {@link GuestStats.descriptors}. */
   descriptors = 0;
+  /** See {@link GuestStats.retries}. */
   retries = 0;
+  /** See {@link GuestStats.missedInterrupts}. */
   missedInterrupts = 0;
+  /** See {@link GuestStats.maxInFlight}. */
   maxInFlight = 0;
+  /** See {@link GuestStats.queued}. */
   queued = 0;
   /** Per vector. */
   readonly interrupts: number[];
