@@ -27,6 +27,9 @@ import type { MigrationStreamOps } from './migration-ops.js';
 import { VfioMigrationStream } from './migration-stream.js';
 import { RegionTable } from './regions.js';
 
+/** `1 / REGION_SPAN`, exact (a power of two): decoding a position multiplies instead of dividing. */
+const INV_REGION_SPAN = 1 / REGION_SPAN;
+
 /** Options of a device handle. */
 export interface VfioDeviceOptions {
   /** Runs once, after the handle closed and the device's `close` ran. */
@@ -132,14 +135,17 @@ export class VfioDevice<M = unknown> {
    * position and runs {@link VfioDevice.readRegion}: same checks, same results.
    */
   read(pos: number, buf: Uint8Array): number {
-    const index = Math.floor(pos / REGION_SPAN);
-    return this.readRegion(index, pos - index * REGION_SPAN, buf);
+    if (this.isClosed) throw this.badf();
+    // 2^-40 is exact, so the product is the quotient; the index of any valid position is a small integer.
+    const index = Math.floor(pos * INV_REGION_SPAN);
+    return this.regionTable.read(index, pos - index * REGION_SPAN, buf);
   }
 
   /** `pwrite` at a region-encoded position; returns `buf.length`. Decodes it and runs {@link VfioDevice.writeRegion}. */
   write(pos: number, buf: Uint8Array): number {
-    const index = Math.floor(pos / REGION_SPAN);
-    return this.writeRegion(index, pos - index * REGION_SPAN, buf);
+    if (this.isClosed) throw this.badf();
+    const index = Math.floor(pos * INV_REGION_SPAN);
+    return this.regionTable.write(index, pos - index * REGION_SPAN, buf);
   }
 
   /**

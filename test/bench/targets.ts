@@ -31,6 +31,10 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'trap.bar0.write': TRAP,
   'trap.config.read': TRAP,
   'trap.config.write': TRAP,
+  'trap.bar0.read.region': TRAP,
+  'trap.bar0.write.region': TRAP,
+  'trap.config.read.region': TRAP,
+  'trap.config.write.region': TRAP,
   'scale.vdevs1000': { text: '< 1000 ms', met: (r) => r.value < 1000 },
   'scale.bytesPerVdev': { text: '<= 64 KiB', met: (r) => r.value <= 65536 },
 };
