@@ -7,6 +7,7 @@
  * by mapping the missing page. Every result is checked against a plain-JS computation (reference.ts).
  */
 import { IdxdGuest, type PageFault } from '../guest/index.js';
+import { configDump } from './inspect.js';
 import { type DemoVm, createVm, type HostSystem, buildHost } from './system.js';
 import {
   DemoRandom, refCrc32c, refDelta, refDifInsert, refFill, sameBytes,
@@ -52,6 +53,11 @@ export interface VdevReport {
   readonly stats: GuestStats;
   /** Every check, in order. */
   readonly checks: readonly Check[];
+  /**
+   * The vdev's config space as its guest left it after the workload, read through the VFIO config
+   * region: an lspci dump (`00:0N.0` for VM N) up to its last non-zero line, which `lspci -F` decodes.
+   */
+  readonly configSpace: string;
 }
 
 /** The whole demo. */
@@ -245,6 +251,7 @@ export async function runDemo(seed: number, progress: Progress = () => undefined
       uuid, type, backingWq: vdev?.wq.id ?? -1, mode: g.mode, wqSize: g.wq.size, pasid: g.pasid, portal: g.portalMode, completion: g.completion,
       interruptHandles: g.interruptHandles.slice(1), forcedFault: FORCED[i % FORCED.length] as string, pageFaults: faults, stats: g.stats,
       checks: checks.list,
+      configSpace: configDump(vm.device, `00:0${i + 1}.0`, `System peripheral: vidxd ${type} (VM ${i + 1}, after the workload)`, true),
     };
     await g.close();
     return report;

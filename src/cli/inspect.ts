@@ -33,8 +33,22 @@ function readDwords(dev: VfioDevice<unknown>, index: number, offset: number, siz
 /** The lspci dump of a device of `type`. */
 export async function lspciText(type: DeviceType, enabled: boolean): Promise<string> {
   const d = await open(type, enabled);
-  const image = readDwords(d.device, VFIO_PCI_CONFIG_REGION_INDEX, 0, 0x1000);
-  return formatLspciDump(image, '00:01.0', `System peripheral: vidxd ${type}${enabled ? ' (enabled)' : ' (reset state)'}`);
+  return configDump(d.device, '00:01.0', `System peripheral: vidxd ${type}${enabled ? ' (enabled)' : ' (reset state)'}`, false);
+}
+
+/**
+ * The config space of `device`, read through its VFIO config region in dword reads, as `lspci -xxxx`
+ * prints it at `bdf` under `title`. With `trim`, the dump stops after the last 16-byte line holding a
+ * non-zero byte (at least 64 bytes): lspci decodes it exactly as the whole 4 KiB, since it reads
+ * nothing past the end of the last capability, and a report can show it in 20 lines instead of 256.
+ */
+export function configDump(device: VfioDevice<unknown>, bdf: string, title: string, trim: boolean): string {
+  const image = readDwords(device, VFIO_PCI_CONFIG_REGION_INDEX, 0, 0x1000);
+  let end = image.length;
+  if (trim) {
+    while (end > 64 && image.subarray(end - 16, end).every((b) => b === 0)) end -= 16;
+  }
+  return formatLspciDump(image.subarray(0, end), bdf, title);
 }
 
 const hex = (n: number, digits: number): string => `0x${n.toString(16).padStart(digits, '0')}`;

@@ -48,7 +48,8 @@ const COMMANDS: Readonly<Record<string, CommandDef>> = {
 shared mediated WQ), creates one dsa-1dwq-v1 and two dsa-1swq-v1 vdevs, each opened by a VM with its own
 guest memory and IOAS, and runs the reference guest driver in each through memmove, fill, CRC-32C, compare,
 a batch, DIF insert/check/strip and a page fault the VMM resolves. Every result is checked against a
-plain-JS computation. Exit status 0 only when every check passed.`,
+plain-JS computation. The report ends with each guest's config space as an lspci dump
+(vidxd demo | lspci -F /dev/stdin -vv) and the verdict. Exit status 0 only when every check passed.`,
     options: {
       json: { kind: 'flag', help: 'print the report as JSON' },
       seed: { kind: 'integer', arg: 'N', help: 'seed of the test data (default 1)' },

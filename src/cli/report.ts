@@ -1,7 +1,8 @@
 /**
  * The demo's human-readable report: per vdev, what the driver found and a table of operations (calls,
- * descriptors, bytes, completion statuses, interrupts, resolved faults), the failed checks if any, and
- * the verdict.
+ * descriptors, bytes, completion statuses, interrupts, resolved faults), the failed checks if any, each
+ * guest's config space as an lspci dump (lspci skips the prose, so the whole report can be piped to
+ * `lspci -F /dev/stdin`), and the verdict.
  */
 import { DEMO_CONFIG } from './system.js';
 import type { DemoReport, VdevReport } from './demo.js';
@@ -54,8 +55,13 @@ export function renderReport(r: DemoReport, elapsedMs: number): string {
   lines.push(
     'statuses: 0x01 success · 0x03 / 0x83 page fault on a read / write (partial completion, resumed) · 0x09 DIF error (the corrupted block, expected).',
     'Batch items complete inside their batch: the batch descriptor takes the one interrupt.',
+    '',
+    'What each guest sees in its config space (lspci -xxxx form, up to the last non-zero line). Decode it with the',
+    'real lspci: npm run demo | lspci -F /dev/stdin -vv   (the whole 4 KiB: vidxd lspci --type TYPE --enabled)',
+    '',
   );
-  lines.push('');
+  // Each dump ends with the blank line that ends a device for lspci.
+  for (const v of r.vdevs) lines.push(v.configSpace.trimEnd(), '');
   const total = r.passed + r.failed;
   lines.push(r.ok
     ? `PASS: all ${total} checks passed on ${r.vdevs.length} vdevs (${elapsedMs.toFixed(0)} ms)`

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DemoReport } from '../../src/cli/demo.js';
+import { decode, VERDICTS } from './lspci-decode.js';
 import { run } from './run.js';
 
 describe('vidxd demo', () => {
@@ -41,5 +42,20 @@ describe('vidxd demo', () => {
     expect(r.out).toMatch(/^ {2}page fault: memmove wrote unmapped IOVA 0xc2000 /m);
     expect(r.out).toMatch(/\nPASS: all \d+ checks passed on 3 vdevs \(\d+ ms\)\n$/);
     expect(r.err).toMatch(/vidxd demo: vdev 3 done/);
+  });
+
+  it('shows each guest\'s config space as a dump that the real lspci decodes: three vdevs, PASID enabled on the shared ones only', async () => {
+    const r = await run('demo');
+    // The whole report goes to lspci, as `npm run demo | lspci -F /dev/stdin` does: the prose is skipped.
+    const decoded = decode(r.out);
+    const devices = decoded.split(/\n(?=\S)/).filter((d) => d.trim() !== '');
+    expect(devices.map((d) => d.split('\n')[0])).toEqual(['01', '02', '03'].map((n) => `00:${n}.0 System peripheral [0880]: Intel Corporation Device [8086:0b25]`));
+    for (const d of devices) {
+      for (const s of ['Mem+ BusMaster+', 'MSI-X: Enable+ Count=2', 'Root Complex Integrated Endpoint', '(ATS)', '(PRI)', 'Max PASID Width: 14']) expect(d).toContain(s);
+    }
+    expect(devices.map((d) => d.includes('PASIDCtl: Enable+'))).toEqual([false, true, true]);
+    for (const v of VERDICTS) expect(decoded).not.toContain(v);
+    // The verdict stays the last line.
+    expect(r.out).toMatch(/\nPASS: [^\n]*\n$/);
   });
 });

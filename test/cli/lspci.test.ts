@@ -1,24 +1,7 @@
 /** `vidxd lspci`: the dump of each device type decodes with the real lspci, without a verdict string. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decode, VERDICTS } from './lspci-decode.js';
 import { run } from './run.js';
-
-/** `lspci -F <dump> -vvv -nn` of `dump`. */
-function decode(dump: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vidxd-lspci-'));
-  try {
-    const file = join(dir, 'd.txt');
-    writeFileSync(file, dump);
-    return execFileSync('lspci', ['-F', file, '-vvv', '-nn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const VERDICTS = ['<chain looped>', '<chain broken>', '<access denied>', 'Capability ID'];
 
 describe.each([
   ['dsa-1dwq-v1', ['MSI-X: Enable- Count=2', 'Express (v2) Root Complex Integrated Endpoint', '(ATS)', '(PRI)', 'Max PASID Width: 14']],
