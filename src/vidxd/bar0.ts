@@ -29,7 +29,7 @@ export class VdevBar0<M> implements PciBarHandler<M> {
   /** 1, 2, 4 or 8 bytes, naturally aligned. */
   readonly writeSizes = SIZES;
   private readonly regs: RegisterFile;
-  /** Per dword: the only write size allowed (0: any). */
+  /** Per dword: the only write size allowed (0: no restriction). */
   private readonly exact: Uint8Array;
 
   /** Serves `regs`. */
