@@ -19,16 +19,13 @@ import {
 import type { AddressSpace } from '../memory/index.js';
 import type { IrqIndexOps, VfioDeviceOps } from './device-ops.js';
 import { VfioError } from './errors.js';
-import { REGION_SPAN, type DeviceInfo, type IrqInfo, type RegionInfo } from './info.js';
+import { REGION_SPAN, regionIndexOf, type DeviceInfo, type IrqInfo, type RegionInfo } from './info.js';
 import type { VfioIoas } from './ioas.js';
 import { IrqTable, type IrqSetRequest, type IrqStatus } from './irqs.js';
 import { isSavingState, MigrationFsm } from './migration.js';
 import type { MigrationStreamOps } from './migration-ops.js';
 import { VfioMigrationStream } from './migration-stream.js';
 import { RegionTable } from './regions.js';
-
-/** `1 / REGION_SPAN`, exact (a power of two): decoding a position multiplies instead of dividing. */
-const INV_REGION_SPAN = 1 / REGION_SPAN;
 
 /** Options of a device handle. */
 export interface VfioDeviceOptions {
@@ -135,17 +132,14 @@ export class VfioDevice<M = unknown> {
    * position and runs {@link VfioDevice.readRegion}: same checks, same results.
    */
   read(pos: number, buf: Uint8Array): number {
-    if (this.isClosed) throw this.badf();
-    // 2^-40 is exact, so the product is the quotient; the index of any valid position is a small integer.
-    const index = Math.floor(pos * INV_REGION_SPAN);
-    return this.regionTable.read(index, pos - index * REGION_SPAN, buf);
+    const index = regionIndexOf(pos);
+    return this.readRegion(index, pos - index * REGION_SPAN, buf);
   }
 
   /** `pwrite` at a region-encoded position; returns `buf.length`. Decodes it and runs {@link VfioDevice.writeRegion}. */
   write(pos: number, buf: Uint8Array): number {
-    if (this.isClosed) throw this.badf();
-    const index = Math.floor(pos * INV_REGION_SPAN);
-    return this.regionTable.write(index, pos - index * REGION_SPAN, buf);
+    const index = regionIndexOf(pos);
+    return this.writeRegion(index, pos - index * REGION_SPAN, buf);
   }
 
   /**

@@ -18,9 +18,12 @@ export function regionOffset(index: number): number {
   return index * REGION_SPAN;
 }
 
+/** `1 / REGION_SPAN`, exact (a power of two): decoding a position multiplies instead of dividing. */
+const INV_REGION_SPAN = 1 / REGION_SPAN;
+
 /** The region index a device-handle position addresses: `pos >> 40`. */
 export function regionIndexOf(pos: number): number {
-  return Math.floor(pos / REGION_SPAN);
+  return Math.floor(pos * INV_REGION_SPAN);
 }
 
 /** The region-relative byte a device-handle position addresses: `pos & (2^40 − 1)`. */

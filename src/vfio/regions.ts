@@ -15,7 +15,7 @@ import {
 } from './constants.js';
 import type { RegionOps, SparseMmapArea } from './device-ops.js';
 import { VfioError } from './errors.js';
-import { REGION_SPAN, regionOffset, type RegionCap, type RegionInfo } from './info.js';
+import { REGION_SPAN, regionIndexOf, regionOffset, type RegionCap, type RegionInfo } from './info.js';
 
 /** Any length at any offset. */
 const ANY = -1;
@@ -114,7 +114,7 @@ export class RegionTable<M> {
 
   /** Checked mmap: MMAP region, shared, whole pages inside one sparse area (else EINVAL). */
   mmap(pos: number, length: number, shared: boolean): M {
-    const index = Number.isInteger(pos) && pos >= 0 ? Math.floor(pos / REGION_SPAN) : -1;
+    const index = Number.isInteger(pos) && pos >= 0 ? regionIndexOf(pos) : -1;
     const s = this.slots[index];
     const where = `mmap of 0x${length.toString(16)} bytes at 0x${pos.toString(16)}`;
     if (s === undefined) throw new VfioError('EINVAL', `${where}: no region there`);
