@@ -27,17 +27,6 @@ export class GroupArbiter {
     this.only = wqs.length === 1 ? (wqs[0] as WorkQueue) : null;
   }
 
-  /** The group's WQs. */
-  get wqs(): readonly WorkQueue[] {
-    return this.members;
-  }
-
-  /** Reloads every counter from the (latched) priorities and restarts the round-robin. */
-  reload(): void {
-    for (let i = 0; i < this.members.length; i++) this.credit[i] = (this.members[i] as WorkQueue).priority;
-    this.next = 0;
-  }
-
   /** Whether some WQ of the group has queued work. */
   hasWork(): boolean {
     for (let i = 0; i < this.members.length; i++) if ((this.members[i] as WorkQueue).count > 0) return true;

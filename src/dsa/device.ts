@@ -109,7 +109,6 @@ export class DsaDevice {
   private readonly bytes: Uint8Array;
   private faults: PageRequestHandler | null = null;
   private readbackHook: ReadbackHook | null = null;
-  private engineGroup: Int32Array;
   private stateValue: number = DeviceState.DISABLED;
   private cmdActive = false;
   private cmdIntReq = false;
@@ -160,7 +159,8 @@ export class DsaDevice {
         },
         [IMS_ENTRY.name]: (entry) => this.irq.imsEntryWritten(entry),
       },
-      refresh: { [WQCFG.name]: (q) => (this.wqs[q] as WorkQueue).syncOccupancy() },
+      // WQCFG occupancy is stored when software reads it, not on every submission and dispatch.
+      refresh: { [WQCFG.name]: (q) => this.regs.set(WQCFG, WQCFG.fields.occupancy, q, (this.wqs[q] as WorkQueue).count) },
       writable: (lock, i) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !(this.wqs[i] as WorkQueue).enabled),
     });
     const decoding = (): boolean => (this.pci.command & PciCommand.MEMORY) !== 0;
@@ -169,10 +169,9 @@ export class DsaDevice {
     // One spare slot per ring: engines execute in place (see WorkQueue).
     const ringBytes = (profile.totalWqSize + 1) * PORTAL_SLOT;
     this.bytes = new Uint8Array(profile.wqs * ringBytes);
-    const occ = WQCFG.fields.occupancy.lo >>> 5;
     const host: WqHost = { dropped: (wq, src, off) => this.dropped(wq, src, off), kick: () => this.kick() };
     this.wqs = Array.from({ length: profile.wqs }, (_, q) =>
-      new WorkQueue(q, this.bytes, q * ringBytes, profile.totalWqSize, this.regs.value, this.regs.dwordIndex(WQCFG, q, occ), host));
+      new WorkQueue(q, this.bytes, q * ringBytes, profile.totalWqSize, host));
     const portals: Portal[] = [];
     for (const wq of this.wqs) {
       for (let page = 0; page < 4; page++) {
@@ -186,7 +185,6 @@ export class DsaDevice {
     this.arbiters = Array.from({ length: profile.groups }, () => new GroupArbiter());
     this.engines = Array.from({ length: profile.engines }, () => new DescriptorEngine(this.caps));
     this.contexts = this.wqs.map(() => this.newContext());
-    this.engineGroup = new Int32Array(profile.engines).fill(-1);
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
     this.control = this.commandContext();
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
@@ -343,10 +341,8 @@ export class DsaDevice {
   /** True when no engine can take work now. */
   get idle(): boolean {
     if (this.stateValue !== DeviceState.ENABLED && this.stateValue !== DeviceState.DRAIN) return true;
-    for (let e = 0; e < this.engines.length; e++) {
-      const g = this.engineGroup[e] as number;
-      if (g >= 0 && (this.arbiters[g] as GroupArbiter).hasWork()) return false;
-    }
+    // The lanes are the engines in a group (none unless Enabled or Drain).
+    for (const lane of this.lanes) if (lane.arbiter.hasWork()) return false;
     return true;
   }
 
@@ -537,14 +533,13 @@ export class DsaDevice {
 
   /** Latches the group membership and enters Enabled. */
   private enterEnabled(map: GroupMap): void {
-    this.engineGroup = Int32Array.from(map.engineGroup);
     this.userIntOn = this.regs.flag(GENCFG, GENCFG.fields.userIntEn);
     this.syncContexts();
     for (const w of this.wqs) w.group = map.wqGroup[w.index] as number;
     this.arbiters.forEach((a, g) => a.setMembers(this.wqs.filter((w) => w.group === g)));
     const lanes: Lane[] = [];
     this.engines.forEach((engine, e) => {
-      const g = this.engineGroup[e] as number;
+      const g = map.engineGroup[e] as number;
       if (g >= 0) lanes.push({ engine, arbiter: this.arbiters[g] as GroupArbiter });
     });
     this.lanes = lanes;
@@ -582,7 +577,6 @@ export class DsaDevice {
     for (let q = 0; q < this.wqs.length; q++) this.disableWq(q);
     this.regs.reset(true);
     this.irq.releaseAll();
-    this.engineGroup.fill(-1);
     this.lanes = [];
     for (const a of this.arbiters) a.setMembers([]);
     this.setState(DeviceState.DISABLED);

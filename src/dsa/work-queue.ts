@@ -4,11 +4,6 @@
  * bytes into a preallocated slot and allocates nothing.
  */
 import { PORTAL_SLOT } from './layout.js';
-import { fieldMask } from './register-def.js';
-import { WQCFG } from './registers.js';
-
-const OCC_MASK = fieldMask(WQCFG.fields.occupancy);
-const OCC_SHIFT = WQCFG.fields.occupancy.lo & 31;
 
 /** What a portal submission came to. */
 export const SubmitStatus = {
@@ -80,9 +75,7 @@ export class WorkQueue {
   readonly bytes: Uint8Array;
   /** Offset of this WQ's ring in `bytes`. */
   readonly base: number;
-  /** Entries the WQ can ever hold (the device's total WQ size). */
-  readonly capacity: number;
-  /** Slots of the ring: `capacity + 1` (see the class comment). */
+  /** Slots of the ring: the device's total WQ size + 1 (see the class comment). */
   readonly slots: number;
   /** Enabled (WQCFG.wq_state = 1). */
   enabled = false;
@@ -128,8 +121,6 @@ export class WorkQueue {
   /** Acceptance sequence number per slot. */
   readonly slotSeq: Float64Array;
   private readonly host: WqHost;
-  private readonly regs: Uint32Array;
-  private readonly occDword: number;
   private readonly ring: DataView;
   /** `bytes` as words (the rings are 64-byte aligned in it). */
   private readonly ringWords: Int32Array;
@@ -143,20 +134,16 @@ export class WorkQueue {
   /**
    * @param bytes the byte array of every ring, 4-byte aligned in its buffer, with `capacity + 1`
    *   slots of 64 bytes at `base` (a multiple of 64) for this WQ
-   * @param regs the register file's dword array; `occDword` is the WQCFG dword holding the
-   *   occupancy field, which {@link syncOccupancy} sets to {@link count}
+   * @param capacity entries the WQ can ever hold (the device's total WQ size)
    */
-  constructor(index: number, bytes: Uint8Array, base: number, capacity: number, regs: Uint32Array, occDword: number, host: WqHost) {
+  constructor(index: number, bytes: Uint8Array, base: number, capacity: number, host: WqHost) {
     this.index = index;
     this.bytes = bytes;
     this.base = base;
-    this.capacity = capacity;
     this.slots = capacity + 1;
     this.slotPasid = new Uint32Array(this.slots);
     this.slotFlags = new Uint8Array(this.slots);
     this.slotSeq = new Float64Array(this.slots);
-    this.regs = regs;
-    this.occDword = occDword;
     this.host = host;
     this.ring = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.ringWords = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
@@ -188,6 +175,8 @@ export class WorkQueue {
     // Forget the last submitter's buffer: a disabled WQ must not keep a guest's memory alive.
     this.lastSrc = null;
     this.lastWords = null;
+    this.srcBuffer = null;
+    this.srcView = this.ring;
   }
 
   // ---------------------------------------------------------------- submission (hot path)
@@ -342,11 +331,5 @@ export class WorkQueue {
     this.slotPasid[to] = this.slotPasid[from] as number;
     this.slotFlags[to] = this.slotFlags[from] as number;
     this.slotSeq[to] = this.slotSeq[from] as number;
-  }
-
-  /** Stores {@link count} in the WQCFG occupancy field (the register's refresh, before a software read). */
-  syncOccupancy(): void {
-    const d = this.occDword;
-    this.regs[d] = (((this.regs[d] as number) & ~OCC_MASK) | ((this.count << OCC_SHIFT) & OCC_MASK)) >>> 0;
   }
 }
