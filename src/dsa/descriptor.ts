@@ -83,6 +83,21 @@ export function descPriv(v: DataView, base: number): boolean {
   return (v.getUint8(base + 3) & 0x80) !== 0;
 }
 
+/** The opcode of the descriptor at `src[off, off + 64)` (a submitter's byte array). */
+export function descOpcodeAt(src: Uint8Array, off: number): number {
+  return src[off + Desc.OPCODE] as number;
+}
+
+/** The 20-bit PASID of bytes 0–3 of the descriptor at `src[off, off + 64)`. */
+export function descPasidAt(src: Uint8Array, off: number): number {
+  return ((src[off] as number) | ((src[off + 1] as number) << 8) | ((src[off + 2] as number) << 16)) & 0xfffff;
+}
+
+/** The Priv bit (byte 3 bit 7) of the descriptor at `src[off, off + 64)`. */
+export function descPrivAt(src: Uint8Array, off: number): boolean {
+  return ((src[off + 3] as number) & 0x80) !== 0;
+}
+
 /** Reads a u8 field. */
 export function descU8(v: DataView, base: number, field: number): number {
   return v.getUint8(base + field);

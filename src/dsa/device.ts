@@ -17,6 +17,7 @@ import type { GroupMap, PciState } from './config-check.js';
 import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
 import { DescriptorEngine } from './engine.js';
 import { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
+import { descOpcodeAt } from './descriptor.js';
 import { type Bar0Layout, bar0Layout, PORTAL_SLOT } from './layout.js';
 import { RegisterMmio } from './mmio.js';
 import { buildDsaFunction } from './pci-function.js';
@@ -451,7 +452,7 @@ export class DsaDevice {
     e.descValid = true;
     e.wqIndexValid = true;
     e.wqIndex = wq.index;
-    e.opcode = src[off + 7] as number;
+    e.opcode = descOpcodeAt(src, off);
     e.pasid = wq.pasidEnabled ? wq.pasid : 0;
     e.priv = wq.priv;
     this.swerr.report(e);

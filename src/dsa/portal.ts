@@ -4,7 +4,7 @@
  * submits through directly; {@link PortalRegion} is BAR2 as an MMIO region (reads all ones, a
  * 64-byte aligned write is a MOVDIR64B, anything else is ignored).
  */
-import { Desc, DESC_SIZE } from './descriptor.js';
+import { DESC_SIZE, descPasidAt, descPrivAt } from './descriptor.js';
 import { PORTAL_PAGE, PORTAL_SLOT, PORTAL_STRIDE } from './layout.js';
 import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-queue.js';
 
@@ -26,7 +26,7 @@ export type PasidPolicy =
      * with reason `'priv'` — the binder's counterpart of the device's 0x1D, whose check reads the
      * device's PASID capability, not the binder's.
      */
-    readonly privileged?: { readonly enabled: boolean };
+    readonly privileged?: { readonly privilegedEnabled: boolean };
     /**
      * Told about a dropped submission (never run): `'pasid'` when its PASID has no translation,
      * `'priv'` when it asks for Priv = 1 and {@link privileged} says no.
@@ -116,9 +116,7 @@ export class Portal {
   /** ENQCMDS: PASID and Priv as written in bytes 0–3 of the descriptor. */
   enqcmds(src: Uint8Array, off = 0): SubmitStatusValue {
     checkRange(src, off);
-    const at = off + Desc.PASID_PRIV;
-    const w = ((src[at] as number) | ((src[at + 1] as number) << 8) | ((src[at + 2] as number) << 16)) & 0xfffff;
-    return this.enqueue(src, off, w, ((src[at + 3] as number) & 0x80) !== 0);
+    return this.enqueue(src, off, descPasidAt(src, off), descPrivAt(src, off));
   }
 
   /**
@@ -140,15 +138,14 @@ export class Portal {
     if (pol.kind === 'descriptor') return this.enqcmds(src, off);
     if (pol.kind === 'fixed') return this.enqueue(src, off, pol.pasid, pol.priv);
     checkRange(src, off);
-    const at = off + Desc.PASID_PRIV;
-    const guest = ((src[at] as number) | ((src[at + 1] as number) << 8) | ((src[at + 2] as number) << 16)) & 0xfffff;
+    const guest = descPasidAt(src, off);
     const host = pol.table.get(guest);
     if (host === undefined) {
       pol.onReject?.(guest, src, off, 'pasid');
       return SubmitStatus.DROPPED;
     }
-    const priv = ((src[at + 3] as number) & 0x80) !== 0;
-    if (priv && pol.privileged !== undefined && !pol.privileged.enabled) {
+    const priv = descPrivAt(src, off);
+    if (priv && pol.privileged !== undefined && !pol.privileged.privilegedEnabled) {
       pol.onReject?.(guest, src, off, 'priv');
       return SubmitStatus.DROPPED;
     }

@@ -7,7 +7,7 @@
  * PASID attach, PASID binding, abort, occupancy, portals, progress) and its interrupt-handle and
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
-import { CmdStatus, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode, Status } from '../dsa/index.js';
+import { CmdStatus, descOpcodeAt, descPrivAt, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode, Status } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
 import type { AddressSpace } from '../memory/index.js';
 import { Command as PciCommand, type MsixCapability, type PciFunction } from '../pci/index.js';
@@ -212,12 +212,11 @@ export class Vdev {
 
   private portalPolicy(): PasidPolicy {
     if (this.mode === 'dedicated') return { kind: 'fixed', pasid: this.hostPasid, priv: false };
-    const pasid = this.caps.pasid;
     return {
       kind: 'translate',
       table: this.translation,
       // The guest's own PASID capability decides (live, as the device reads its capability at dispatch).
-      privileged: { get enabled() { return pasid.privilegedEnabled; } },
+      privileged: this.caps.pasid,
       onReject: (guest, src, off, reason) => this.rejected(guest, src, off, reason),
     };
   }
@@ -432,9 +431,9 @@ export class Vdev {
     e.descValid = true;
     e.wqIndexValid = true;
     e.wqIndex = 0;
-    e.opcode = src[off + 7] as number;
+    e.opcode = descOpcodeAt(src, off);
     e.pasid = guest;
-    e.priv = ((src[off + 3] as number) & 0x80) !== 0;
+    e.priv = descPrivAt(src, off);
     this.interrupts.report(e);
   }
 

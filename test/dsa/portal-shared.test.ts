@@ -97,13 +97,13 @@ describe('portal PASID policies', () => {
 
   it('a translating policy with a privilege gate drops Priv = 1 while the gate is closed, reporting why', () => {
     const r = swq();
-    const gate = { enabled: false };
+    const gate = { privilegedEnabled: false };
     const rejected: string[] = [];
     const bound = r.dev.portal(0).bind({ kind: 'translate', table: new Map([[7, 1]]), privileged: gate, onReject: (g, _s, _o, why) => rejected.push(`${g}:${why}`) });
     expect(bound.submit(noop(0x8000, { pasid: 7, priv: true }))).toBe(SubmitStatus.DROPPED);
     expect(bound.submit(noop(0x8020, { pasid: 9, priv: true }))).toBe(SubmitStatus.DROPPED);
     expect(bound.submit(noop(0x8040, { pasid: 7 }))).toBe(SubmitStatus.ACCEPTED);
-    gate.enabled = true;
+    gate.privilegedEnabled = true;
     expect(bound.submit(noop(0x8060, { pasid: 7, priv: true }))).toBe(SubmitStatus.ACCEPTED);
     expect([r.dev.occupancy(0, 1), rejected]).toEqual([2, ['7:priv', '9:pasid']]);
   });
