@@ -4,7 +4,7 @@
  * handles and the portal mapping. Each function is one step, in the order the driver runs them.
  */
 import {
-  CMD, CMDSTS, Command, GENCFG, GENCTRL, GENSTS, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
+  CMD, CMDSTS, Command, fieldMask, fieldOf, GENCFG, GENCTRL, GENSTS, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
 } from '../dsa/index.js';
 import {
   type IrqTrigger, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
@@ -12,7 +12,7 @@ import {
 } from '../vfio/index.js';
 import type { DsaCaps, WqInfo } from './dsa-probe.js';
 import { IdxdGuestError } from './errors.js';
-import { dwordOf, fieldBits, withField } from './fields.js';
+import { dwordOf, withField } from './fields.js';
 import { type DeviceIo, PORTAL_REGION } from './io.js';
 import type { PciProbe } from './pci-probe.js';
 import { PciAts, PciCommand, PciHeader, PciMsix, PciPasid, PciPri } from './pci-regs.js';
@@ -79,12 +79,12 @@ export function disableMsix(io: DeviceIo, pci: PciProbe): void {
 
 /** GENCTRL: software-error and halt interrupts on vector 0. */
 export function enableErrorInterrupts(io: DeviceIo): void {
-  io.w32(GENCTRL.offset, fieldBits(GENCTRL.fields.softerrIntEn) | fieldBits(GENCTRL.fields.haltIntEn));
+  io.w32(GENCTRL.offset, fieldMask(GENCTRL.fields.softerrIntEn) | fieldMask(GENCTRL.fields.haltIntEn));
 }
 
 /** GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts. Writable while Disabled. */
 export function enableUserInterrupts(io: DeviceIo): void {
-  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | fieldBits(GENCFG.fields.userIntEn));
+  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | fieldMask(GENCFG.fields.userIntEn));
 }
 
 /** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */
@@ -109,17 +109,16 @@ export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pa
 /** GENSTS.state (0 Disabled, 1 Enabled, 2 Drain, 3 Halt) and reset type. */
 export function deviceState(io: DeviceIo): { readonly state: number; readonly resetType: number } {
   const dw = io.r32(GENSTS.offset);
-  const f = GENSTS.fields;
-  return { state: (dw >>> f.state.lo) & 3, resetType: (dw >>> f.resetType.lo) & 3 };
+  return { state: fieldOf(dw, GENSTS.fields.state), resetType: fieldOf(dw, GENSTS.fields.resetType) };
 }
 
 /** Writes CMD: command `code` with `operand` (no completion interrupt: the driver polls CMDSTS). */
 export function writeCommand(io: DeviceIo, code: number, operand: number): void {
-  io.w32(CMD.offset, ((code << CMD.fields.cmd.lo) | (operand & 0xfffff)) >>> 0);
+  io.w32(CMD.offset, withField(withField(0, CMD.fields.cmd, code), CMD.fields.operand, operand));
 }
 
 /** CMDSTS.active. */
-export const CMDSTS_ACTIVE = fieldBits(CMDSTS.fields.active);
+export const CMDSTS_ACTIVE = fieldMask(CMDSTS.fields.active);
 
 /** True when CMDCAP (or, without it, the DSA 1.0 set 1–12) has command `code`. */
 export function hasCommand(caps: DsaCaps, code: number): boolean {

@@ -4,7 +4,7 @@
  * encode descriptors and hand them to the runner (WQ slots, submission, completion, page-fault
  * resumption, results); commands, reset and shutdown go through CMD/CMDSTS.
  */
-import { CMDSTS, Command, DeviceState, PORTAL_PAGE } from '../dsa/index.js';
+import { CMDSTS, Command, DeviceState, fieldOf, PORTAL_PAGE } from '../dsa/index.js';
 import type { EventFd } from '../vfio/index.js';
 import { runBatch } from './batch.js';
 import {
@@ -202,9 +202,9 @@ export class IdxdGuest {
       }
       st = this.io.r32(CMDSTS.offset);
     }
-    const err = st & 0xff;
+    const err = fieldOf(st, CMDSTS.fields.err);
     if (err !== 0) throw new IdxdCommandError(code, err);
-    return (st >>> 8) & 0xffff;
+    return fieldOf(st, CMDSTS.fields.result);
   }
 
   /** Waits for every descriptor submitted so far to complete (DRAIN_ALL). */

@@ -70,11 +70,6 @@ export interface WqInfo {
   readonly state: number;
 }
 
-/** True when OPCAP advertises `opcode`. */
-export function supports(caps: DsaCaps, opcode: number): boolean {
-  return (((caps.opcap[opcode >>> 5] ?? 0) >>> (opcode & 31)) & 1) === 1;
-}
-
 /** Reads the capability registers. */
 export function probeCaps(io: DeviceIo): DsaCaps {
   const gencap = io.readDwords(GENCAP.offset, new Uint32Array(2));

@@ -1,44 +1,23 @@
 /**
- * Reading and writing register fields from the dsa layer's field layouts (`{ lo, width }`, bit
- * positions from the start of the register) over the register's dwords, as a driver's header macros do.
+ * Reading and writing register fields of the dsa layer's tables over the register's dwords, as a
+ * driver's header macros do. Single-dword masks and values are the dsa layer's own `fieldMask` and
+ * `fieldOf`; this adds what a driver holding a multi-dword register needs.
  */
+import { type FieldDef, fieldMask, fieldOf } from '../dsa/index.js';
 
-/** A field layout: first bit from the start of the register and width (≤ 32, inside one dword). */
-export interface FieldLayout {
-  /** First bit. */
-  readonly lo: number;
-  /** Width in bits. */
-  readonly width: number;
-}
-
-function mask(width: number): number {
-  return width >= 32 ? 0xffffffff : (1 << width) - 1;
-}
-
-/** The value of field `f` in the register whose dwords are `dw` (dword 0 first). */
-export function getField(dw: ArrayLike<number>, f: FieldLayout): number {
-  const d = dw[f.lo >>> 5] ?? 0;
-  return ((d >>> (f.lo & 31)) & mask(f.width)) >>> 0;
-}
-
-/** The value of field `f` in `dword`, the register dword that holds it. */
-export function fieldIn(dword: number, f: FieldLayout): number {
-  return ((dword >>> (f.lo & 31)) & mask(f.width)) >>> 0;
+/** The value of field `f` (inside one dword) in the register whose dwords are `dw` (dword 0 first). */
+export function getField(dw: ArrayLike<number>, f: FieldDef): number {
+  return fieldOf(dw[f.lo >>> 5] ?? 0, f);
 }
 
 /** `dword` with field `f` (held in that dword) replaced by `value`. */
-export function withField(dword: number, f: FieldLayout, value: number): number {
-  const m = (mask(f.width) << (f.lo & 31)) >>> 0;
+export function withField(dword: number, f: FieldDef, value: number): number {
+  const m = fieldMask(f);
   return ((dword & ~m) | ((value << (f.lo & 31)) & m)) >>> 0;
 }
 
-/** The mask of field `f` in the dword holding it. */
-export function fieldBits(f: FieldLayout): number {
-  return (mask(f.width) << (f.lo & 31)) >>> 0;
-}
-
 /** The byte offset, from the register's start, of the dword holding field `f`. */
-export function dwordOf(f: FieldLayout): number {
+export function dwordOf(f: FieldDef): number {
   return (f.lo >>> 5) * 4;
 }
 

@@ -84,9 +84,4 @@ export class GuestHeap {
     this.starts.splice(i, 0, s);
     this.ends.splice(i, 0, e);
   }
-
-  /** Size of the block at `iova`, or −1. */
-  sizeOf(iova: number): number {
-    return this.used.get(iova) ?? -1;
-  }
 }

@@ -4,14 +4,18 @@
  * cleared, SWERR read, logged and acknowledged, halt detected from GENSTS, revoked interrupt handles
  * marked for re-request.
  */
-import { DeviceState, INTCAUSE, SWERR } from '../dsa/index.js';
+import { DeviceState, fieldMask, INTCAUSE, SWERR } from '../dsa/index.js';
 import { EventFd, type IrqTrigger } from '../vfio/index.js';
 import { deviceState } from './bringup.js';
 import { IdxdGuestError } from './errors.js';
-import { fieldBits } from './fields.js';
 import type { DeviceIo } from './io.js';
 import type { GuestStatsCounter } from './stats.js';
 import { decodeSwerr, type SoftwareErrorReport } from './swerr.js';
+
+/** The INTCAUSE bits vector 0 acts on. */
+const CAUSE_SOFTWARE_ERROR = fieldMask(INTCAUSE.fields.softwareError);
+const CAUSE_HANDLES_REVOKED = fieldMask(INTCAUSE.fields.handlesRevoked);
+const CAUSE_HALT = fieldMask(INTCAUSE.fields.halt);
 
 /** What the interrupt side tells the rest of the driver. */
 export interface IrqClient {
@@ -80,18 +84,17 @@ export class GuestIrq {
     const cause = this.io.r32(INTCAUSE.offset);
     if (cause === 0) return;
     this.io.w32(INTCAUSE.offset, cause);
-    const f = INTCAUSE.fields;
-    if ((cause & fieldBits(f.softwareError)) !== 0) this.readSwerr();
-    if ((cause & fieldBits(f.handlesRevoked)) !== 0) this.handlesStale = true;
-    if ((cause & fieldBits(f.halt)) !== 0) this.checkHalt();
+    if ((cause & CAUSE_SOFTWARE_ERROR) !== 0) this.readSwerr();
+    if ((cause & CAUSE_HANDLES_REVOKED) !== 0) this.handlesStale = true;
+    if ((cause & CAUSE_HALT) !== 0) this.checkHalt();
   }
 
   /** Reads, logs and acknowledges SWERR; returns the report, or null when none is valid. */
   readSwerr(): SoftwareErrorReport | null {
     const dw = this.io.readDwords(SWERR.offset, this.swerr);
-    if (((dw[0] as number) & fieldBits(SWERR.fields.valid)) === 0) return null;
+    if (((dw[0] as number) & fieldMask(SWERR.fields.valid)) === 0) return null;
     const report = decodeSwerr(dw);
-    this.io.w32(SWERR.offset, fieldBits(SWERR.fields.valid) | fieldBits(SWERR.fields.overflow));
+    this.io.w32(SWERR.offset, fieldMask(SWERR.fields.valid) | fieldMask(SWERR.fields.overflow));
     this.errors.push(report);
     this.client.onError?.(report);
     return report;
