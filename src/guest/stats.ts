@@ -40,7 +40,8 @@ export interface GuestStats {
   readonly queued: number;
 }
 
-const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
+/** The `0x..` key of every status byte, made once: counting a completion builds no string. */
+const STATUS_KEYS: readonly string[] = Array.from({ length: 256 }, (_, n) => `0x${n.toString(16).padStart(2, '0')}`);
 
 /** The driver's counters. */
 export class GuestStatsCounter {
@@ -77,7 +78,7 @@ export class GuestStatsCounter {
   /** Counts completion status byte `status` for `op`. */
   status(op: string, status: number): void {
     const s = this.op(op);
-    const k = hex2(status);
+    const k = STATUS_KEYS[status & 0xff] as string;
     s.statuses[k] = (s.statuses[k] ?? 0) + 1;
   }
 
