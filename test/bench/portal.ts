@@ -10,8 +10,7 @@
  */
 import { Desc, DescriptorEngine, ExecContext, Flag, Opcode, type Portal, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { GuestMemory, Iommu, Perm } from '../../src/memory/index.js';
-import { DEDICATED_TYPE } from '../../src/vidxd/index.js';
-import { BenchGuest, DEDICATED_CONFIG, nextUuid, rig, type Rig } from './rig.js';
+import { BenchGuest, DEDICATED_CONFIG, DWQ, nextUuid, rig, type Rig } from './rig.js';
 import { type BenchRow, ratePair, row } from './timing.js';
 
 const MEM = 4 << 20;
@@ -69,7 +68,7 @@ function directEngine(): (desc: Uint8Array) => (n: number) => void {
 export function portalSection(): BenchRow[] {
   const r = rig(DEDICATED_CONFIG);
   const uuid = nextUuid();
-  r.bus.create(`idxd-${DEDICATED_TYPE}`, uuid);
+  r.bus.create(DWQ, uuid);
   const guest = new BenchGuest(r.bus, uuid, MEM).up(false);
   const mem = guest.mem as GuestMemory;
   const portal = guest.portal(0);

@@ -4,39 +4,22 @@
  * only (config space and BAR0 through `readRegion`/`writeRegion`, BAR2 through `mmap`), with its own
  * guest memory mapped in its own IOAS — the same road a VMM and its guest take.
  */
-import { Command, CMD, DsaDevice, type Portal } from '../../src/dsa/index.js';
-import { type DeviceConfig, IdxdHost } from '../../src/host/index.js';
+import { Command, CMD, type Portal } from '../../src/dsa/index.js';
+import type { DeviceConfig } from '../../src/host/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
-import { MdevBus } from '../../src/mdev/index.js';
+import type { MdevBus } from '../../src/mdev/index.js';
 import {
   EventFd, regionOffset, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice, VfioIoas,
 } from '../../src/vfio/index.js';
-import { VDEV_CMDSTS, VDEV_GENCTRL, VDEV_LAYOUT, VdevCapOffset, VidxdParent, type VidxdParentOptions } from '../../src/vidxd/index.js';
+import { VDEV_CMDSTS, VDEV_GENCTRL, VDEV_LAYOUT, VdevCapOffset, type VidxdParentOptions } from '../../src/vidxd/index.js';
+import { BAR0, BAR2, CONFIG, type ParentRig, parentRig } from '../vidxd/fixtures.js';
 
-/** Region indices of a vdev. */
-export const BAR0 = 0;
-export const BAR2 = 2;
-export const CONFIG = 7;
-
-/** The parent device, its host driver, the vidxd parent and the bus. */
-export interface Rig {
-  readonly dev: DsaDevice;
-  readonly host: IdxdHost;
-  readonly parent: VidxdParent;
-  readonly bus: MdevBus<Portal>;
-}
+export { BAR0, BAR2, CONFIG, DWQ, nextUuid, type ParentRig as Rig, SWQ } from '../vidxd/fixtures.js';
 
 /** A deterministic device loaded with `config`, and the vidxd parent registered on a new bus. */
-export function rig(config: DeviceConfig, options: VidxdParentOptions = {}): Rig {
-  const dev = new DsaDevice();
-  const host = new IdxdHost(dev, { wait: () => dev.runUntilIdle() });
-  host.probe();
-  host.load(config);
-  const parent = new VidxdParent(host, options);
-  const bus = new MdevBus<Portal>();
-  parent.register(bus);
-  return { dev, host, parent, bus };
+export function rig(config: DeviceConfig, options: VidxdParentOptions = {}): ParentRig {
+  return parentRig({ config, parent: options });
 }
 
 /** One mediated dedicated WQ of `size` entries in a group with one engine (the fast-path rows). */
@@ -50,14 +33,6 @@ export const SHARED_CONFIG: DeviceConfig = {
   groups: [{ id: 0, engines: [0] }],
   wqs: [{ id: 0, group: 0, mode: 'shared', size: 128, mediated: true }],
 };
-
-let uuids = 0;
-
-/** A fresh valid UUID (a deterministic sequence). */
-export function nextUuid(): string {
-  uuids++;
-  return `00000000-0000-4000-8000-${uuids.toString(16).padStart(12, '0')}`;
-}
 
 /** What {@link BenchGuest.up} sets beyond ENABLE_DEVICE + ENABLE_WQ. */
 export interface BringUp {

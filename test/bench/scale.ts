@@ -12,12 +12,11 @@
  */
 import type { Portal } from '../../src/dsa/index.js';
 import type { VfioDevice } from '../../src/vfio/index.js';
-import { SHARED_TYPE } from '../../src/vidxd/index.js';
-import { BenchGuest, nextUuid, rig, type Rig, SHARED_CONFIG } from './rig.js';
+import { BenchGuest, nextUuid, rig, type Rig, SHARED_CONFIG, SWQ } from './rig.js';
 import { type BenchRow, row } from './timing.js';
 
 const VDEVS = 1000;
-const TYPE = `idxd-${SHARED_TYPE}`;
+const TYPE = SWQ;
 const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
 
 function parent(): Rig {

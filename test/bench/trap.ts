@@ -8,9 +8,9 @@
  * baseline, a `DataView` read of the same offset of a plain 8 KiB buffer. Neither form allocates
  * (no GC over 10 million accesses).
  */
-import { DEDICATED_TYPE, VDEV_GENCTRL, VDEV_GENSTS } from '../../src/vidxd/index.js';
+import { VDEV_GENCTRL, VDEV_GENSTS } from '../../src/vidxd/index.js';
 import { regionOffset } from '../../src/vfio/index.js';
-import { BAR0, BenchGuest, CONFIG, DEDICATED_CONFIG, nextUuid, rig } from './rig.js';
+import { BAR0, BenchGuest, CONFIG, DEDICATED_CONFIG, DWQ, nextUuid, rig } from './rig.js';
 import { type BenchRow, ratePair, row } from './timing.js';
 
 /** Config-space offsets: vendor/device ID (read), cache line size + latency timer (written). */
@@ -21,7 +21,7 @@ const CFG_CACHE_LINE = 0x0c;
 export function trapSection(): BenchRow[] {
   const r = rig(DEDICATED_CONFIG);
   const uuid = nextUuid();
-  r.bus.create(`idxd-${DEDICATED_TYPE}`, uuid);
+  r.bus.create(DWQ, uuid);
   const dev = new BenchGuest(r.bus, uuid, 0).up(false).dev;
   const buf = new Uint8Array(4);
   const genctrl = new Uint8Array([3, 0, 0, 0]);

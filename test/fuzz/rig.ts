@@ -9,7 +9,8 @@ import { DsaDevice, dsaProfile, type Portal } from '../../src/dsa/index.js';
 import { type DeviceConfig, type HostWq, IdxdHost } from '../../src/host/index.js';
 import { IoAddressSpace, Perm } from '../../src/memory/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE, VidxdParent } from '../../src/vidxd/index.js';
+import { VidxdParent } from '../../src/vidxd/index.js';
+import { PARENT_CONFIG } from '../vidxd/fixtures.js';
 import type { Prng } from '../util/prng.js';
 import { MAPPABLE_END, MEM_SIZE } from './layout.js';
 import { RecordingIommu } from './recording-iommu.js';
@@ -24,27 +25,16 @@ export const HOST_WQ = 4;
  * (engines 2, 3) holds the shared WQs 2 (32, threshold 24) and 3 (4, threshold 2).
  */
 export const FUZZ_CONFIG: DeviceConfig = {
-  groups: [
-    { id: 0, engines: [0, 1] },
-    { id: 1, engines: [2, 3], tcA: 2, tcB: 3 },
-  ],
-  wqs: [
-    { id: 0, group: 0, mode: 'dedicated', size: 16, mediated: true },
-    { id: 1, group: 0, mode: 'dedicated', size: 8, priority: 5, blockOnFault: true, maxTransferShift: 20, mediated: true },
-    { id: 2, group: 1, mode: 'shared', size: 32, threshold: 24, mediated: true },
-    { id: 3, group: 1, mode: 'shared', size: 4, threshold: 2, mediated: true },
-    { id: HOST_WQ, group: 0, mode: 'dedicated', size: 16 },
-  ],
-  userInterrupts: true,
+  // The vdev tests' parent, with shared WQ 3 shrunk so its limit and threshold are reached.
+  ...PARENT_CONFIG,
+  wqs: PARENT_CONFIG.wqs.map((w) => (w.id === 3 ? { ...w, size: 4, threshold: 2 } : w)),
 };
 
 /** MSI-X vectors a run may give its vdevs (vector 0 only, up to seven completion vectors). */
 export const VECTOR_CHOICES: readonly number[] = [1, 2, 3, 3, 3, 8];
 
-/** Full type id of the dedicated-WQ type on the bus. */
-export const DWQ_TYPE = `idxd-${DEDICATED_TYPE}`;
-/** Full type id of the shared-WQ type on the bus. */
-export const SWQ_TYPE = `idxd-${SHARED_TYPE}`;
+/** Full type ids of the dedicated-WQ and shared-WQ types on the bus. */
+export { DWQ as DWQ_TYPE, SWQ as SWQ_TYPE } from '../vidxd/fixtures.js';
 
 /** The parent side of the fuzzed system. */
 export interface FuzzRig {

@@ -10,16 +10,16 @@ import { GuestMemory } from '../../src/memory/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import {
   EventFd, regionOffset, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD,
-  VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice, VfioIoas,
+  VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_BAR2_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice, VfioIoas,
 } from '../../src/vfio/index.js';
 import { DEDICATED_TYPE, SHARED_TYPE, type Vdev, VidxdParent, type VidxdParentOptions } from '../../src/vidxd/index.js';
 
 /** Guest memory size of each guest. */
 export const GUEST_MEM = 1 << 20;
 /** Region indices. */
-export const BAR0 = 0;
-export const BAR2 = 2;
-export const CONFIG = 7;
+export const BAR0 = VFIO_PCI_BAR0_REGION_INDEX;
+export const BAR2 = VFIO_PCI_BAR2_REGION_INDEX;
+export const CONFIG = VFIO_PCI_CONFIG_REGION_INDEX;
 
 /**
  * The parent's configuration: WQ 0 (16) and WQ 1 (8, priority 5, block on fault) dedicated and
