@@ -5,6 +5,7 @@
  * the device did.
  */
 import { cmdStatusInfo, COMMANDS, STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/index.js';
+import { ERRNO } from '../vfio/index.js';
 import type { SoftwareErrorReport } from './swerr.js';
 
 /** Why an operation or a call failed. */
@@ -32,8 +33,11 @@ export type GuestErrorReason =
   /** The driver was shut down. */
   | 'closed';
 
+/** The errno names the guest driver reports. */
+export type GuestErrnoName = 'EINVAL' | 'ENODEV' | 'EIO' | 'EFAULT' | 'EAGAIN' | 'ETIMEDOUT' | 'ENOMEM' | 'ESHUTDOWN';
+
 /** The errno a kernel driver would return for each reason. */
-const ERRNO: Readonly<Record<GuestErrorReason, string>> = {
+const REASON_ERRNO: Readonly<Record<GuestErrorReason, GuestErrnoName>> = {
   argument: 'EINVAL',
   probe: 'ENODEV',
   command: 'EIO',
@@ -51,8 +55,10 @@ const ERRNO: Readonly<Record<GuestErrorReason, string>> = {
 export class IdxdGuestError extends Error {
   /** Why. */
   readonly reason: GuestErrorReason;
-  /** The errno name a kernel driver would return (`EIO`, `EFAULT`, …). */
-  readonly errno: string;
+  /** The errno name a kernel driver would return (`'EIO'`, `'EFAULT'`, …), as Node's system errors. */
+  readonly code: GuestErrnoName;
+  /** Its Linux errno number (5, 14, …). */
+  readonly errno: number;
   /** The software error the device logged around the failure, when there was one. */
   readonly swerr: SoftwareErrorReport | undefined;
 
@@ -61,7 +67,8 @@ export class IdxdGuestError extends Error {
     super(message);
     this.name = 'IdxdGuestError';
     this.reason = reason;
-    this.errno = ERRNO[reason];
+    this.code = REASON_ERRNO[reason];
+    this.errno = ERRNO[this.code];
     this.swerr = swerr;
   }
 }
@@ -78,7 +85,7 @@ export class IdxdCommandError extends IdxdGuestError {
   /** The command code. */
   readonly command: number;
   /** The CMDSTS error code (bits 7:0). */
-  readonly code: number;
+  readonly cmdStatus: number;
   /** Its name in the CMDSTS table (`ERR_WQ_ENABLED`), or `UNKNOWN`. */
   readonly codeName: string;
 
@@ -89,7 +96,7 @@ export class IdxdCommandError extends IdxdGuestError {
     super('command', `${commandName(command)} failed: CMDSTS ${hex2(code)} ${name}${info === undefined ? '' : ` (${info.message})`}`);
     this.name = 'IdxdCommandError';
     this.command = command;
-    this.code = code;
+    this.cmdStatus = code;
     this.codeName = name;
   }
 }

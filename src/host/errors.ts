@@ -4,21 +4,22 @@
  * Linux errno name and number and, for a refusal, the CMDSTS code.
  */
 import { describeCmdStatus } from '../dsa/index.js';
+import { ERRNO } from '../errno.js';
 
-/** The errno values the host driver reports. */
-export const HostErrno = {
-  EPERM: 1,
-  ENOENT: 2,
-  ENXIO: 6,
-  EBUSY: 16,
-  ENODEV: 19,
-  EINVAL: 22,
-  ENOSPC: 28,
-  ETIMEDOUT: 110,
-} as const;
+/** The errno names the host driver reports (numbers from the library's one errno table). */
+export type HostErrnoName = 'EPERM' | 'ENOENT' | 'ENXIO' | 'EBUSY' | 'ENODEV' | 'EINVAL' | 'ENOSPC' | 'ETIMEDOUT';
 
-/** One of the {@link HostErrno} names. */
-export type HostErrnoName = keyof typeof HostErrno;
+/** The errno values the host driver reports (a view of the library's errno table). */
+export const HostErrno: Readonly<Record<HostErrnoName, number>> = Object.freeze({
+  EPERM: ERRNO.EPERM,
+  ENOENT: ERRNO.ENOENT,
+  ENXIO: ERRNO.ENXIO,
+  EBUSY: ERRNO.EBUSY,
+  ENODEV: ERRNO.ENODEV,
+  EINVAL: ERRNO.EINVAL,
+  ENOSPC: ERRNO.ENOSPC,
+  ETIMEDOUT: ERRNO.ETIMEDOUT,
+});
 
 /** An error of the host driver API. */
 export class HostError extends Error {

@@ -52,8 +52,8 @@ export class MigrationArcError extends VfioError {
   readonly toError: boolean;
 
   /** Builds the error. */
-  constructor(errno: ErrnoName, message: string, toError: boolean, options?: { cause?: unknown }) {
-    super(errno, message, options);
+  constructor(code: ErrnoName, message: string, toError: boolean, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'MigrationArcError';
     this.toError = toError;
   }

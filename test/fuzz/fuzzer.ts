@@ -178,8 +178,8 @@ export class Fuzzer {
     try {
       return body();
     } catch (e) {
-      if (e instanceof VfioError && allowed.includes(e.errno)) {
-        this.stats.errors.add(e.errno);
+      if (e instanceof VfioError && allowed.includes(e.code)) {
+        this.stats.errors.add(e.code);
         return undefined;
       }
       throw this.unexpected(e, what);
@@ -189,7 +189,7 @@ export class Fuzzer {
   /** A violation for an exception that escaped `what` (a violation already is one). */
   unexpected(e: unknown, what: string): Violation {
     if (e instanceof Violation) return e;
-    if (e instanceof VfioError) return new Violation('exception', `${what} answered ${e.errno}, which it may not: ${e.message}`);
+    if (e instanceof VfioError) return new Violation('exception', `${what} answered ${e.code}, which it may not: ${e.message}`);
     const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
     return new Violation('exception', `${what} threw ${text}`);
   }

@@ -92,7 +92,7 @@ describe('probe', () => {
     const device = new VfioDevice(pfVfioOps(new DsaDevice()));
     const e = await IdxdGuest.open({ device, memory: new GuestMemory(0x10000) }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(IdxdGuestError);
-    expect(e).toMatchObject({ reason: 'probe', errno: 'ENODEV' });
+    expect(e).toMatchObject({ reason: 'probe', code: 'ENODEV' });
     expect((e as Error).message).toMatch(/WQ 0 is not configured/);
   });
 });

@@ -25,10 +25,10 @@ describe('commands', () => {
     const vm = await openVm(DWQ);
     const again = await rejection(vm.g.command(Command.ENABLE_WQ, 0));
     expect(again).toBeInstanceOf(IdxdCommandError);
-    expect(again).toMatchObject({ reason: 'command', errno: 'EIO', command: Command.ENABLE_WQ, code: 0x21, codeName: 'ERR_WQ_ENABLED' });
+    expect(again).toMatchObject({ reason: 'command', code: 'EIO', command: Command.ENABLE_WQ, cmdStatus: 0x21, codeName: 'ERR_WQ_ENABLED' });
     expect((again as Error).message).toMatch(/^ENABLE_WQ failed: CMDSTS 0x21 ERR_WQ_ENABLED \(/);
-    expect(await rejection(vm.g.command(Command.ENABLE_WQ, 1))).toMatchObject({ code: 0x02, codeName: 'INVAL_WQIDX' });
-    expect(await rejection(vm.g.command(Command.REQUEST_INT_HANDLE, 0))).toMatchObject({ code: 0x41, codeName: 'ERR_INVAL_INT_IDX' });
+    expect(await rejection(vm.g.command(Command.ENABLE_WQ, 1))).toMatchObject({ cmdStatus: 0x02, codeName: 'INVAL_WQIDX' });
+    expect(await rejection(vm.g.command(Command.REQUEST_INT_HANDLE, 0))).toMatchObject({ cmdStatus: 0x41, codeName: 'ERR_INVAL_INT_IDX' });
     expect(await vm.g.command(Command.DRAIN_ALL)).toBe(0);
   });
 
@@ -98,7 +98,7 @@ describe('halt', () => {
     const results = await Promise.allSettled([vm.g.fill(buf, 0x1000, 1n), vm.g.fill(buf, 0x1000, 2n), vm.g.fill(buf, 0x1000, 3n)]);
     for (const r of results) {
       expect(r.status).toBe('rejected');
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ reason: 'halted', errno: 'EIO' });
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ reason: 'halted', code: 'EIO' });
     }
     expect(vm.g.halted).toBe(true);
     expect(vm.g.errors.map((e) => e.code)).toContain(SoftwareErrorCode.PCI_CFG);
@@ -157,13 +157,13 @@ describe('operation errors', () => {
     const vm = await openVm(DWQ);
     const e = await rejection(vm.g.dualcast(0x10000, 0x20010, 0x30000, 64));
     expect(e).toBeInstanceOf(IdxdStatusError);
-    expect(e).toMatchObject({ reason: 'status', errno: 'EIO', op: 'dualcast', status: Status.DCAST_ERR, statusName: 'DCAST_ERR' });
+    expect(e).toMatchObject({ reason: 'status', code: 'EIO', op: 'dualcast', status: Status.DCAST_ERR, statusName: 'DCAST_ERR' });
   });
 
   it('a fault nobody resolves rejects with EFAULT, the address and the bytes done', async () => {
     const vm = await openVm(DWQ, { holes: [0x80000], onPageFault: () => false });
     const e = await rejection(vm.g.memmove(0x80000 - 0x300, 0x40000, 0x1000));
-    expect(e).toMatchObject({ reason: 'page-fault', errno: 'EFAULT', status: 0x83, faultAddress: 0x80000, bytesCompleted: 0x300 });
+    expect(e).toMatchObject({ reason: 'page-fault', code: 'EFAULT', status: 0x83, faultAddress: 0x80000, bytesCompleted: 0x300 });
     const none = await openVm(DWQ, { holes: [0x80000], onPageFault: undefined });
     expect(await rejection(none.g.crc32c(0x80000, 64))).toMatchObject({ reason: 'page-fault', status: 0x03, bytesCompleted: 0 });
   });
@@ -181,7 +181,7 @@ describe('operation errors', () => {
     new DataView(cmd.buffer).setUint32(0, (Command.DISABLE_WQ << 20) | 1, true);
     vm.device.writeRegion(0, 0xa0, cmd);
     vm.rig.dev.runUntilIdle();
-    expect(await rejection(vm.g.fill(0x10000, 64, 1n))).toMatchObject({ reason: 'lost', errno: 'EIO' });
+    expect(await rejection(vm.g.fill(0x10000, 64, 1n))).toMatchObject({ reason: 'lost', code: 'EIO' });
   });
 
   it('bad arguments reject with EINVAL before anything is submitted', async () => {
@@ -196,7 +196,7 @@ describe('operation errors', () => {
     for (const c of cases) {
       const e = await rejection(c);
       expect(e).toBeInstanceOf(IdxdGuestError);
-      expect(e).toMatchObject({ reason: 'argument', errno: 'EINVAL' });
+      expect(e).toMatchObject({ reason: 'argument', code: 'EINVAL' });
     }
     expect(vm.g.stats.descriptors).toBe(0);
   });
@@ -205,6 +205,6 @@ describe('operation errors', () => {
     const vm = await openVm(SWQ);
     await vm.g.close();
     expect(vm.vdev.heldHandles().every((h) => h === null)).toBe(true);
-    expect(await rejection(vm.g.fill(0x1000, 64, 1n))).toMatchObject({ reason: 'closed', errno: 'ESHUTDOWN' });
+    expect(await rejection(vm.g.fill(0x1000, 64, 1n))).toMatchObject({ reason: 'closed', code: 'ESHUTDOWN' });
   });
 });

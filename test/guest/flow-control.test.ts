@@ -64,7 +64,7 @@ describe('shared WQ retry', () => {
     fillSharedWq(rig, other);
     const err = await vm.g.memmove(vm.g.heap.alloc(64), vm.g.heap.alloc(64), 64).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(IdxdGuestError);
-    expect(err).toMatchObject({ reason: 'retry', errno: 'EAGAIN' });
+    expect(err).toMatchObject({ reason: 'retry', code: 'EAGAIN' });
     expect(vm.g.stats.retries).toBe(6);
     stepping = true;
     const src = vm.g.heap.alloc(64);

@@ -8,7 +8,7 @@ export function errnoOf(f: () => unknown): string | undefined {
   try {
     f();
   } catch (e) {
-    return e instanceof VfioError ? e.errno : 'not a VfioError';
+    return e instanceof VfioError ? e.code : 'not a VfioError';
   }
   return undefined;
 }

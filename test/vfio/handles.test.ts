@@ -44,7 +44,7 @@ describe('VfioError', () => {
   it('carries the errno name, the Linux number and a readable message', () => {
     const e = new VfioError('EBUSY', 'device is open');
     expect(e).toBeInstanceOf(Error);
-    expect([e.errno, e.code, e.message, e.name]).toEqual(['EBUSY', 16, 'EBUSY: device is open', 'VfioError']);
+    expect([e.code, e.errno, e.message, e.name]).toEqual(['EBUSY', 16, 'EBUSY: device is open', 'VfioError']);
   });
 
   it('maps the Linux x86-64 numbers both ways', () => {

@@ -99,7 +99,7 @@ describe('VfioIoas.map', () => {
       it(`${name} → ${errno}`, () => {
         const { mem, ioas } = fixture();
         const before = state(ioas);
-        expect(() => ioas.map({ ...base(mem), ...change })).toThrow(expect.objectContaining({ errno }));
+        expect(() => ioas.map({ ...base(mem), ...change })).toThrow(expect.objectContaining({ code: errno }));
         expect(state(ioas)).toEqual(before);
       });
     }
@@ -107,14 +107,14 @@ describe('VfioIoas.map', () => {
     it('memory that is not a GuestMemory → EINVAL', () => {
       const { ioas } = fixture();
       const fake = { size: 0x10000, bytes: new Uint8Array(0x10000) } as unknown as GuestMemory;
-      expect(() => ioas.map({ iova: 0, size: 0x1000, memory: fake, offset: 0, flags: RW })).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+      expect(() => ioas.map({ iova: 0, size: 0x1000, memory: fake, offset: 0, flags: RW })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
       expect(ioas.count).toBe(1);
     });
 
     it('checks overlap before the mapping count (EEXIST on a full IOAS), then ENOSPC', () => {
       const { mem, ioas } = fixture(1);
-      expect(() => ioas.map({ ...base(mem), iova: 0x100000 })).toThrow(expect.objectContaining({ errno: 'EEXIST' }));
-      expect(() => ioas.map(base(mem))).toThrow(expect.objectContaining({ errno: 'ENOSPC', code: 28 }));
+      expect(() => ioas.map({ ...base(mem), iova: 0x100000 })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      expect(() => ioas.map(base(mem))).toThrow(expect.objectContaining({ code: 'ENOSPC', errno: 28 }));
       expect(ioas.count).toBe(1);
     });
   });
@@ -125,7 +125,7 @@ describe('VfioIoas.map', () => {
     for (let k = 0; k < VFIO_DMA_MAX_MAPPINGS; k++) ioas.map({ iova: k * 0x2000, size: 0x1000, memory: page, offset: 0, flags: R });
     expect(ioas.count).toBe(65535);
     expect(() => ioas.map({ iova: 65535 * 0x2000, size: 0x1000, memory: page, offset: 0, flags: R })).toThrow(
-      expect.objectContaining({ errno: 'ENOSPC' }),
+      expect.objectContaining({ code: 'ENOSPC' }),
     );
     expect(ioas.unmap({ iova: 0, size: 0, flags: VFIO_DMA_UNMAP_FLAG_ALL })).toBe(65535 * 0x1000);
     ioas.map({ iova: 0, size: 0x1000, memory: page, offset: 0, flags: R });

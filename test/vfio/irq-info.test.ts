@@ -20,7 +20,7 @@ describe('VFIO_DEVICE_GET_IRQ_INFO', () => {
   });
 
   it('rejects index 5 with EINVAL', () => {
-    expect(() => dev.getIrqInfo(5)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => dev.getIrqInfo(5)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
   it('encodes argsz, flags, index, count as four little-endian u32', () => {
@@ -34,8 +34,8 @@ describe('VFIO_DEVICE_GET_IRQ_INFO', () => {
     io.ioctl(VFIO_DEVICE_GET_IRQ_INFO, arg);
     expect(decodeIrqInfo(arg)).toEqual({ argsz: 16, index: 2, flags: 0x9, count: 3 });
     arg[0] = 15;
-    expect(() => io.ioctl(VFIO_DEVICE_GET_IRQ_INFO, arg)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => io.ioctl(VFIO_DEVICE_GET_IRQ_INFO, arg)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     const bad = Uint8Array.from([16, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]);
-    expect(() => io.ioctl(VFIO_DEVICE_GET_IRQ_INFO, bad)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => io.ioctl(VFIO_DEVICE_GET_IRQ_INFO, bad)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });

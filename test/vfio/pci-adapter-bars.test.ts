@@ -23,7 +23,7 @@ function open(options: TestPciOptions = {}): { model: TestPciDevice; dev: VfioDe
 }
 
 function einval(call: () => unknown): void {
-  expect(call).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+  expect(call).toThrow(expect.objectContaining({ code: 'EINVAL' }));
 }
 
 describe('PCI adapter: region table', () => {

@@ -119,7 +119,7 @@ describe('PCI adapter: the config region is the function\'s config space', () =>
     const spy = vi.spyOn(model.fn.config, 'write');
     expect(() => dev.write(CONFIG + 0xffe, new Uint8Array(4))).toThrow(VfioError);
     expect(() => open({ conventional: true }).dev.read(CONFIG + 0x100, new Uint8Array(1))).toThrow(
-      expect.objectContaining({ errno: 'EINVAL' }),
+      expect.objectContaining({ code: 'EINVAL' }),
     );
     expect(spy).not.toHaveBeenCalled();
   });

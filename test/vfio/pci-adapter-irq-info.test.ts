@@ -29,7 +29,7 @@ function pinAndMsix(): VfioDevice<unknown> {
   return new VfioDevice(pciVfioOps(fn));
 }
 
-const errno = (errnoName: string): unknown => expect.objectContaining({ errno: errnoName });
+const errno = (errnoName: string): unknown => expect.objectContaining({ code: errnoName });
 
 describe('PCI adapter: IRQ info per vfio-pci (vfio-uapi.md §5.1)', () => {
   it('reports a PCIe function without a pin as the vdev: INTx 0, MSI 0, MSI-X = table size, ERR 1, REQ 1', () => {

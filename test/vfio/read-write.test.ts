@@ -16,7 +16,7 @@ function open(): { model: TestDevice; dev: VfioDevice } {
 /** Expects EINVAL, no handler call and an untouched buffer. */
 function rejected(model: TestDevice, call: () => number, buf: Uint8Array): void {
   const copy = buf.slice();
-  expect(call).toThrow(expect.objectContaining({ errno: 'EINVAL', code: 22 }));
+  expect(call).toThrow(expect.objectContaining({ code: 'EINVAL', errno: 22 }));
   expect(model.log).toEqual([]);
   expect(buf).toEqual(copy);
 }

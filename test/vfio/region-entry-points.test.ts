@@ -27,7 +27,7 @@ function attempt(form: 'position' | 'region', dir: Dir, index: number, offset: n
     }
   } catch (e) {
     if (!(e instanceof VfioError)) throw e;
-    result = e.errno;
+    result = e.code;
   }
   return { result, buf: [...buf], log: model.log, state: [...model.config, ...model.bar0] };
 }
@@ -95,8 +95,8 @@ describe('region-form arguments no position can express', () => {
     const dev = new VfioDevice(model);
     model.log.length = 0;
     for (const pos of [-4, regionOffset(7) + 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => dev.read(pos, new Uint8Array(4))).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
-      expect(() => dev.write(pos, new Uint8Array(4))).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+      expect(() => dev.read(pos, new Uint8Array(4))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => dev.write(pos, new Uint8Array(4))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     }
     expect(model.log).toEqual([]);
   });

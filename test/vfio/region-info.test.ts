@@ -56,8 +56,8 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
   });
 
   it('rejects an index past num_regions with EINVAL', () => {
-    expect(() => dev.getRegionInfo(9)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
-    expect(() => dev.getRegionInfo(-1)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => dev.getRegionInfo(9)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => dev.getRegionInfo(-1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
   it('reports BAR2 with MMAP, CAPS and its sparse areas', () => {
@@ -135,11 +135,11 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
     it('rejects a looping chain with EINVAL', () => {
       const raw = Uint8Array.from(full);
       new DataView(raw.buffer).setUint32(0x24, 0x20, true); // cap at 0x20 points to itself
-      expect(() => decodeRegionInfo(raw)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+      expect(() => decodeRegionInfo(raw)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     });
 
     it('rejects argsz below 32 with EINVAL', () => {
-      expect(() => encodeRegionInfo(bar2, 31)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+      expect(() => encodeRegionInfo(bar2, 31)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     });
   });
 
@@ -165,12 +165,12 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
     });
 
     it('answers index 9 with EINVAL and argsz 31 with EINVAL', () => {
-      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(9, 32))).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
-      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(0, 31, 32))).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(9, 32))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(0, 31, 32))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     });
 
     it('answers EFAULT when argsz claims room the buffer does not have', () => {
-      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(2, 0x50, 32))).toThrow(expect.objectContaining({ errno: 'EFAULT' }));
+      expect(() => io.ioctl(VFIO_DEVICE_GET_REGION_INFO, regionArg(2, 0x50, 32))).toThrow(expect.objectContaining({ code: 'EFAULT' }));
     });
   });
 });

@@ -50,7 +50,7 @@ describe('VFIO_DEVICE_RESET', () => {
     const model = new TestDevice({ noReset: true });
     const dev = new VfioDevice(model);
     dev.write(regionOffset(0), Uint8Array.of(7));
-    expect(() => dev.reset()).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => dev.reset()).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(model.resets).toBe(0);
     expect(model.bar0[0]).toBe(7);
   });

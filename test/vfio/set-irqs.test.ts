@@ -55,7 +55,7 @@ function rejects(req: IrqSetRequest, errno: string, row?: number, options?: Test
   } catch (e) {
     caught = e;
   }
-  expect(caught).toMatchObject({ errno });
+  expect(caught).toMatchObject({ code: errno });
   if (row !== undefined) expect((caught as Error).message).toContain(`(check ${row})`);
   expect(snapshot(dev, model, names)).toEqual(before);
   expect(fd.count).toBe(0);
@@ -170,7 +170,7 @@ describe('VFIO_DEVICE_SET_IRQS dispatch (vfio-uapi.md §5.4)', () => {
 
   it('loopback on an index that is not enabled → EINVAL', () => {
     const dev = new VfioDevice(new TestDevice());
-    expect(() => dev.setIrqs({ flags: NONE | TRIGGER, index: MSIX, start: 0, count: 1 })).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(() => dev.setIrqs({ flags: NONE | TRIGGER, index: MSIX, start: 0, count: 1 })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
   it('a slot that is not a trigger → EBADF, and the range is left unchanged', () => {
@@ -355,7 +355,7 @@ describe('VFIO_DEVICE_SET_IRQS byte form', () => {
       const h = handles.add(new EventFd());
       expect(() =>
         io.ioctl(VFIO_DEVICE_SET_IRQS, encodeIrqSet({ flags: EVENTFD | TRIGGER, index: MSIX, start: 0, count: 2, handles: [h, 42] })),
-      ).toThrow(expect.objectContaining({ errno: 'EBADF', code: 9 }));
+      ).toThrow(expect.objectContaining({ code: 'EBADF', errno: 9 }));
       expect(io.device.irqStatus(MSIX)).toMatchObject({ enabled: false, triggers: [null, null] });
     });
 

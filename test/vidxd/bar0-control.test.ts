@@ -14,7 +14,7 @@ function einval(body: () => unknown): void {
     err = e;
   }
   expect(err).toBeInstanceOf(VfioError);
-  expect((err as VfioError).errno).toBe('EINVAL');
+  expect((err as VfioError).code).toBe('EINVAL');
 }
 
 describe.each([

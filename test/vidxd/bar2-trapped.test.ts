@@ -11,7 +11,7 @@ function errno(body: () => unknown): string {
   try {
     body();
   } catch (e) {
-    if (e instanceof VfioError) return e.errno;
+    if (e instanceof VfioError) return e.code;
     throw e;
   }
   return 'none';

@@ -154,7 +154,7 @@ describe.each([
       try {
         access(r, target, rig);
       } catch (e) {
-        if (!(e instanceof VfioError) || e.errno !== 'EINVAL') throw e;
+        if (!(e instanceof VfioError) || e.code !== 'EINVAL') throw e;
         einval++;
       }
       if (n % 10_000 === 9_999) for (const v of roViolations(target)) violations.add(v);

@@ -52,7 +52,7 @@ describe('the types', () => {
         body();
         return 'none';
       } catch (e) {
-        return e instanceof VfioError ? e.errno : 'other';
+        return e instanceof VfioError ? e.code : 'other';
       }
     };
     expect(errno(() => rig.bus.create('idxd-dsa-4dwq-v1', nextUuid()))).toBe('ENOENT');
