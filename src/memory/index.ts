@@ -8,3 +8,4 @@ export { type Extent, IoAddressSpace } from './io-address-space.js';
 export { Iommu, NO_PASID, PASID_COUNT } from './iommu.js';
 export { Dma } from './dma.js';
 export { copyBytes } from './copy.js';
+export type { RemoteMemoryPort } from './remote.js';
