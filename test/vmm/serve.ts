@@ -1,13 +1,17 @@
 /**
- * How the check starts `vidxd serve` and finds its sockets: the server prints, for every device it
- * serves, the QEMU `-device` JSON to attach it; the socket paths are read from there.
+ * How the check starts `vidxd serve` and finds its sockets: `--transport net` (plain: no fds, DMA by
+ * messages, no interrupts) or `--transport fd` (the fd-passing addon: mapped guest memory, eventfd
+ * interrupts); the sockets are read from the readiness line the server prints once every socket
+ * listens (`vidxd serve: ready, N socket(s): PATH ...`).
  */
-import { ROOT, type Server, startServer } from './rig.js';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, type Server, startServer, VIDXD_CLI } from './rig.js';
 
-/** A line `vidxd serve` prints once every socket listens. */
-export const READY = /ready|listening/i;
+/** The line `vidxd serve` prints once every socket listens. */
+export const READY = /^vidxd serve: ready, \d+ socket\(s\): /;
 
-/** Transport: plain (no fds: DMA by messages, no interrupts) or fd (SCM_RIGHTS: mapped DMA, eventfds). */
+/** Transport: plain (no fds) or fd (SCM_RIGHTS). */
 export type Transport = 'plain' | 'fd';
 
 /** Starts one device of `type` with the given transport. */
@@ -21,19 +25,39 @@ export function serveMany(name: string, spec: string, transport: Transport): Pro
 }
 
 function transportArgs(t: Transport): string[] {
-  return t === 'plain' ? ['--no-fd'] : [];
+  return ['--transport', t === 'plain' ? 'net' : 'fd'];
 }
 
-/** The sockets the server printed in its -device JSON, as QEMU in the chroot sees them, in order. */
+/** The sockets of the readiness line, as QEMU in the chroot sees them, in order. */
 export function chrootSockets(server: Server): string[] {
-  const out: string[] = [];
-  for (const line of server.log) {
-    for (const m of line.matchAll(/"path"\s*:\s*"([^"]+)"/g)) {
-      const host = m[1] as string;
-      const p = host.startsWith(`${ROOT}/`) ? host.slice(ROOT.length) : host;
-      if (!out.includes(p)) out.push(p);
-    }
+  const line = server.log.find((l) => READY.test(l));
+  if (line === undefined) throw new Error(`vidxd serve printed no readiness line:\n${server.tail(40)}`);
+  return line.replace(READY, '').trim().split(/\s+/).map((host) => {
+    if (!host.startsWith(`${ROOT}/`)) throw new Error(`socket ${host} is outside the chroot ${ROOT}`);
+    return host.slice(ROOT.length);
+  });
+}
+
+/** The transport mode the server says each socket listens in (from its "listening on PATH (…)" lines). */
+export function listenModes(server: Server): string[] {
+  return server.log.flatMap((l) => {
+    const m = /listening on \S+ \(([a-z-]+ mode)/.exec(l);
+    return m === null ? [] : [m[1] as string];
+  });
+}
+
+/**
+ * Whether the `vidxd serve` under test can run its fd transport here: its build's fd-passing addon
+ * loads (`loadNative` of the same build's vfio-user layer), else the reason it does not.
+ */
+export async function fdSupport(): Promise<{ readonly available: boolean; readonly why: string }> {
+  const url = pathToFileURL(join(dirname(VIDXD_CLI), '..', 'vfio-user', 'native.js')).href;
+  try {
+    const m = (await import(url)) as { loadNative(): unknown; nativeUnavailableReason(): string };
+    return m.loadNative() !== null
+      ? { available: true, why: 'the fd-passing addon loads' }
+      : { available: false, why: `the fd-passing addon does not load: ${m.nativeUnavailableReason()}` };
+  } catch (e) {
+    return { available: false, why: `${url} cannot be loaded: ${e instanceof Error ? e.message : String(e)}` };
   }
-  if (out.length === 0) throw new Error(`vidxd serve printed no -device JSON with a socket path:\n${server.tail(40)}`);
-  return out;
 }
