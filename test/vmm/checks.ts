@@ -118,3 +118,20 @@ export function workloadTests(b: Booted, interrupts: boolean): void {
     expect({ timedOut: b.vm?.timedOut, exit: b.vm?.exitCode }, failureContext(b.vm, b.server)).toEqual({ timedOut: false, exit: 0 });
   });
 }
+
+/**
+ * How the server reached guest memory, from its log: plain mode maps guest RAM "by messages"
+ * (DMA_READ/DMA_WRITE), fd mode maps it "shared by fd" (QEMU's memfd, mapped into the server).
+ */
+export function transportTests(b: Booted, transport: 'plain' | 'fd'): void {
+  const want = transport === 'fd' ? 'shared by fd' : 'by messages';
+  it(`vidxd serve listened in ${transport === 'fd' ? 'fd' : 'no-fd'} mode and reached guest RAM ${want}`, () => {
+    const log = b.server?.log ?? [];
+    const modes = log.flatMap((l) => /listening on \S+ \(([a-z-]+) mode/.exec(l)?.[1] ?? []);
+    const rw = log.filter((l) => /DMA map \[0x[0-9a-f]+, \+0x[0-9a-f]+\) RW /.test(l));
+    expect(modes.length, failureContext(b.vm, b.server)).toBeGreaterThan(0);
+    expect([...new Set(modes)], failureContext(b.vm, b.server)).toEqual([transport === 'fd' ? 'fd' : 'no-fd']);
+    expect(rw.length, failureContext(b.vm, b.server)).toBeGreaterThan(0);
+    expect(rw.filter((l) => !l.includes(want)), failureContext(b.vm, b.server)).toEqual([]);
+  });
+}

@@ -7,7 +7,7 @@
  * its MSI-X eventfds (and sees the vfio-msix counters of /proc/interrupts move).
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type Booted, type VmType, workloadTests } from './checks.js';
+import { type Booted, transportTests, type VmType, workloadTests } from './checks.js';
 import { runVm } from './rig.js';
 import { chrootSockets, fdSupport, serveOne } from './serve.js';
 
@@ -33,6 +33,7 @@ for (const type of TYPES) {
       afterAll(async () => {
         await b.server?.stop();
       });
+      transportTests(b, 'fd');
       workloadTests(b, access === 'vfio');
     });
   }

@@ -4,7 +4,7 @@
  * with no kernel driver (sysfs BARs, DMA to guest-physical addresses).
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { type Booted, enumerationTests, type VmType, workloadTests } from './checks.js';
+import { type Booted, enumerationTests, transportTests, type VmType, workloadTests } from './checks.js';
 import { runVm } from './rig.js';
 import { chrootSockets, serveOne } from './serve.js';
 
@@ -22,6 +22,7 @@ for (const type of TYPES) {
       await b.server?.stop();
     });
     enumerationTests(b, type);
+    transportTests(b, 'plain');
     workloadTests(b, false);
   });
 }

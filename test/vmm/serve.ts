@@ -38,14 +38,6 @@ export function chrootSockets(server: Server): string[] {
   });
 }
 
-/** The transport mode the server says each socket listens in (from its "listening on PATH (…)" lines). */
-export function listenModes(server: Server): string[] {
-  return server.log.flatMap((l) => {
-    const m = /listening on \S+ \(([a-z-]+ mode)/.exec(l);
-    return m === null ? [] : [m[1] as string];
-  });
-}
-
 /**
  * Whether the `vidxd serve` under test can run its fd transport here: its build's fd-passing addon
  * loads (`loadNative` of the same build's vfio-user layer), else the reason it does not.
