@@ -164,7 +164,12 @@ export class IdxdGuest {
     installTriggers(io, this.irq.triggers(vectors));
     enableMsix(io, this.pci);
     enableErrorInterrupts(io);
-    if (this.pasid >= 0 && this.completion === 'interrupt') enableUserInterrupts(io);
+    // Without user_int_en every completion interrupt a Priv-0 PASID descriptor requests ends in status 0x11 (dsa-operations.md §2.1).
+    if (this.pasid >= 0 && this.completion === 'interrupt' && !enableUserInterrupts(io)) {
+      removeTriggers(io);
+      disableMsix(io, this.pci);
+      throw new IdxdGuestError('probe', 'GENCFG.user_int_en does not stick: user-mode descriptors of this PASID WQ cannot request completion interrupts (use completion: \'poll\')');
+    }
     programWqPasid(io, this.wq, this.pasid >= 0, Math.max(this.pasid, 0));
     programMsixPerm(io, this.caps, vectors, this.pasid >= 0, Math.max(this.pasid, 0));
     await this.command(Command.ENABLE_DEVICE);
