@@ -6,7 +6,7 @@
 export { IdxdGuest } from './driver.js';
 export type { GuestRam, GuestWqMode, IdxdGuestOptions, PageFault } from './options.js';
 export type {
-  BatchResult, Completion, CompareResult, CrcResult, DeltaResult, DifBlockSize, DifCheckOptions, DifOptions, DifResult, DifUpdateDest,
+  BatchResult, Completion, CompareResult, CrcOptions, CrcResult, DeltaResult, DifBlockSize, DifCheckOptions, DifOptions, DifResult, DifUpdateDest,
   OpName, OpResult, OpResults, OpSpec, Pattern,
 } from './ops.js';
 export { commandName, type GuestErrorReason, IdxdCommandError, IdxdGuestError, IdxdStatusError, statusName } from './errors.js';
