@@ -9,7 +9,9 @@ export type {
   BatchResult, Completion, CompareResult, CrcOptions, CrcResult, DeltaResult, DifBlockSize, DifCheckOptions, DifOptions, DifResult, DifUpdateDest,
   OpName, OpResult, OpResults, OpSpec, Pattern,
 } from './ops.js';
-export { commandName, type GuestErrorReason, IdxdCommandError, IdxdGuestError, IdxdStatusError, statusName } from './errors.js';
+export {
+  commandName, type GuestErrorReason, IdxdCommandError, IdxdGuestError, IdxdLostInterruptError, IdxdStatusError, statusName,
+} from './errors.js';
 export { decodeSwerr, PASID_REJECTED, type SoftwareErrorReport, swerrName } from './swerr.js';
 export { GuestHeap } from './heap.js';
 export type { GuestStats, OpStats } from './stats.js';
