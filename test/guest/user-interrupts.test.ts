@@ -54,6 +54,9 @@ describe('user interrupts on a host configuration that does not mention them', (
     const vm = await openVm(SWQ, { rig: parentRig({ config: DEFAULT_CONFIG }) });
     expect([vm.g.completion, vm.g.pasid]).toEqual(['interrupt', 1]);
     expect(vm.rig.host.userInterrupts).toBe(true);
+    const gencfg = new Uint8Array(4);
+    vm.device.readRegion(0, 0x80, gencfg);
+    expect((gencfg[1] as number) & 0x10).toBe(0x10);
     await interruptWorkload(vm);
   });
 
