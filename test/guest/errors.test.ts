@@ -98,7 +98,7 @@ describe('halt', () => {
     const vm = await openVm(DWQ, {
       rig,
       poll: () => {
-        // The VMM's view of a guest that clears bus mastering while work is queued (§3.3).
+        // The VMM's view of a guest that clears bus mastering while work is queued (vidxd-device.md §3.3).
         if (halt) {
           halt = false;
           const cmd = new Uint8Array(2);
