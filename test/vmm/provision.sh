@@ -185,12 +185,12 @@ copy_with_libs() { # $1 = initramfs dir, $2.. = absolute paths inside the chroot
 }
 
 build_image() {
-  local t0 kver dir=$ROOT/vmm/initrd.d m
+  local t0 kver dir=$ROOT/vmm/initrd.d
   t0=$(now)
   kver=$(sed -n 's/^kernel=//p' "$CACHE/base.stamp")
   say "building the guest image (guest program + initramfs)"
   rm -rf "$ROOT/vmm/src" "$dir" && mkdir -p "$ROOT/vmm/src" "$dir"
-  cp "$HERE"/guest/*.c "$HERE"/guest/*.h "$ROOT/vmm/src/" 2>/dev/null || cp "$HERE"/guest/*.c "$ROOT/vmm/src/"
+  cp "$HERE"/guest/*.c "$HERE"/guest/*.h "$ROOT/vmm/src/"
   in_chroot "$ROOT" sh -c 'cd /vmm/src && gcc -static -O2 -Wall -Wextra -Werror -o /vmm/vidxd-guest *.c' \
     || die "the guest program does not compile"
 
