@@ -104,7 +104,7 @@ export function createVm(sys: HostSystem, type: string, uuid: string, memSize: n
 /** A device the lspci and regs commands look at. */
 export interface InspectedDevice {
   /** The VFIO device. */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<unknown>;
   /** Its BAR0 register tables and their context (the vdev's own, or the DSA model's). */
   readonly blocks: readonly BlockDef[];
   /** The context the tables are evaluated in. */
