@@ -12,10 +12,8 @@ import { type DeviceType, type InspectedDevice, inspectDevice } from './system.j
 /** Opens a device of `type`, brought up by the reference driver when `enabled`. */
 async function open(type: DeviceType, enabled: boolean): Promise<InspectedDevice> {
   const d = inspectDevice(type);
-  if (enabled) {
-    if (d.memory === null) throw new Error('--enabled needs a vdev type: the reference driver does not configure a PF\'s WQs');
-    await IdxdGuest.open({ device: d.device, memory: d.memory, poll: d.poll });
-  }
+  // On the PF the reference driver configures WQ 0 itself (the PF is configurable).
+  if (enabled) await IdxdGuest.open({ device: d.device, memory: d.memory, poll: d.poll });
   return d;
 }
 

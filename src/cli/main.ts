@@ -38,7 +38,7 @@ interface CommandDef {
 }
 
 const TYPE_OPTION: OptionSpec = { kind: 'choice', arg: 'TYPE', choices: DEVICE_TYPES, help: `device: ${DEVICE_TYPES.join(', ')} (default ${DEVICE_TYPES[0]})` };
-const ENABLED_OPTION: OptionSpec = { kind: 'flag', help: 'show the vdev after the reference driver brought it up (default: at reset)' };
+const ENABLED_OPTION: OptionSpec = { kind: 'flag', help: 'show the device after the reference driver brought it up (default: at reset)' };
 
 const COMMANDS: Readonly<Record<string, CommandDef>> = {
   demo: {
