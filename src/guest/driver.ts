@@ -163,8 +163,9 @@ export class IdxdGuest {
 
   private async bringUp(): Promise<void> {
     const io = this.io;
-    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
+    // Memory decode first: after a function-level reset config space is at its reset values (BAR0 reads all ones).
     enablePci(io);
+    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
     // A configurable device forgets its WQ configuration on reset: write WQ 0 (as found, or as planned) again.
     if (this.caps.configurable && readWq(io, this.caps, 0).size === 0) configureWq(io, this.caps, this.wq);
     if (this.pasid >= 0) enablePasid(io, this.pci, this.pasid);

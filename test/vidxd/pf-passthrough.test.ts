@@ -53,8 +53,10 @@ class PfGuest {
     this.wr(7, cap + 2, 0x8000, 2);
     for (let v = 0; v < 9; v++) this.wr(0, table + 16 * v + 12, 0);
     this.dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: 2, start: 0, count: 9, data: this.fds });
-    this.ioas.map({ iova: 0, size: 1 << 20, memory: this.mem, offset: 0, flags: 3 });
-    this.dev.attachIoas(this.ioas);
+    if (this.dev.ioas === null) {
+      this.ioas.map({ iova: 0, size: 1 << 20, memory: this.mem, offset: 0, flags: 3 });
+      this.dev.attachIoas(this.ioas);
+    }
     return this;
   }
 }
@@ -105,5 +107,23 @@ describe('the DSA PF as a pass-through VFIO device', () => {
     expect([g.fds[0]?.count, g.rd(0, 0xa000) & 1]).toEqual([1, 0]);
     g.dev.reset();
     expect([g.rd(7, 0x04) & 0xffff, g.model.state, g.dev.ioas]).toEqual([0, 0, g.ioas]);
+  });
+
+  it('Linux\'s recovery: halted by bus mastering cleared (reset type FLR), the guest\'s FLR through config space returns it to Disabled and fully usable', () => {
+    const g = new PfGuest().up();
+    expect((g.rd(7, 0x44) >>> 28) & 1).toBe(1); // DevCap (PCIe capability at 0x40): function-level reset capable
+    const portal = g.dev.mmap(regionOffset(2), 0x1000) as PortalWindow;
+    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0); // queued, not run yet
+    g.wr(7, 0x04, 0x0002, 2);
+    expect([g.rd(0, 0x90) & 3, (g.rd(0, 0x90) >>> 2) & 3]).toEqual([3, 1]);
+    g.wr(7, 0x48, 0x8000, 2); // DevCtl: initiate FLR
+    expect([g.rd(7, 0x48) & 0x8000, g.rd(7, 0x04) & 0xffff, g.model.state, g.model.wqs[0]?.enabled]).toEqual([0, 0, 0, false]);
+    g.model.runUntilIdle();
+    expect([g.mem.bytes[0x9000], g.fds[1]?.count]).toEqual([0, 0]); // the queued descriptor was dropped: no record, no interrupt
+    expect(g.dev.irqStatus(2).triggers.every((t) => t !== null)).toBe(true); // triggers survive, as VFIO reset keeps them
+    g.up();
+    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0);
+    g.model.runUntilIdle();
+    expect([g.mem.bytes[0x9000], g.fds[1]?.count]).toEqual([Status.SUCCESS, 1]);
   });
 });
