@@ -13,7 +13,9 @@
  *   whatever the guest wrote to the MSI-X table or message control. Bus mastering is the one gate: it
  *   is a fact of the device (vfio-pci passes the user's bus-master enable to it), so a vector raised
  *   with bus mastering off is held in the function's PBA and sent when it comes back;
- * - VFIO reset, close and a guest's FLR (PCIe DevCtl bit 15) are a function-level reset of the model.
+ * - VFIO reset, close and a guest's FLR (PCIe DevCtl bit 15) are a function-level reset of the model,
+ *   config space included (vfio-uapi.md §6: reset values — memory decode is off again until the user
+ *   turns it on; vfio-pci would restore the saved config state around the reset).
  * The guest's driver configures the device through register accesses only.
  */
 import {

@@ -83,6 +83,15 @@ describe('MSI-X delivery (§8.1: through the SET_IRQS trigger alone)', () => {
     expect(fd.count).toBe(1);
   });
 
+  it('nothing else gates it either: with bus mastering off (the vdev Disabled) a command\'s completion interrupt still arrives', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, DWQ);
+    g.dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: MSIX, start: 0, count: 2, data: g.fds });
+    expect(g.cfg(0x04, 2)).toBe(0);
+    g.cmd(Command.DRAIN_ALL, 0, true);
+    expect(g.interrupts()).toEqual([1, 0]);
+  });
+
   it('the MSI-X table at 0x600 is guest-visible storage: what the guest writes reads back and gates nothing', () => {
     const rig = parentRig();
     const g = openGuest(rig, DWQ).up();
