@@ -174,6 +174,11 @@ export class VfioUserClient {
     return memory;
   }
 
+  /** The memfd behind memory from {@link allocMemory} (fd mode), or −1. */
+  sharedFd(memory: GuestMemory): number {
+    return SHARED.get(memory) ?? -1;
+  }
+
   /** True once the connection ended. */
   get closed(): boolean {
     return this.ended !== null;

@@ -13,3 +13,4 @@ export { RemotePort, type PortLink } from './remote-port.js';
 export { Session, type ServerEvent, type ServerEventKind, type SessionHost } from './session.js';
 export { type TransportChoice, VfioUserServer, type VfioUserServerOptions } from './server.js';
 export { type ClientDmaMap, VfioUserClient, type VfioUserClientOptions } from './client.js';
+export { VfioUserSyncDevice, type VfioUserSyncOptions } from './sync-client.js';
