@@ -48,7 +48,8 @@ export class NetChannel implements Channel {
     private readonly queueLimit = DEFAULT_SEND_QUEUE_LIMIT,
   ) {
     socket.on('data', (chunk: Buffer) => {
-      if (!this.done) events.data(chunk, []);
+      // A plain Uint8Array view (a Buffer's slice() would not copy).
+      if (!this.done) events.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), []);
     });
     socket.on('error', (e) => this.finish(`socket error: ${e.message}`));
     socket.on('close', () => this.finish('peer closed the connection'));
