@@ -38,6 +38,7 @@ export const DEFAULT_SEND_QUEUE_LIMIT = 4 << 20;
 
 /** Mode 1: a Node `net` socket. fds cannot travel; the kernel discards those a peer attaches. */
 export class NetChannel implements Channel {
+  /** Always false: `net` cannot pass fds. */
   readonly fdPassing = false;
   private done = false;
 
@@ -104,6 +105,7 @@ const WRITABLE = 2;
 
 /** Mode 2: a socket owned by the addon, with SCM_RIGHTS both ways. */
 export class FdChannel implements Channel {
+  /** Always true. */
   readonly fdPassing = true;
   private done = false;
   private readonly watch: NativeWatch;
