@@ -196,6 +196,16 @@ export class Session {
     });
   }
 
+  /** Bytes held for a message still arriving (at most the 1 MiB + 32 message limit). */
+  get buffered(): number {
+    return this.reader.buffered;
+  }
+
+  /** DMA maps the client holds. */
+  get mapCount(): number {
+    return this.maps.length;
+  }
+
   /** Bytes and fds from the channel. */
   data(chunk: Uint8Array, fds: number[]): void {
     if (this.ended) {
@@ -392,7 +402,10 @@ export class Session {
       else if (dataType === VFIO_IRQ_SET_DATA_EVENTFD) {
         if (fds.length !== 0 && fds.length !== s.count) throw protocolError(`DEVICE_SET_IRQS: ${fds.length} fds for count ${s.count} (check 14)`);
         installed = fds.map((fd) => new EventfdTrigger(this, fd));
-        data = fds.length === 0 ? new Array<null>(s.count).fill(null) : installed;
+        // 0 fds de-assigns the range. A count beyond the index fails the checklist (check 8) before the
+        // slots are looked at: never allocate for a hostile count.
+        const fits = s.index < this.host.device.getInfo().numIrqs && s.count <= this.host.device.getIrqInfo(s.index).count;
+        data = fds.length > 0 ? installed : fits ? new Array<null>(s.count).fill(null) : [];
       }
       this.host.device.setIrqs({ flags: s.flags, index: s.index, start: s.start, count: s.count, ...(data !== undefined ? { data } : {}) });
       // Replaced or removed triggers close their fds; the new ones are remembered.
