@@ -22,6 +22,15 @@ function nodeGyp() {
   return ['node-gyp'];
 }
 
+/** The most telling line of node-gyp's complaint. */
+function buildFailure(stderr, status) {
+  if (/ERR! find Python/.test(stderr)) return 'no Python for node-gyp';
+  const lines = stderr.split('\n').map((l) => l.replace(/^gyp (ERR!|info) /, '').trim());
+  const pick = (re) => lines.find((l) => re.test(l));
+  const line = pick(/not found|No such file|command not found/i) ?? pick(/error:/i) ?? pick(/^stack Error:/) ?? `node-gyp exited ${status}`;
+  return line.replace(/^stack Error: /, '').slice(0, 160);
+}
+
 function main() {
   if (process.env.VIDXD_SKIP_ADDON === '1') return notice('VIDXD_SKIP_ADDON=1');
   if (process.platform !== 'linux') return notice(`${process.platform} is not Linux`);
@@ -33,8 +42,7 @@ function main() {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 300_000 });
   if (r.error !== undefined || r.status !== 0) {
     rmSync(join(here, 'build'), { recursive: true, force: true });
-    const why = r.error !== undefined ? r.error.message : (r.stderr.split('\n').find((l) => /error|not found/i.test(l)) ?? `node-gyp exited ${r.status}`).trim();
-    return notice(why.slice(0, 160));
+    return notice(r.error !== undefined ? r.error.message : buildFailure(r.stderr, r.status));
   }
   console.log('vidxd: built the fd-passing addon (vfio-user fd mode available)');
 }
