@@ -47,7 +47,7 @@ const VDEV_TYPES: readonly string[] = [DEDICATED_TYPE, SHARED_TYPE];
  * Turns the options into targets: `--socket PATH [--type T]`, or `--vdevs T:N,... --socket-dir DIR`
  * (sockets `DIR/<type>-<i>.sock`). A UsageError for a bad combination or list.
  */
-export function serveTargets(o: { socket?: string; type?: string; vdevs?: string; socketDir?: string }): ServeTarget[] {
+export function serveTargets(o: { readonly socket?: string | undefined; readonly type?: string | undefined; readonly vdevs?: string | undefined; readonly socketDir?: string | undefined }): ServeTarget[] {
   if (o.vdevs !== undefined) {
     if (o.socket !== undefined || o.type !== undefined) throw new UsageError('--vdevs cannot be combined with --socket or --type');
     if (o.socketDir === undefined) throw new UsageError('--vdevs needs --socket-dir DIR');

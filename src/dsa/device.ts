@@ -48,7 +48,7 @@ export interface DsaDeviceOptions {
    * Automatic mode: how to run queued work. Default: synchronously, inside the call that queued it.
    * An embedder may pass e.g. `queueMicrotask` for one scheduled run per burst of submissions.
    */
-  readonly schedule?: (run: () => void) => void;
+  readonly schedule?: ((run: () => void) => void) | undefined;
   /** Engine items without a register bit (`cacheControl3`, `logInvalidHandle`, …). */
   readonly engineCaps?: Partial<EngineCaps>;
 }
