@@ -154,6 +154,15 @@ export class VfioUserSyncDevice {
     return buf.length;
   }
 
+  /**
+   * A posted REGION_WRITE (NO_REPLY), as QEMU sends BAR stores: queued to the connection without
+   * waiting (in order with every other call); errors only reach the server's log.
+   */
+  postRegionWrite(index: number, offset: number, buf: Uint8Array): void {
+    if (this.isClosed) throw new VfioError('EBADF', 'the device handle is closed');
+    this.calls.postMessage({ op: 'postRegionWrite', args: [index, offset, buf.slice()] } satisfies SyncCall);
+  }
+
   /** Nothing is mappable over vfio-user: always EINVAL (use trapped portal writes). */
   mmap(pos: number, length: number): never {
     throw new VfioError('EINVAL', `mmap of 0x${length.toString(16)} bytes at 0x${pos.toString(16)}: no region is mappable over vfio-user`);

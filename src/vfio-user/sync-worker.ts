@@ -75,9 +75,6 @@ async function run(call: SyncCall): Promise<unknown> {
     }
     case 'writeRegion':
       return c.writeRegion(a0 as number, a1 as number, a2 as Uint8Array);
-    case 'postRegionWrite':
-      c.postRegionWrite(a0 as number, a1 as number, a2 as Uint8Array);
-      return null;
     case 'reset':
       return c.reset();
     case 'feature':
@@ -102,6 +99,16 @@ async function run(call: SyncCall): Promise<unknown> {
 }
 
 data.calls.on('message', (call: SyncCall) => {
+  if (call.op === 'postRegionWrite') {
+    // Posted: no answer (the caller does not wait).
+    const [index, offset, buf] = call.args as [number, number, Uint8Array];
+    try {
+      client?.postRegionWrite(index, offset, buf);
+    } catch {
+      // Disconnected: the next waited-for call reports it.
+    }
+    return;
+  }
   run(call).then(
     (value) => answer({ ok: true, value }),
     (e: unknown) => answer({ ok: false, code: e instanceof VfioError ? e.code : 'EIO', message: e instanceof Error ? e.message : String(e) }),
