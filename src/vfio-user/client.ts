@@ -98,6 +98,9 @@ interface ClientTrigger {
   readonly watch: NativeWatch;
 }
 
+/** Queued bytes that are sent at once rather than at the end of the turn. */
+const OUTBOX_FLUSH = 64 * 1024;
+
 /** Memory shared by fd, per GuestMemory (fd mode). */
 const SHARED = new WeakMap<GuestMemory, number>();
 
@@ -114,6 +117,10 @@ export class VfioUserClient {
   private readonly triggers = new Map<string, ClientTrigger>();
   private ended: string | null = null;
   private channel!: Channel;
+  private readonly outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
+  private flushQueued = false;
+  private postId = 0x8000;
 
   private constructor(
     /** The transport mode of this connection. */
@@ -296,11 +303,13 @@ export class VfioUserClient {
   /** A posted REGION_WRITE (NO_REPLY): sent now, never answered, errors only in the server's log. */
   postRegionWrite(index: number, offset: number, buf: Uint8Array): void {
     this.check();
-    const p = regionWrite(index, offset, buf);
-    const msg = new Uint8Array(HEADER_SIZE + p.length);
-    writeHeader(view(msg), 0, this.id(), Cmd.REGION_WRITE, msg.length, FLAG_TYPE_COMMAND | FLAG_NO_REPLY);
-    msg.set(p, HEADER_SIZE);
-    this.channel.send(msg);
+    const msg = new Uint8Array(HEADER_SIZE + REGION_ACCESS_SIZE + buf.length);
+    writeHeader(view(msg), 0, this.postId, Cmd.REGION_WRITE, msg.length, FLAG_TYPE_COMMAND | FLAG_NO_REPLY);
+    // Never answered: its msg_id need not be unique among the requests awaiting replies.
+    this.postId = (this.postId + 1) & 0xffff;
+    writeRegionAccess(msg.subarray(HEADER_SIZE), offset, index, buf.length);
+    msg.set(buf, HEADER_SIZE + REGION_ACCESS_SIZE);
+    this.send(msg);
   }
 
   /** VFIO_DEVICE_RESET. */
@@ -356,6 +365,7 @@ export class VfioUserClient {
 
   /** Closes the connection (the server drops our maps and triggers). */
   async close(): Promise<void> {
+    this.flush();
     this.channel.close('client closed');
     await Promise.resolve();
   }
@@ -374,8 +384,50 @@ export class VfioUserClient {
     if (payload !== null) msg.set(payload, HEADER_SIZE);
     return new Promise((resolve, reject) => {
       this.waiters.set(id, { command, resolve, reject });
-      this.channel.send(msg, fds);
+      this.send(msg, fds);
     });
+  }
+
+  /**
+   * Queues a message for the socket. Messages sent in one turn of the event loop leave together, in
+   * order, with one system call (posted portal writes in a loop cost one `sendmsg`, not one each); a
+   * message with fds flushes what is queued and goes on its own, so its fds stay with it.
+   */
+  private send(msg: Uint8Array, fds: readonly number[] = []): void {
+    if (fds.length > 0) {
+      this.flush();
+      this.channel.send(msg, fds);
+      return;
+    }
+    this.outbox.push(msg);
+    this.outboxBytes += msg.length;
+    if (this.outboxBytes >= OUTBOX_FLUSH) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const n = this.outbox.length;
+    if (n === 0) return;
+    if (n === 1) this.channel.send(this.outbox[0] as Uint8Array);
+    else {
+      const all = new Uint8Array(this.outboxBytes);
+      let at = 0;
+      for (const m of this.outbox) {
+        all.set(m, at);
+        at += m.length;
+      }
+      this.channel.send(all);
+    }
+    this.outbox.length = 0;
+    this.outboxBytes = 0;
   }
 
   private async negotiate(): Promise<void> {
@@ -420,17 +472,17 @@ export class VfioUserClient {
         writeHeader(view(out), 0, h.msgId, h.command, out.length, FLAG_TYPE_REPLY);
         out.set(p.subarray(0, DMA_ACCESS_SIZE), HEADER_SIZE);
         out.set(src, HEADER_SIZE + DMA_ACCESS_SIZE);
-        this.channel.send(out);
+        this.send(out);
       } else if (h.command === Cmd.DMA_WRITE) {
         const a = decodeDmaAccess(p, 'count', 'DMA_WRITE');
         this.resolve(a.address, a.count, true).set(p.subarray(DMA_ACCESS_SIZE));
         const out = new Uint8Array(HEADER_SIZE + DMA_ACCESS_SIZE);
         writeHeader(view(out), 0, h.msgId, h.command, out.length, FLAG_TYPE_REPLY);
         out.set(p.subarray(0, DMA_ACCESS_SIZE), HEADER_SIZE);
-        this.channel.send(out);
+        this.send(out);
       } else throw new VfioError('EINVAL', `unexpected command ${h.command} from the server`);
     } catch (e) {
-      if ((h.flags & FLAG_NO_REPLY) === 0) this.channel.send(encodeErrorReply(h.msgId, h.command, e instanceof VfioError ? e.errno : 22));
+      if ((h.flags & FLAG_NO_REPLY) === 0) this.send(encodeErrorReply(h.msgId, h.command, e instanceof VfioError ? e.errno : 22));
     }
   }
 
