@@ -31,8 +31,8 @@ describe.runIf(native !== null)('fd mode', () => {
     expect(m).toHaveLength(1);
     expect(m[0]).toMatchObject({ iova: 0x40000, size: 0x4000, offset: 0 });
     mem.bytes[0x4000 + 5] = 0xa5;
-    expect(m[0]?.memory.bytes[5]).toBe(0xa5);
-    (m[0]?.memory.bytes as Uint8Array)[6] = 0x5a;
+    expect(m[0]?.memory?.bytes[5]).toBe(0xa5);
+    (m[0]?.memory?.bytes as Uint8Array)[6] = 0x5a;
     expect(mem.bytes[0x4000 + 6]).toBe(0x5a);
     expect(s.events.some((e) => e.kind === 'map' && e.message.includes('shared by fd'))).toBe(true);
     expect(await c.dmaUnmap({ iova: 0x40000, size: 0x4000 })).toBe(0x4000);
