@@ -16,15 +16,17 @@ export const DEVICE_TYPES = [DEDICATED_TYPE, SHARED_TYPE, 'pf'] as const;
 /** One of {@link DEVICE_TYPES}. */
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 
-/** The host configuration: group 0 with every engine, WQ 0 dedicated and WQ 1 shared, both mediated; user interrupts on. */
+/**
+ * The host configuration: group 0 with every engine, WQ 0 dedicated and WQ 1 shared, both mediated
+ * (so the host driver turns GENCFG.user_int_en on by default: the shared WQ's user-mode PASID
+ * descriptors request completion interrupts).
+ */
 export const DEMO_CONFIG: DeviceConfig = {
   groups: [{ id: 0, engines: [0, 1, 2, 3] }],
   wqs: [
     { id: 0, group: 0, mode: 'dedicated', size: 32, mediated: true },
     { id: 1, group: 0, mode: 'shared', size: 64, threshold: 48, mediated: true },
   ],
-  // Shared-WQ descriptors are user-mode (Priv 0) with a PASID: their completion interrupts need GENCFG.user_int_en.
-  userInterrupts: true,
 };
 
 /** The parent side: device model, host driver, vidxd parent and the mdev bus. */

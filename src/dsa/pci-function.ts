@@ -10,9 +10,9 @@ import {
 import type { Bar0Layout } from './layout.js';
 import { type DsaProfile, msixVectors } from './profile.js';
 
-/** BAR index of the registers. */
+/** BAR index of the registers. Linux `IDXD_MMIO_BAR`. */
 export const REGISTER_BAR = 0;
-/** BAR index of the portals. */
+/** BAR index of the portals. Linux `IDXD_WQ_BAR`. */
 export const PORTAL_BAR = 2;
 
 /** The PCI function and the capabilities the model drives. */

@@ -82,9 +82,15 @@ export function enableErrorInterrupts(io: DeviceIo): void {
   io.w32(GENCTRL.offset, fieldMask(GENCTRL.fields.softerrIntEn) | fieldMask(GENCTRL.fields.haltIntEn));
 }
 
-/** GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts. Writable while Disabled. */
-export function enableUserInterrupts(io: DeviceIo): void {
-  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | fieldMask(GENCFG.fields.userIntEn));
+/**
+ * GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts.
+ * Writable while Disabled. Returns whether the bit reads back set (a vdev shows its parent's bit and
+ * ignores the write).
+ */
+export function enableUserInterrupts(io: DeviceIo): boolean {
+  const bit = fieldMask(GENCFG.fields.userIntEn);
+  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | bit);
+  return (io.r32(GENCFG.offset) & bit) !== 0;
 }
 
 /** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */

@@ -17,7 +17,7 @@ import { GuestHeap } from './heap.js';
 import { DeviceIo } from './io.js';
 import { GuestIrq } from './irq.js';
 import type {
-  BatchResult, Completion, CompareResult, CrcResult, DeltaResult, DifCheckOptions, DifOptions, DifResult, DifUpdateDest, OpResult,
+  BatchResult, Completion, CompareResult, CrcOptions, CrcResult, DeltaResult, DifCheckOptions, DifOptions, DifResult, DifUpdateDest, OpResult,
   OpSpec, Pattern,
 } from './ops.js';
 import type { GuestWqMode, IdxdGuestOptions } from './options.js';
@@ -164,7 +164,12 @@ export class IdxdGuest {
     installTriggers(io, this.irq.triggers(vectors));
     enableMsix(io, this.pci);
     enableErrorInterrupts(io);
-    if (this.pasid >= 0 && this.completion === 'interrupt') enableUserInterrupts(io);
+    // Without user_int_en every completion interrupt a Priv-0 PASID descriptor requests ends in status 0x11 (dsa-operations.md §2.1).
+    if (this.pasid >= 0 && this.completion === 'interrupt' && !enableUserInterrupts(io)) {
+      removeTriggers(io);
+      disableMsix(io, this.pci);
+      throw new IdxdGuestError('probe', 'GENCFG.user_int_en does not stick: user-mode descriptors of this PASID WQ cannot request completion interrupts (use completion: \'poll\')');
+    }
     programWqPasid(io, this.wq, this.pasid >= 0, Math.max(this.pasid, 0));
     programMsixPerm(io, this.caps, vectors, this.pasid >= 0, Math.max(this.pasid, 0));
     await this.command(Command.ENABLE_DEVICE);
@@ -290,14 +295,14 @@ export class IdxdGuest {
     return this.run({ op: 'comparePattern', src, size, pattern });
   }
 
-  /** CRC-32C of `size` bytes at `src`, continuing from `seed` (default 0: a fresh CRC). */
-  crc32c(src: number, size: number, seed = 0): Promise<CrcResult> {
-    return this.run({ op: 'crc32c', src, size, seed });
+  /** CRC-32C of `size` bytes at `src`, continuing from `seed` (default 0: a fresh CRC), with the CRC operation flags of `options`. */
+  crc32c(src: number, size: number, seed = 0, options: CrcOptions = {}): Promise<CrcResult> {
+    return this.run({ ...options, op: 'crc32c', src, size, seed });
   }
 
-  /** Copies `size` bytes from `src` to `dst` and returns their CRC-32C. */
-  copyCrc(dst: number, src: number, size: number, seed = 0): Promise<CrcResult> {
-    return this.run({ op: 'copyCrc', dst, src, size, seed });
+  /** Copies `size` bytes from `src` to `dst` and returns their CRC-32C (continuing from `seed`, with the CRC operation flags of `options`). */
+  copyCrc(dst: number, src: number, size: number, seed = 0, options: CrcOptions = {}): Promise<CrcResult> {
+    return this.run({ ...options, op: 'copyCrc', dst, src, size, seed });
   }
 
   /** Copies `size` bytes from `src` to both `dst1` and `dst2` (which agree in address bits 11:0). */

@@ -58,8 +58,17 @@ export interface IdxdGuestOptions {
   readonly onPageFault?: ((fault: PageFault) => boolean | Promise<boolean>) | undefined;
   /** Told about every software error the device logs (SWERR). */
   readonly onError?: (report: SoftwareErrorReport) => void;
-  /** Waits (yields to the event loop) before a poll without a hook gives up with ETIMEDOUT (default 100000). */
+  /**
+   * Waits (turns of the event loop) before a wait without a poll hook gives up with ETIMEDOUT
+   * (default 100000): for the record when polling, for the completion interrupt otherwise.
+   */
   readonly pollLimit?: number;
+  /**
+   * Interrupt completion: turns of the event loop the driver still waits for a completion interrupt
+   * after it has found the record written (default 64; with a poll hook, counted from when the hook
+   * reports the device idle). Then the operation rejects with an `IdxdLostInterruptError`.
+   */
+  readonly lostInterruptAfter?: number;
 }
 
 /** Which of the two idxd WQ modes the device has. */

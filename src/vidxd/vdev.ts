@@ -23,7 +23,7 @@ import { VdevErrorCode, VdevInterrupts } from './interrupts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
 import { VdevPortals } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
-import { VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
+import { VDEV_GENCFG, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
 
 /** Options of a {@link Vdev}. */
 export interface VdevOptions {
@@ -257,6 +257,7 @@ export class Vdev {
       vectors: this.facts.vectors,
       pciState: () => this.pciState(),
       wqConfig: () => this.wqConfig(),
+      readBufferLimit: () => this.regs.get(VDEV_GENCFG, VDEV_GENCFG.fields.rdbufLimit),
       enterEnabled: () => this.setState(DeviceState.ENABLED),
       enterDrain: () => this.setState(DeviceState.DRAIN),
       enableWq: (c) => this.enableWq(c),

@@ -16,7 +16,7 @@ export interface SpecParts {
 }
 
 /**
- * The config space of shared/spec/vidxd-device.md §3 (the virtual device), optionally with a Power
+ * The config space of docs/spec/vidxd-device.md §3 (the virtual device), optionally with a Power
  * Management capability at 0x90 so every capability type is present.
  */
 export function specFunction(options: { withPm?: boolean } = {}): SpecParts {

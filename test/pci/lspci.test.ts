@@ -9,7 +9,7 @@ import {
 import { HAS_LSPCI } from '../util/system-tools.js';
 import { specFunction } from './fixtures.js';
 
-/** The verdict strings of shared/spec/lspci-dump.md: none may appear for a well-formed dump. */
+/** The verdict strings of docs/spec/lspci-dump.md: none may appear for a well-formed dump. */
 const VERDICTS = ['<chain looped>', '<chain broken>', '<access denied>', 'Extended Capability ID 0x', 'Capability ID 0x'];
 
 let dir = '';

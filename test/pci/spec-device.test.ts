@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { specFunction } from './fixtures.js';
 
-/** Guest-writable and RW1C bits of shared/spec/vidxd-device.md §3, register by register. */
+/** Guest-writable and RW1C bits of docs/spec/vidxd-device.md §3, register by register. */
 const WRITABLE: readonly { offset: number; size: number; wmask: number; w1c: number }[] = [
   { offset: 0x04, size: 2, wmask: 0x0506, w1c: 0 }, // MEM, BME, SERR, INTx disable
   { offset: 0x06, size: 2, wmask: 0, w1c: 0xf900 }, // status bits 8, 11..15
