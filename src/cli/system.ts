@@ -104,13 +104,13 @@ export function createVm(sys: HostSystem, type: string, uuid: string, memSize: n
 /** A device the lspci and regs commands look at. */
 export interface InspectedDevice {
   /** The VFIO device. */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<unknown>;
   /** Its BAR0 register tables and their context (the vdev's own, or the DSA model's). */
   readonly blocks: readonly BlockDef[];
   /** The context the tables are evaluated in. */
   readonly context: RegisterContext;
-  /** The guest memory of the VM that opened it (null for the PF). */
-  readonly memory: GuestMemory | null;
+  /** The guest memory of the VM that opened it. */
+  readonly memory: GuestMemory;
   /** The VMM's progress hook (steps the device model). */
   readonly poll: () => boolean;
 }
@@ -119,7 +119,12 @@ export interface InspectedDevice {
 export function inspectDevice(type: DeviceType): InspectedDevice {
   if (type === 'pf') {
     const pf = new DsaDevice();
-    return { device: new VfioDevice(pfVfioOps(pf)), blocks: BAR0_BLOCKS, context: pf.regs.context, memory: null, poll: () => pf.step() };
+    const device = new VfioDevice(pfVfioOps(pf));
+    const memory = new GuestMemory(0x10000);
+    const ioas = new VfioIoas();
+    ioas.map({ iova: 0, size: memory.size, memory, offset: 0, flags: RW });
+    device.attachIoas(ioas);
+    return { device, blocks: BAR0_BLOCKS, context: pf.regs.context, memory, poll: () => pf.step() };
   }
   const sys = buildHost();
   const uuid = '3b0ad1a5-0000-4000-8000-000000000001';

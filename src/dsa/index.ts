@@ -128,7 +128,7 @@ export { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, t
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';
-export { type PasidPolicy, Portal, PortalRegion } from './portal.js';
-export { RegisterMmio } from './mmio.js';
+export { type PasidPolicy, Portal, PortalRegion, PortalWindow } from './portal.js';
+export { MappedRegisters, RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
 export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind } from './device.js';

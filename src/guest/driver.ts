@@ -8,8 +8,8 @@ import { CMDSTS, Command, DeviceState, fieldOf, PORTAL_PAGE } from '../dsa/index
 import type { EventFd } from '../vfio/index.js';
 import { runBatch } from './batch.js';
 import {
-  CMDSTS_ACTIVE, deviceState, disableMsix, enableErrorInterrupts, enableMsix, enablePasid, enablePci, enableUserInterrupts, hasCommand,
-  installTriggers, mapPortal, portalPage, programMsixPerm, programWqPasid, removeTriggers, writeCommand,
+  canFlr, CMDSTS_ACTIVE, configureWq, deviceState, disableMsix, enableErrorInterrupts, enableMsix, enablePasid, enablePci, enableUserInterrupts,
+  hasCommand, initiateFlr, installTriggers, mapPortal, plannedWq, portalPage, programMsixPerm, programWqPasid, removeTriggers, writeCommand,
 } from './bringup.js';
 import { type DsaCaps, probeCaps, readWq, type WqInfo } from './dsa-probe.js';
 import { IdxdCommandError, IdxdGuestError } from './errors.js';
@@ -35,7 +35,7 @@ export class IdxdGuest {
   readonly pci: PciProbe;
   /** What the capability registers said. */
   readonly caps: DsaCaps;
-  /** WQ 0 as WQCFG describes it. */
+  /** WQ 0 as WQCFG describes it (on a configurable device that had none: as the driver configures it). */
   readonly wq: WqInfo;
   /** Dedicated or shared WQ. */
   readonly mode: GuestWqMode;
@@ -102,6 +102,9 @@ export class IdxdGuest {
    * Probes the device and brings it up (docs/guest-driver.md): config space (IDs, capability chains,
    * BAR sizing), BAR0 capabilities, OFFSETS and WQCFG, then PCI enables, MSI-X triggers, error
    * interrupts, WQCFG PASID fields, ENABLE_DEVICE, ENABLE_WQ, interrupt handles and the portal mapping.
+   * A configurable device (GENCAP.config_en, a PF) whose WQ 0 is not configured gets one from the
+   * driver (group 0 with WQ 0 and every engine, WQ 0 dedicated with every entry); a device that is
+   * neither configured nor configurable is refused.
    */
   static async open(options: IdxdGuestOptions): Promise<IdxdGuest> {
     const io = new DeviceIo(options.device);
@@ -111,8 +114,11 @@ export class IdxdGuest {
     enablePci(io);
     const caps = probeCaps(io);
     if (caps.wqs < 1) throw new IdxdGuestError('probe', 'the device has no WQ');
-    const wq = readWq(io, caps, 0);
-    if (wq.size === 0) throw new IdxdGuestError('probe', 'WQ 0 is not configured (size 0): the driver expects a configured WQ, as a vdev has');
+    let wq = readWq(io, caps, 0);
+    if (wq.size === 0) {
+      if (!caps.configurable) throw new IdxdGuestError('probe', 'WQ 0 is not configured (size 0) and the device is not configurable (GENCAP.config_en 0)');
+      wq = plannedWq(caps);
+    }
     const g = new IdxdGuest(options, io, pci, caps, wq);
     await g.bringUp();
     return g;
@@ -157,8 +163,11 @@ export class IdxdGuest {
 
   private async bringUp(): Promise<void> {
     const io = this.io;
-    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
+    // Memory decode first: after a function-level reset config space is at its reset values (BAR0 reads all ones).
     enablePci(io);
+    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
+    // A configurable device forgets its WQ configuration on reset: write WQ 0 (as found, or as planned) again.
+    if (this.caps.configurable && readWq(io, this.caps, 0).size === 0) configureWq(io, this.caps, this.wq);
     if (this.pasid >= 0) enablePasid(io, this.pci, this.pasid);
     const vectors = this.submitter.handles.length;
     installTriggers(io, this.irq.triggers(vectors));
@@ -224,15 +233,20 @@ export class IdxdGuest {
   }
 
   /**
-   * RESET_DEVICE and a fresh bring-up: the way out of Halt. Every operation in flight or waiting for a
-   * WQ slot rejects (the reset abandons the device's work); operations started after it run normally.
+   * A reset and a fresh bring-up: the way out of Halt. As Linux's idxd driver does, a device halted
+   * with GENSTS.reset_type = 1 (FLR) that advertises function-level reset gets one, through PCIe
+   * DevCtl bit 15 in config space; any other state gets RESET_DEVICE. Every operation in flight or
+   * waiting for a WQ slot rejects (the reset abandons the device's work); operations started after it
+   * run normally.
    */
   async reset(): Promise<void> {
     if (this.submitter.closed) throw new IdxdGuestError('closed', 'the driver is shut down');
     // Until the bring-up is done nothing may be submitted: the reset would abandon it.
     this.irq.haltReason ??= 'the device is being reset';
     this.slots.fail(new IdxdGuestError('halted', this.irq.haltReason), true);
-    await this.command(Command.RESET_DEVICE);
+    const { state, resetType } = deviceState(this.io);
+    if (state === DeviceState.HALT && resetType === 1 && canFlr(this.io, this.pci)) initiateFlr(this.io, this.pci);
+    else await this.command(Command.RESET_DEVICE);
     await this.bringUp();
     this.irq.haltReason = null;
   }

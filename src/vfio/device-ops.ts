@@ -77,8 +77,8 @@ export interface IrqIndexOps {
 export interface InterruptSink {
   /**
    * Delivers vector `vector` of IRQ index `index` to its installed trigger. Returns true when a trigger
-   * was there and unmasked (and so was signalled); false otherwise, so the device can keep it pending.
-   * Never throws; allocates nothing.
+   * was there and unmasked (and so was signalled); false otherwise — for MSI-X the raised vector is
+   * then dropped, not kept (vfio-uapi.md §5.4). Never throws; allocates nothing.
    */
   signal(index: number, vector: number): boolean;
 }

@@ -131,6 +131,8 @@ export class Vdev {
     this.bar0 = new VdevBar0(this.regs);
     this.bar2 = new VdevBar2(this.mode, this.portals);
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
+    // §3.3: a guest's FLR (DevCtl bit 15) is exactly VFIO_DEVICE_RESET; config space is reset already.
+    this.pci.onFunctionReset(() => this.resetState());
     this.ops = pciVfioOps<Portal>(this.pci, {
       bars: { [VDEV_REGISTER_BAR]: this.bar0, [VDEV_PORTAL_BAR]: this.bar2 },
       onClose: () => {
@@ -374,7 +376,10 @@ export class Vdev {
     this.stateValue = DeviceState.DISABLED;
   }
 
-  /** VFIO reset, close and remove: as a fresh vdev (config space was reset by the adapter), triggers untouched. */
+  /**
+   * VFIO reset, the guest's function-level reset, close and remove: as a fresh vdev (config space was
+   * reset by the adapter or the FLR), triggers untouched.
+   */
   private resetState(): void {
     this.commands.cancel();
     this.resetDevice();

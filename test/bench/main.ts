@@ -10,6 +10,7 @@ import { portalSection } from './portal.js';
 import { scaleSection } from './scale.js';
 import { targetCell } from './targets.js';
 import { trapSection } from './trap.js';
+import { vfioUserSection } from './vfio-user.js';
 import type { BenchRow, BenchSection } from './timing.js';
 
 const SECTIONS: readonly (readonly [string, BenchSection])[] = [
@@ -17,6 +18,7 @@ const SECTIONS: readonly (readonly [string, BenchSection])[] = [
   ['portal', portalSection],
   ['trap', trapSection],
   ['scale', scaleSection],
+  ['vfio-user', vfioUserSection],
 ];
 
 function fmt(v: number): string {

@@ -23,11 +23,12 @@ describe.each([
 });
 
 describe('vidxd lspci --enabled', () => {
-  it.runIf(HAS_LSPCI)('shows what the reference driver enabled: memory, bus master, MSI-X, and PASID/ATS/PRI for a shared vdev', async () => {
+  it.runIf(HAS_LSPCI)('shows what the reference driver enabled: memory, bus master, MSI-X, and PASID/ATS/PRI for a shared vdev; on the PF too (it configures its WQ)', async () => {
     const decoded = decode((await run('lspci', '--type', 'dsa-1swq-v1', '--enabled')).out);
     for (const s of ['Mem+ BusMaster+', 'MSI-X: Enable+', 'ATSCtl:\tEnable+', 'PRICtl: Enable+', 'PASIDCtl: Enable+']) expect(decoded).toContain(s);
     for (const v of VERDICTS) expect(decoded).not.toContain(v);
     const pf = await run('lspci', '--type', 'pf', '--enabled');
-    expect([pf.status, pf.err]).toEqual([1, 'vidxd lspci: --enabled needs a vdev type: the reference driver does not configure a PF\'s WQs\n']);
+    expect([pf.status, pf.err]).toEqual([0, '']);
+    for (const s of ['Mem+ BusMaster+', 'MSI-X: Enable+', 'FLReset+']) expect(decode(pf.out)).toContain(s);
   });
 });

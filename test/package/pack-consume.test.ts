@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
-const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest'];
+const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest', 'vfio-user'];
 
 interface PackageJson {
   readonly main: string;
@@ -71,6 +71,9 @@ describe('npm pack', () => {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('build/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
+    // The optional fd-passing addon ships as source (built at install), never as a build artefact.
+    for (const f of ['src/vfio-user/native/vidxd_fd.c', 'src/vfio-user/native/binding.gyp', 'src/vfio-user/native/install.mjs']) expect(files, f).toContain(f);
+    expect(files.filter((f) => f.includes('/build/') || f.endsWith('.node') || f.endsWith('.o'))).toEqual([]);
     expect(pkg.license).toBe('MIT');
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(pkg.repository?.type).toBe('git');

@@ -73,6 +73,8 @@ describe.runIf(HAS_LSPCI)('the real lspci', () => {
     expect(out).toContain('PBA: BAR=0 offset=00000700');
     expect(out).toContain('Capabilities: [50] Express (v2) Root Complex Integrated Endpoint');
     expect(out).toContain('ExtFmt+ EETLPPrefix+, MaxEETLPPrefixes 1');
+    expect(out).toContain('ExtTag+ RBE+ FLReset+'); // DevCap: function-level reset capable
+    expect(out).toContain('NoSnoop+ FLReset-'); // DevCtl: Initiate FLR reads 0
     expect(out).toContain('DevSta:\tCorrErr- NonFatalErr- FatalErr- UnsupReq-');
     expect(out).toContain('Capabilities: [90] Power Management version 3');
     expect(out).toContain('Status: D0 NoSoftRst+ PME-Enable-');
