@@ -1,6 +1,7 @@
 /**
  * The pluggable address-space interface every DMA of the device model goes through.
  */
+import type { DmaSession, DmaTransaction } from './transaction.js';
 
 /** Size of a translation page (4 KiB). */
 export const PAGE_SIZE = 4096;
@@ -30,6 +31,18 @@ export class DmaRun {
   bytes: Uint8Array = EMPTY;
   /** Offset in `bytes` of the first translated byte. */
   offset = 0;
+  /**
+   * The DMA session the run's translations belong to. An address space with memory reached only by
+   * messages serves such memory only to a run with a session (it fetches into the session's
+   * transaction, and keeps that transaction's writes until it commits); without one that memory
+   * faults. Ordinary memory ignores it. (Optional, so a plain `{ bytes, offset }` object still is a run.)
+   */
+  session?: DmaSession | null = null;
+  /**
+   * The owner of the run reports its writes itself ({@link DmaTransaction.published}) instead of the
+   * translation counting as one: a completion record is translated for writing first and written last.
+   */
+  explicit?: boolean = false;
 }
 
 const EMPTY = new Uint8Array(0);
