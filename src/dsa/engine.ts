@@ -195,7 +195,7 @@ export class DescriptorEngine {
     const tx = s.tx as InFlightDescriptor;
     s.tx = null;
     tx.status = status;
-    tx.ctx = ctx;
+    tx.completedWith(ctx);
     if (tx.commit()) {
       if (tx.owner === null) s.recycle(tx);
       return status;

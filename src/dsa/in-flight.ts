@@ -58,6 +58,9 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   engine: object | null = null;
   /** The context its effects are delivered through (that of its last attempt). */
   ctx: ExecContext | null = null;
+  /** The effective PASID and the WQ's PASID enable its last attempt ran with (interrupts are checked against them again when delivered). */
+  private runPasid = 0;
+  private runPasidEnabled = false;
   /** Who tracks it (null: nobody — the engine recycles it when it completes). */
   owner: InFlightOwner | null = null;
   private readonly kinds: number[] = [];
@@ -110,7 +113,18 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     this.errorCount = 0;
   }
 
-  /** Delivers the held effects in the order they were held, through {@link ctx}. */
+  /** The last attempt completed with `ctx`: its effects will be delivered through it. */
+  completedWith(ctx: ExecContext): void {
+    this.ctx = ctx;
+    this.runPasid = ctx.pasid;
+    this.runPasidEnabled = ctx.pasidEnabled;
+  }
+
+  /**
+   * Delivers the held effects in the order they were held, through {@link ctx}. A completion interrupt
+   * is checked again first (dsa-operations.md §4.3): its handle may have been released, and given to
+   * another user, while the write-back was acknowledged — then it is dropped, never raised elsewhere.
+   */
   private deliver(): void {
     const ctx = this.ctx;
     const n = this.effectCount;
@@ -121,7 +135,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
       const b = this.argB[i] as number;
       switch (this.kinds[i]) {
         case EFFECT_INTERRUPT:
-          ctx.interrupts.raise(a, b === 1);
+          if (ctx.interrupts.validate(a, b === 1, this.runPasidEnabled, this.runPasid)) ctx.interrupts.raise(a, b === 1);
           break;
         case EFFECT_ERROR:
           ctx.errors.report(this.errors[a] as SoftwareError);

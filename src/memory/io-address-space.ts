@@ -161,6 +161,7 @@ export class IoAddressSpace implements AddressSpace {
     checkPageArg('size', size, IOVA_LIMIT);
     const end = Math.min(iova + size, IOVA_LIMIT);
     let removed = 0;
+    let gone: [RemoteRegion, number, number][] | null = null;
     let i = this.upperBound(iova) - 1;
     if (i < 0) i = 0;
     while (i < this.starts.length && (this.starts[i] as number) < end) {
@@ -184,10 +185,12 @@ export class IoAddressSpace implements AddressSpace {
         i++;
       }
       if (cutEnd < e) i++;
-      // After the extents changed: a holder that looks the range up again finds it unmapped.
-      if (remote !== null) remote.invalidate(cutStart, cutEnd);
+      if (remote !== null) (gone ??= []).push([remote, cutStart, cutEnd]);
     }
     this.forgetHit();
+    // Once the space is whole again: a holder told now (which may run a descriptor again at once)
+    // finds the range unmapped.
+    if (gone !== null) for (const [r, from, to] of gone) r.invalidate(from, to);
     return removed;
   }
 

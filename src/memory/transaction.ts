@@ -116,6 +116,11 @@ export class DmaTransaction implements RemotePageHolder {
   private lastPort: RemoteMemoryPort | null = null;
   private scratch: Uint8Array = EMPTY;
   private readonly place = new MappingPlace();
+  /** Where private copies of ordinary pages are kept (reused from descriptor to descriptor). */
+  private slab: Uint8Array = EMPTY;
+  private slabUsed = 0;
+  /** Page records to reuse. */
+  private readonly spare: Page[] = [];
 
   /** Fetches not answered yet (the descriptor can run again when 0). */
   get outstanding(): number {
@@ -164,9 +169,12 @@ export class DmaTransaction implements RemotePageHolder {
         if (p.state === SHADOW) {
           this.pages.delete(k);
           this.kept -= PAGE;
+          this.free(p);
         }
       }
       this.shadows = 0;
+      // Private copies are the slab's only users: it is free again.
+      this.slabUsed = 0;
     }
     this.journalLength = 0;
   }
@@ -177,8 +185,11 @@ export class DmaTransaction implements RemotePageHolder {
     for (const f of this.fetches) f.done = true;
     this.fetches.length = 0;
     this.waiting = 0;
+    for (const p of this.pages.values()) this.free(p);
     this.pages.clear();
     this.kept = 0;
+    this.slabUsed = 0;
+    if (this.slab.length > 4 * LIMIT) this.slab = EMPTY;
     this.shadows = 0;
     this.lowPage = Number.POSITIVE_INFINITY;
     this.highPage = -1;
@@ -321,7 +332,7 @@ export class DmaTransaction implements RemotePageHolder {
     }
     const room = Math.floor((TRANSACTION_BUDGET - this.kept) / PAGE) * PAGE;
     if (room <= 0) {
-      const p = new Page();
+      const p = this.page();
       p.state = GONE;
       p.region = region;
       this.put(start / PAGE, p);
@@ -340,7 +351,7 @@ export class DmaTransaction implements RemotePageHolder {
       const fetch = new Fetch(this.gen, region, a, len);
       this.fetches.push(fetch);
       for (let b = a; b < a + len; b += PAGE) {
-        const p = new Page();
+        const p = this.page();
         p.region = region;
         p.fetch = fetch;
         this.put(b / PAGE, p);
@@ -387,24 +398,47 @@ export class DmaTransaction implements RemotePageHolder {
       n = stop - iova;
     }
     const size = stop - start;
-    const buf = new Uint8Array(size);
+    if (this.slabUsed + size > this.slab.length) {
+      // A bigger slab; pages already in the old one keep it alive until they are dropped.
+      this.slab = new Uint8Array(Math.max(size, 2 * this.slab.length, 16 * PAGE));
+      this.slabUsed = 0;
+    }
+    const buf = this.slab;
+    const at = this.slabUsed;
+    this.slabUsed += size;
     const m0 = delta + start;
-    buf.set(backing.subarray(m0, m0 + size));
+    buf.set(backing.subarray(m0, m0 + size), at);
     for (let k = 0; k < size / PAGE; k++) {
-      const p = new Page();
+      const p = this.page();
       p.state = SHADOW;
       p.backing = backing;
       p.memOffset = m0 + k * PAGE;
       p.bytes = buf;
-      p.offset = k * PAGE;
+      p.offset = at + k * PAGE;
       this.put(idx + k, p);
     }
     this.shadows += size / PAGE;
     this.kept += size;
     if (out.explicit !== true) this.record(null, backing, delta, iova, n);
     out.bytes = buf;
-    out.offset = iova - start;
+    out.offset = at + (iova - start);
     return n;
+  }
+
+  /** A blank page record (reused). */
+  private page(): Page {
+    return this.spare.pop() ?? new Page();
+  }
+
+  /** Returns a page record for reuse. */
+  private free(p: Page): void {
+    p.state = FETCHING;
+    p.region = null;
+    p.backing = EMPTY;
+    p.bytes = EMPTY;
+    p.fetch = null;
+    p.undoAttempt = -1;
+    if (this.spare.length < 4096) this.spare.push(p);
   }
 
   private put(idx: number, p: Page): void {
@@ -418,6 +452,7 @@ export class DmaTransaction implements RemotePageHolder {
     this.pages.delete(idx);
     this.kept -= PAGE;
     if (p.state === SHADOW) this.shadows--;
+    this.free(p);
   }
 
   // ---------------------------------------------------------------- the write journal
@@ -543,12 +578,15 @@ export class DmaTransaction implements RemotePageHolder {
     let a = e.iova;
     while (a < e.end) {
       const idx = Math.floor(a / PAGE);
-      const end = Math.min(e.end, (idx + 1) * PAGE);
       const p = this.pages.get(idx);
-      if (p !== undefined && p.state === SHADOW && this.mapped(a, null) && this.place.backing === e.backing && this.place.delta === e.delta) {
-        const at = p.offset + (a - idx * PAGE);
-        e.backing.set(p.bytes.subarray(at, at + (end - a)), e.delta + a);
+      if (p === undefined || p.state !== SHADOW || !this.mapped(a, null) || this.place.backing !== e.backing || this.place.delta !== e.delta) {
+        a = (idx + 1) * PAGE;
+        continue;
       }
+      // The run of copies held contiguously from here, inside the mapping and the entry.
+      const end = Math.min(e.end, this.place.end, a + this.extend(p, idx, a, e.end - a));
+      const at = p.offset + (a - idx * PAGE);
+      e.backing.set(p.bytes.subarray(at, at + (end - a)), e.delta + a);
       a = end;
     }
   }
@@ -580,6 +618,7 @@ export class DmaTransaction implements RemotePageHolder {
       if ((a >= from && a < to) || (p.fetch !== null && p.fetch.done)) {
         this.pages.delete(k);
         this.kept -= PAGE;
+        this.free(p);
       }
     }
     if (cancelled && this.waiting === 0) this.ready();

@@ -252,8 +252,9 @@ export class VfioIoas {
       removed += m.size;
       this.dropRegion(m, gone);
     }
-    this.io.unmap(first.iova, last.iova + last.size - first.iova);
+    // The user mappings first: a descriptor the unmap lets run again (from inside io.unmap) sees both updated.
     this.maps.splice(i, j - i);
+    this.io.unmap(first.iova, last.iova + last.size - first.iova);
     return removed;
   }
 
@@ -326,8 +327,8 @@ export class VfioIoas {
       removed += m.size;
       this.dropRegion(m, gone);
     }
-    this.io.clear();
     this.maps.length = 0;
+    this.io.clear();
     return removed;
   }
 }
