@@ -513,7 +513,9 @@ export class DsaDevice {
       throw e;
     }
     const held = engine.takeHeld();
-    if (held === null) {
+    if (d.owner !== this.inFlight) {
+      // Abandoned by a callback of its own attempt (an abort from a page-request service): already gone.
+    } else if (held === null) {
       this.completed(d, wq);
     } else if (held.state === InFlightState.PARKED && held.outstanding === 0) {
       this.becameReady(held);

@@ -177,6 +177,10 @@ export class DescriptorEngine {
       }
       throw e;
     }
+    if (tx.abandoned) {
+      s.recycle(tx);
+      return PARKED;
+    }
     tx.abortAttempt();
     tx.state = InFlightState.PARKED;
     // Keep the descriptor's bytes: its ring slot (or the caller's buffer) may be reused meanwhile.
@@ -194,6 +198,11 @@ export class DescriptorEngine {
     const s = this.session;
     const tx = s.tx as InFlightDescriptor;
     s.tx = null;
+    if (tx.abandoned) {
+      // Abandoned by a callback of its own attempt: nothing of it is committed.
+      s.recycle(tx);
+      return status;
+    }
     tx.status = status;
     tx.completedWith(ctx);
     if (tx.commit()) {

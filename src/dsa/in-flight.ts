@@ -63,6 +63,8 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   private runPasidEnabled = false;
   /** Who tracks it (null: nobody — the engine recycles it when it completes). */
   owner: InFlightOwner | null = null;
+  /** Abandoned while its attempt was running (from a callback of that attempt): the engine drops it when the attempt returns. */
+  abandoned = false;
   private readonly kinds: number[] = [];
   private readonly argA: number[] = [];
   private readonly argB: number[] = [];
@@ -168,6 +170,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     this.engine = null;
     this.ctx = null;
     this.owner = null;
+    this.abandoned = false;
   }
 
   protected override ready(): void {
@@ -198,6 +201,10 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     const o = this.owner;
     this.owner = null;
     o?.forget(this);
+    if (this.state === InFlightState.RUNNING && this.session.tx === this) {
+      this.abandoned = true;
+      return;
+    }
     this.session.recycle(this);
   }
 

@@ -5,7 +5,7 @@
  * as over an unmapped page; and one PASID's waiting descriptor never delays or touches another's.
  */
 import { describe, expect, it } from 'vitest';
-import { Command, Cr, Desc, Opcode, Status, wqMaskOperand } from '../../src/dsa/index.js';
+import { Command, Cr, Desc, Flag, Opcode, Status, wqMaskOperand } from '../../src/dsa/index.js';
 import { Command as PciCommand } from '../../src/pci/index.js';
 import { desc, memmove, noop, rig } from './device-fixtures.js';
 import { drive, remotePasid } from './remote-fixtures.js';
@@ -65,6 +65,32 @@ describe('abandoning a waiting descriptor', () => {
     expect(r.dev.occupancy(0)).toBe(0);
     port.answerWrites();
     expect([r.status(0x8000), r.vectors.includes(2)]).toEqual([0, false]);
+  });
+
+  it('an abort from a page-request service while the descriptor runs again drops it: nothing committed, nothing raised', () => {
+    const r = rig().pciUp().errorsOn().group(0, [0], [0]).dwq(0, 8, { bof: 1 }).up([0]);
+    const { port, space } = remotePasid(r, 0);
+    space.unmap(0x20000, 0x1000);
+    let requests = 0;
+    r.dev.pageRequests = () => {
+      requests++;
+      expect(r.cmd(Command.ABORT_WQ, wqMaskOperand(0))).toBe(0);
+      return false;
+    };
+    r.dev.portal(0).movdir64b(memmove(0x10000, 0x20000, 0x100, { cr: 0x8000, handle: 2, flags: Flag.CRAV | Flag.RCR | Flag.BOF }));
+    r.dev.runUntilIdle();
+    port.answerReads();
+    r.dev.runUntilIdle();
+    port.answerReads();
+    r.dev.runUntilIdle();
+    expect([requests, r.dev.occupancy(0), r.dev.waiting, port.reads.length, portWrites(port.calls), r.status(0x8000), r.vectors.includes(2)]).toEqual([
+      1, 0, 0, 0, 0, 0, false,
+    ]);
+    // The engine and its pool are sound: the next descriptor completes.
+    r.dev.pageRequests = null;
+    r.dev.portal(0).movdir64b(noop(0x8040));
+    drive(r.dev, port);
+    expect(r.status(0x8040)).toBe(Status.SUCCESS);
   });
 
   it('Disable WQ waits for a waiting descriptor, then disables the WQ', () => {
