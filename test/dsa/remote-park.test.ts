@@ -118,6 +118,42 @@ describe('device over remote memory', () => {
     expect([r.dev.commandActive, r.status(0x8000)]).toEqual([false, Status.SUCCESS]);
   });
 
+  for (const mode of ['deterministic', 'automatic'] as const) {
+    it(`${mode}: a port that answers from inside the call (against its contract) still gets the descriptor done`, () => {
+      const r = up(mode);
+      const peer = r.mem.bytes;
+      const eager = {
+        read: (iova: number, length: number, done: (b: Uint8Array | null) => void) => done(peer.slice(iova, iova + length)),
+        write: (iova: number, bytes: Uint8Array, done: (ok: boolean) => void) => {
+          peer.set(bytes, iova);
+          done(true);
+        },
+      };
+      const { space } = remotePasid(r, 0);
+      space.unmap(0, 1 << 20);
+      space.mapRemote(new RemoteRegion(eager, 0, 1 << 20, Perm.RW));
+      fillPeer(peer, 0x10000, 0x1000, 3);
+      r.dev.portal(0).movdir64b(memmove(0x10000, 0x20000, 0x1000, { cr: 0x8000, handle: 1 }));
+      if (mode === 'deterministic') r.dev.runUntilIdle();
+      expect([r.status(0x8000), r.dev.occupancy(0), r.vectors]).toEqual([Status.SUCCESS, 0, [1]]);
+      expect(Buffer.compare(r.bytes(0x20000, 0x1000), r.bytes(0x10000, 0x1000))).toBe(0);
+    });
+  }
+
+  it('automatic with a scheduler: the resumed work runs in the scheduled call', async () => {
+    const r = rig({}, { mode: 'automatic', schedule: queueMicrotask }).pciUp().errorsOn().group(0, [0], [0]).dwq(0, 8).up([0]);
+    const { port } = remotePasid(r, 0);
+    r.dev.portal(0).movdir64b(noop(0x8000));
+    await Promise.resolve();
+    expect(port.reads.length).toBe(1);
+    port.answerReads();
+    expect(port.writes.length).toBe(0);
+    await Promise.resolve();
+    expect(port.writes.length).toBe(2);
+    port.answerWrites();
+    expect(r.status(0x8000)).toBe(Status.SUCCESS);
+  });
+
   it('a dedicated WQ counts parked descriptors against its size (a MOVDIR64B beyond it is dropped)', () => {
     const r = rig().pciUp().errorsOn().group(0, [0], [0]).dwq(0, 2).up([0]);
     remotePasid(r, 0);
