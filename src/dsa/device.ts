@@ -517,7 +517,9 @@ export class DsaDevice {
       // Abandoned by a callback of its own attempt (an abort from a page-request service): already gone.
     } else if (held === null) {
       this.completed(d, wq);
-    } else if (held.state === InFlightState.PARKED && held.outstanding === 0) {
+    } else if (held.state === InFlightState.COMMITTING) {
+      wq.settle(held);
+    } else if (held.outstanding === 0) {
       this.becameReady(held);
     }
     if (this.waitKind !== WAIT_NONE) this.checkWait();

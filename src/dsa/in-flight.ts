@@ -77,6 +77,11 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     super();
   }
 
+  /** Executed, only its write-back acknowledgement awaited (see `HeldDescriptor.settling`). */
+  get settling(): boolean {
+    return this.state === InFlightState.COMMITTING;
+  }
+
   /** Effects held by the current attempt. */
   get heldEffects(): number {
     return this.effectCount;

@@ -35,6 +35,12 @@ export interface HeldDescriptor {
   readonly seq: number;
   /** Effective PASID. */
   readonly pasid: number;
+  /**
+   * Executed, only its write-back acknowledgement awaited: its record may already be visible, so it no
+   * longer takes the room of a new submission (a driver that reuses a slot when it sees the record is
+   * not refused), though it still counts in occupancy and Drain still waits for it.
+   */
+  readonly settling: boolean;
   /** Abandons it (abort, disable): no record, no interrupt, nothing more written. */
   abandon(): void;
 }
@@ -131,6 +137,8 @@ export class WorkQueue {
    * WQ's occupancy is `count + heldCount`.
    */
   heldCount = 0;
+  /** In-flight entries that still take room in the WQ (not {@link HeldDescriptor.settling}). */
+  heldEntries = 0;
   /** The entries in flight, oldest first. */
   readonly held: HeldDescriptor[] = [];
   /** Sequence number the next accepted descriptor gets. */
@@ -211,7 +219,7 @@ export class WorkQueue {
   /** MOVDIR64B of `src[off, off + 64)` (dsa-operations.md §9.2). */
   post(src: Uint8Array, off: number, ims: boolean): SubmitStatusValue {
     if (!this.accepting || !this.dedicated) return SubmitStatus.IGNORED;
-    if (this.count + this.heldCount >= this.size) {
+    if (this.count + this.heldEntries >= this.size) {
       this.host.dropped(this, src, off);
       return SubmitStatus.DROPPED;
     }
@@ -222,7 +230,7 @@ export class WorkQueue {
   /** ENQCMD/ENQCMDS of `src[off, off + 64)` with effective `pasid` and `priv` (§9.3). */
   enqueue(src: Uint8Array, off: number, pasid: number, priv: boolean, limited: boolean, ims: boolean): SubmitStatusValue {
     if (!this.accepting || this.dedicated) return SubmitStatus.RETRY;
-    if (this.count + this.heldCount >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
+    if (this.count + this.heldEntries >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
     this.push(src, off, pasid & 0xfffff, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
     return SubmitStatus.ACCEPTED;
   }
@@ -319,6 +327,12 @@ export class WorkQueue {
   hold(d: HeldDescriptor): void {
     this.held.push(d);
     this.heldCount++;
+    if (!d.settling) this.heldEntries++;
+  }
+
+  /** In-flight `d` became {@link HeldDescriptor.settling}: its room is free for a new submission. */
+  settle(d: HeldDescriptor): void {
+    if (this.held.includes(d)) this.heldEntries--;
   }
 
   /** In-flight `d` completed (or was abandoned): its entry is free. */
@@ -327,6 +341,7 @@ export class WorkQueue {
     if (i < 0) return;
     this.held.splice(i, 1);
     this.heldCount--;
+    if (!d.settling) this.heldEntries--;
   }
 
   /** True when an entry with effective PASID `pasid` is in flight. */

@@ -164,4 +164,21 @@ describe('device over remote memory', () => {
     expect(p.movdir64b(noop(0x8080))).toBe(2);
     expect(r.dev.occupancy(0)).toBe(2);
   });
+
+  it('a descriptor whose write-back is sent no longer takes room: the driver that reuses its slot on seeing the record is not refused', () => {
+    const r = rig().pciUp().errorsOn().group(0, [0], [0]).dwq(0, 1).up([0]);
+    const { port } = remotePasid(r, 0);
+    const p = r.dev.portal(0);
+    expect(p.movdir64b(noop(0x8000))).toBe(0);
+    r.dev.runUntilIdle();
+    expect(p.movdir64b(noop(0x8040))).toBe(2);
+    port.answerReads();
+    r.dev.runUntilIdle();
+    // The record is on its way (sent, not acknowledged): the WQ takes the next descriptor.
+    expect(port.writes.length).toBe(2);
+    expect(p.movdir64b(noop(0x8040))).toBe(0);
+    expect(r.dev.occupancy(0)).toBe(2);
+    drive(r.dev, port);
+    expect([r.status(0x8000), r.status(0x8040), r.dev.occupancy(0)]).toEqual([Status.SUCCESS, Status.SUCCESS, 0]);
+  });
 });
