@@ -7,6 +7,7 @@
  */
 import { type DmaSession, DmaTransaction } from '../memory/index.js';
 import { type ExecContext, SoftwareError } from './context.js';
+import type { DescriptorEngine } from './engine.js';
 import { DESC_SIZE } from './descriptor.js';
 import type { HeldDescriptor } from './work-queue.js';
 
@@ -55,7 +56,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   /** Acceptance sequence number in its WQ. */
   seq = 0;
   /** The engine it runs on (the one that took it from its WQ). */
-  engine: object | null = null;
+  engine: DescriptorEngine | null = null;
   /** The context its effects are delivered through (that of its last attempt). */
   ctx: ExecContext | null = null;
   /** The effective PASID and the WQ's PASID enable its last attempt ran with (interrupts are checked against them again when delivered). */
