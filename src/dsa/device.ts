@@ -136,6 +136,8 @@ export class DsaDevice {
   private progressListeners: readonly ((wq: number) => void)[] = [];
   /** In-flight descriptors that may run again (their fetches were answered, or their turn came), in order. */
   private readonly ready: InFlightDescriptor[] = [];
+  /** `ready.length`, kept in a field: the step loop tests it once per descriptor. */
+  private readyCount = 0;
   /** How the in-flight descriptors reach the device. */
   private readonly inFlight: InFlightOwner = {
     ready: (d) => this.becameReady(d),
@@ -356,13 +358,13 @@ export class DsaDevice {
   get waiting(): number {
     let n = 0;
     for (const w of this.wqs) n += w.heldCount;
-    return n - this.ready.length;
+    return n - this.readyCount;
   }
 
   /** True when no engine can take work now. */
   get idle(): boolean {
     if (this.stateValue !== DeviceState.ENABLED && this.stateValue !== DeviceState.DRAIN) return true;
-    if (this.ready.length !== 0) return false;
+    if (this.readyCount !== 0) return false;
     // The lanes are the engines in a group (none unless Enabled or Drain).
     for (const lane of this.lanes) if (lane.arbiter.hasWork()) return false;
     return true;
@@ -394,7 +396,7 @@ export class DsaDevice {
       steps: while (n < max) {
         const s = this.stateValue;
         if (s !== DeviceState.ENABLED && s !== DeviceState.DRAIN) break;
-        if (this.ready.length !== 0) {
+        if (this.readyCount !== 0) {
           this.resumeNext();
           n++;
           continue;
@@ -488,13 +490,14 @@ export class DsaDevice {
   /** `d`'s fetches were answered: it runs at the next step (now, in automatic mode). */
   private becameReady(d: InFlightDescriptor): void {
     d.state = InFlightState.READY;
-    this.ready.push(d);
+    this.readyCount = this.ready.push(d);
     this.kick();
   }
 
   /** Runs the oldest ready in-flight descriptor again, on the engine that took it. */
   private resumeNext(): void {
     const d = this.ready.shift() as InFlightDescriptor;
+    this.readyCount = this.ready.length;
     const wq = this.wqs[d.wq] as WorkQueue;
     const engine = d.engine as DescriptorEngine;
     const ctx = this.contexts[d.wq] as ExecContext;
@@ -554,6 +557,7 @@ export class DsaDevice {
   private forget(d: InFlightDescriptor): void {
     const i = this.ready.indexOf(d);
     if (i >= 0) this.ready.splice(i, 1);
+    this.readyCount = this.ready.length;
   }
 
   /** Work was queued or a command waits: in automatic mode, run (or schedule) until idle. */

@@ -131,7 +131,17 @@ export class DescriptorEngine {
     } else {
       this.copyUnaligned(f, desc, offset);
     }
-    return this.attempt(f, ctx);
+    this.crWrittenFlag = false;
+    this.interruptFlag = false;
+    this.errorFlag = false;
+    // The attempt (written out here, not called: this is the hot path; `resume` has the same).
+    let status: number;
+    try {
+      status = this.run(f, ctx, false, 0);
+    } catch (e) {
+      return this.unwound(e);
+    }
+    return this.session.tx === null ? status : this.finish(ctx, status);
   }
 
   /**
@@ -143,12 +153,8 @@ export class DescriptorEngine {
     this.session.tx = d;
     d.beginAttempt();
     d.state = InFlightState.RUNNING;
-    this.copyUnaligned(this.top, d.desc, 0);
-    return this.attempt(this.top, ctx);
-  }
-
-  /** One attempt at the top-level descriptor in `f`: runs it, then parks or commits its transaction if it has one. */
-  private attempt(f: Frame, ctx: ExecContext): number {
+    const f = this.top;
+    this.copyUnaligned(f, d.desc, 0);
     this.crWrittenFlag = false;
     this.interruptFlag = false;
     this.errorFlag = false;
