@@ -7,3 +7,4 @@ export * as vfio from './vfio/index.js';
 export * as mdev from './mdev/index.js';
 export * as vidxd from './vidxd/index.js';
 export * as guest from './guest/index.js';
+export * as vfioUser from './vfio-user/index.js';

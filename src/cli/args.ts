@@ -7,6 +7,7 @@
 export type OptionSpec =
   | { readonly kind: 'flag'; readonly help: string }
   | { readonly kind: 'integer'; readonly help: string; readonly arg: string }
+  | { readonly kind: 'string'; readonly help: string; readonly arg: string }
   | { readonly kind: 'choice'; readonly help: string; readonly arg: string; readonly choices: readonly string[] };
 
 /** A usage mistake: the message to print before exiting with status 2. */
@@ -44,7 +45,9 @@ export function parseOptions(args: readonly string[], spec: Readonly<Record<stri
     if (eq >= 0) value = arg.slice(eq + 1);
     else value = args[++i];
     if (value === undefined || value === '') throw new UsageError(`--${name} needs a value (${o.arg})`);
-    if (o.kind === 'integer') {
+    if (o.kind === 'string') {
+      out[name] = value;
+    } else if (o.kind === 'integer') {
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${name} needs a non-negative integer, not '${value}'`);
       out[name] = Number(value);
     } else {

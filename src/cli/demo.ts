@@ -8,7 +8,7 @@
  */
 import { IdxdGuest, type PageFault } from '../guest/index.js';
 import { configDump } from './inspect.js';
-import { type DemoVm, createVm, type HostSystem, buildHost } from './system.js';
+import { createVm, type HostSystem, buildHost } from './system.js';
 import {
   DemoRandom, refCrc32c, refDelta, refDifInsert, refFill, sameBytes,
 } from './reference.js';
@@ -75,13 +75,13 @@ export interface DemoReport {
 }
 
 /** Guest memory of each VM. */
-const MEM_SIZE = 1 << 20;
+export const MEM_SIZE = 1 << 20;
 /** The driver's allocator manages guest memory below this IOVA; the forced-fault buffers live above it. */
-const HEAP_END = 0xb0000;
+export const HEAP_END = 0xb0000;
 /** Source of the forced-fault operation (mapped). */
 const FAULT_SRC = 0xb0000;
 /** The page the VMM leaves unmapped until the guest faults on it. */
-const FAULT_PAGE = 0xc2000;
+export const FAULT_PAGE = 0xc2000;
 /** The fill pattern. */
 const PATTERN = 0x0123456789abcdefn;
 
@@ -94,19 +94,33 @@ const VMS = [DEDICATED_TYPE, SHARED_TYPE, SHARED_TYPE] as const;
 /** Progress callback: VM index and the step it is at. */
 export type Progress = (vm: number, step: string, checks: number) => void;
 
-class Checks {
+/** The checks of one VM's workload, in order. */
+export class Checks {
+  /** Every check so far. */
   readonly list: Check[] = [];
 
+  /** Checks that tell `onCheck` about each one. */
   constructor(private readonly onCheck: () => void) {}
 
+  /** Records one check. */
   check(name: string, ok: boolean, detail = ''): void {
     this.list.push({ name, ok, detail: ok ? '' : detail });
     this.onCheck();
   }
 }
 
-/** The workload of one VM, run by its driver; every result checked. */
-async function workload(vm: DemoVm, g: IdxdGuest, rnd: DemoRandom, index: number, faults: PageFault[], c: Checks, step: (s: string) => void): Promise<void> {
+/** What the workload needs of its VM: the guest memory's bytes (the driver's view of RAM). */
+export interface WorkloadVm {
+  /** The guest memory. */
+  readonly memory: { readonly bytes: Uint8Array };
+}
+
+/**
+ * The workload of one VM, run by its driver; every result checked. The VM's VMM leaves the page at
+ * {@link FAULT_PAGE} unmapped and maps it in the driver's fault hook; `index` picks the operation that
+ * meets it (memmove, crc32c, difInsert).
+ */
+export async function workload(vm: WorkloadVm, g: IdxdGuest, rnd: DemoRandom, index: number, faults: PageFault[], c: Checks, step: (s: string) => void): Promise<void> {
   const mem = vm.memory.bytes;
   const at = (iova: number, n: number): Uint8Array => mem.subarray(iova, iova + n);
   const hex = (n: number): string => `0x${n.toString(16)}`;

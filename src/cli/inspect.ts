@@ -9,17 +9,11 @@ import { formatLspciDump } from '../pci/index.js';
 import { VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, type VfioDevice } from '../vfio/index.js';
 import { type DeviceType, type InspectedDevice, inspectDevice } from './system.js';
 
-/** The PCI command register and its memory-decode bit. */
-const PCI_COMMAND = 0x04;
-const PCI_COMMAND_MEMORY = 0x2;
-
 /** Opens a device of `type`, brought up by the reference driver when `enabled`. */
 async function open(type: DeviceType, enabled: boolean): Promise<InspectedDevice> {
   const d = inspectDevice(type);
-  if (enabled) {
-    if (d.memory === null) throw new Error('--enabled needs a vdev type: the reference driver does not configure a PF\'s WQs');
-    await IdxdGuest.open({ device: d.device, memory: d.memory, poll: d.poll });
-  }
+  // On the PF the reference driver configures WQ 0 itself (the PF is configurable).
+  if (enabled) await IdxdGuest.open({ device: d.device, memory: d.memory, poll: d.poll });
   return d;
 }
 
@@ -98,14 +92,8 @@ function blockLines(dev: VfioDevice<unknown>, b: BlockDef, c: RegisterContext, a
 
 /** The BAR0 register map of a device of `type`. */
 export async function regsText(type: DeviceType, enabled: boolean, all: boolean): Promise<string> {
+  // A PF opens with memory decode on, as vfio-pci opens a device: its BAR0 answers at once.
   const d = await open(type, enabled);
-  // A PF at reset decodes no memory (its BAR0 reads all ones): turn memory decode on, as firmware would.
-  if (type === 'pf') {
-    const cmd = new Uint8Array(2);
-    d.device.readRegion(VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, cmd);
-    cmd[0] = (cmd[0] as number) | PCI_COMMAND_MEMORY;
-    d.device.writeRegion(VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, cmd);
-  }
   const lines = [
     `BAR0 of a ${type === 'pf' ? 'DSA PF (whole-function pass-through)' : `${type} vdev`}${enabled ? ' brought up by the reference driver' : ' at reset'}, read through the VFIO BAR0 region`,
     'offset  size register    value (high dword first); then each field: name [bits] = value, access, meaning',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `vidxd` command: `demo` (the whole system at work, verified), `lspci` (a device's config space
- * as `lspci -F` reads it) and `regs` (its BAR0 register map). `--help` everywhere; a usage mistake
+ * as `lspci -F` reads it), `regs` (its BAR0 register map) and `serve` (devices over vfio-user). `--help` everywhere; a usage mistake
  * prints a message and exits with status 2.
  */
 import { realpathSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { type OptionSpec, optionHelp, type ParsedOptions, parseOptions, UsageErr
 import { runDemo } from './demo.js';
 import { lspciText, regsText } from './inspect.js';
 import { renderReport } from './report.js';
+import { READY_PREFIX, runServe, serveTargets } from './serve.js';
 import { DEVICE_TYPES, type DeviceType } from './system.js';
 
 /** Where the command writes. */
@@ -38,7 +39,39 @@ interface CommandDef {
 }
 
 const TYPE_OPTION: OptionSpec = { kind: 'choice', arg: 'TYPE', choices: DEVICE_TYPES, help: `device: ${DEVICE_TYPES.join(', ')} (default ${DEVICE_TYPES[0]})` };
-const ENABLED_OPTION: OptionSpec = { kind: 'flag', help: 'show the vdev after the reference driver brought it up (default: at reset)' };
+const ENABLED_OPTION: OptionSpec = { kind: 'flag', help: 'show the device after the reference driver brought it up (default: at reset)' };
+
+const SERVE: CommandDef = {
+  summary: 'serve devices over vfio-user sockets for QEMU (vfio-user-pci) or any vfio-user client',
+  usage: 'vidxd serve --socket PATH [--type TYPE] | --vdevs TYPE:N[,TYPE:N...] --socket-dir DIR  [--transport auto|fd|net] [--json]',
+  details: `Builds the default DSA model (running descriptors as they arrive), its host driver configured with a
+dedicated and a shared mediated WQ, and the vidxd mdev parent; creates and opens the device (a vdev, or with
+--type pf the whole DSA PF) and serves it on an AF_UNIX socket. --vdevs serves several vdevs of the one parent
+from this process, one socket each (DIR/<type>-<i>.sock): several VMs sharing one DSA. For each socket it
+prints the QEMU option to attach it:
+-device '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"PATH"}}'
+and, in fd mode, the shared guest memory that makes DMA zero-copy and interrupts possible:
+-m SIZE -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem
+Then one log line per event (connect, version, maps, IRQs, resets, errors, disconnect; --json: one JSON object
+per line) and, once every socket listens, the line
+${READY_PREFIX}, N socket(s): PATH...          (--json: {"kind":"ready","sockets":[...]})
+SIGINT or SIGTERM closes every connection and removes the sockets. fd mode needs the fd-passing addon (built
+at npm install); without it the devices are served without fds: DMA by messages and no interrupts.`,
+  options: {
+    socket: { kind: 'string', arg: 'PATH', help: 'the socket to serve one device on' },
+    type: TYPE_OPTION,
+    vdevs: { kind: 'string', arg: 'LIST', help: 'vdevs to serve, e.g. dsa-1swq-v1:2,dsa-1dwq-v1:1 (needs --socket-dir)' },
+    'socket-dir': { kind: 'string', arg: 'DIR', help: 'where --vdevs puts its sockets' },
+    transport: { kind: 'choice', arg: 'MODE', choices: ['auto', 'fd', 'net'], help: 'fd passing: auto (default: when the addon is built), fd, or net (none)' },
+    json: { kind: 'flag', help: 'one JSON object per log line' },
+  },
+  async run(o, io) {
+    const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+    const targets = serveTargets({ socket: str('socket'), type: str('type'), vdevs: str('vdevs'), socketDir: str('socket-dir') });
+    const transport = (str('transport') ?? 'auto') as 'auto' | 'fd' | 'net';
+    return runServe({ targets, json: o.json === true, transport }, io);
+  },
+};
 
 const COMMANDS: Readonly<Record<string, CommandDef>> = {
   demo: {
@@ -86,6 +119,7 @@ fields. Blocks of more than 16 instances (the PF's interrupt-handle table) show 
       return 0;
     },
   },
+  serve: SERVE,
 };
 
 function deviceType(o: ParsedOptions): DeviceType {
@@ -167,6 +201,10 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
   try {
     return await cmd.run(opts, io);
   } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`vidxd ${name}: ${e.message}\nusage: ${cmd.usage}\nTry 'vidxd ${name} --help'.\n`);
+      return 2;
+    }
     io.err(`vidxd ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }

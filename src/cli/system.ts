@@ -16,15 +16,17 @@ export const DEVICE_TYPES = [DEDICATED_TYPE, SHARED_TYPE, 'pf'] as const;
 /** One of {@link DEVICE_TYPES}. */
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 
-/** The host configuration: group 0 with every engine, WQ 0 dedicated and WQ 1 shared, both mediated; user interrupts on. */
+/**
+ * The host configuration: group 0 with every engine, WQ 0 dedicated and WQ 1 shared, both mediated
+ * (so the host driver turns GENCFG.user_int_en on by default: the shared WQ's user-mode PASID
+ * descriptors request completion interrupts).
+ */
 export const DEMO_CONFIG: DeviceConfig = {
   groups: [{ id: 0, engines: [0, 1, 2, 3] }],
   wqs: [
     { id: 0, group: 0, mode: 'dedicated', size: 32, mediated: true },
     { id: 1, group: 0, mode: 'shared', size: 64, threshold: 48, mediated: true },
   ],
-  // Shared-WQ descriptors are user-mode (Priv 0) with a PASID: their completion interrupts need GENCFG.user_int_en.
-  userInterrupts: true,
 };
 
 /** The parent side: device model, host driver, vidxd parent and the mdev bus. */
@@ -102,13 +104,13 @@ export function createVm(sys: HostSystem, type: string, uuid: string, memSize: n
 /** A device the lspci and regs commands look at. */
 export interface InspectedDevice {
   /** The VFIO device. */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<unknown>;
   /** Its BAR0 register tables and their context (the vdev's own, or the DSA model's). */
   readonly blocks: readonly BlockDef[];
   /** The context the tables are evaluated in. */
   readonly context: RegisterContext;
-  /** The guest memory of the VM that opened it (null for the PF). */
-  readonly memory: GuestMemory | null;
+  /** The guest memory of the VM that opened it. */
+  readonly memory: GuestMemory;
   /** The VMM's progress hook (steps the device model). */
   readonly poll: () => boolean;
 }
@@ -117,7 +119,12 @@ export interface InspectedDevice {
 export function inspectDevice(type: DeviceType): InspectedDevice {
   if (type === 'pf') {
     const pf = new DsaDevice();
-    return { device: new VfioDevice(pfVfioOps(pf)), blocks: BAR0_BLOCKS, context: pf.regs.context, memory: null, poll: () => pf.step() };
+    const device = new VfioDevice(pfVfioOps(pf));
+    const memory = new GuestMemory(0x10000);
+    const ioas = new VfioIoas();
+    ioas.map({ iova: 0, size: memory.size, memory, offset: 0, flags: RW });
+    device.attachIoas(ioas);
+    return { device, blocks: BAR0_BLOCKS, context: pf.regs.context, memory, poll: () => pf.step() };
   }
   const sys = buildHost();
   const uuid = '3b0ad1a5-0000-4000-8000-000000000001';

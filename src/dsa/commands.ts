@@ -11,11 +11,15 @@ import type { DsaProfile } from './profile.js';
 import type { RegisterFile } from './register-file.js';
 import type { WorkQueue, WqConfig } from './work-queue.js';
 
-/** GENSTS.state values. */
+/** GENSTS.state values (Linux `enum idxd_device_status_state`: `IDXD_DEVICE_STATE_` + the key). */
 export const DeviceState = {
+  /** Linux `IDXD_DEVICE_STATE_DISABLED`. */
   DISABLED: 0,
+  /** Linux `IDXD_DEVICE_STATE_ENABLED`. */
   ENABLED: 1,
+  /** Disable Device in progress. Linux `IDXD_DEVICE_STATE_DRAIN`. */
   DRAIN: 2,
+  /** Linux `IDXD_DEVICE_STATE_HALT`. */
   HALT: 3,
 } as const;
 
@@ -59,7 +63,7 @@ export interface CommandContext {
 export interface CommandDef {
   /** Command code (CMD bits 24:20). */
   readonly code: number;
-  /** Name (Linux `IDXD_CMD_*` without the prefix). */
+  /** Name: Linux's `IDXD_CMD_*` (`enum idxd_cmd`) without the prefix. */
   readonly name: string;
   /** What the operand (CMD bits 19:0) holds. */
   readonly operand: string;
@@ -106,10 +110,11 @@ function dedicatedTo(w: WorkQueue, pasid: number): boolean {
   return w.dedicated && w.pasidEnabled && w.pasid === pasid;
 }
 
-/** Operand bit 16 of the interrupt-handle commands: the handle is an IMS (interrupt-handle table) handle. */
+/** Operand bit 16 of the interrupt-handle commands: the handle is an IMS (interrupt-handle table) handle. Linux `CMD_INT_HANDLE_IMS`. */
 export const INT_HANDLE_IMS = 0x10000;
 
 const TABLE = [
+  // Linux `IDXD_CMD_ENABLE_DEVICE`.
   {
     code: 1, name: 'ENABLE_DEVICE', operand: 'none', doc: 'Validate GENCFG, GRPCFG and WQCFG and enter Enabled',
     run: (d) => {
@@ -121,6 +126,7 @@ const TABLE = [
       return 0;
     },
   },
+  // Linux `IDXD_CMD_DISABLE_DEVICE`.
   {
     code: 2, name: 'DISABLE_DEVICE', operand: 'none', doc: 'Stop taking work, wait for every queued descriptor, disable every WQ, enter Disabled',
     run: (d) => {
@@ -131,6 +137,7 @@ const TABLE = [
       return COMMAND_WAITS;
     },
   },
+  // Linux `IDXD_CMD_DRAIN_ALL`.
   {
     code: 3, name: 'DRAIN_ALL', operand: 'none', doc: 'Wait for every descriptor accepted before the command',
     run: (d) => {
@@ -139,6 +146,7 @@ const TABLE = [
       return COMMAND_WAITS;
     },
   },
+  // Linux `IDXD_CMD_ABORT_ALL`.
   {
     code: 4, name: 'ABORT_ALL', operand: 'none', doc: 'Abandon every queued descriptor (no record, no interrupt)',
     run: (d) => {
@@ -146,6 +154,7 @@ const TABLE = [
       return 0;
     },
   },
+  // Linux `IDXD_CMD_RESET_DEVICE`.
   {
     code: 5, name: 'RESET_DEVICE', operand: 'none', doc: 'Abort everything, disable every WQ, reset every register but CMD, CMDSTS and SWERR, enter Disabled',
     run: (d) => {
@@ -153,6 +162,7 @@ const TABLE = [
       return 0;
     },
   },
+  // Linux `IDXD_CMD_ENABLE_WQ`.
   {
     code: 6, name: 'ENABLE_WQ', operand: 'WQ index', doc: 'Validate the WQ configuration and enable the WQ',
     run: (d, operand) => {
@@ -168,6 +178,7 @@ const TABLE = [
       return 0;
     },
   },
+  // Linux `IDXD_CMD_DISABLE_WQ`.
   {
     code: 7, name: 'DISABLE_WQ', operand: 'WQ mask', doc: 'Stop the WQs taking work, wait for their queued descriptors, disable them',
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
@@ -179,6 +190,7 @@ const TABLE = [
       return COMMAND_WAITS;
     }),
   },
+  // Linux `IDXD_CMD_DRAIN_WQ`.
   {
     code: 8, name: 'DRAIN_WQ', operand: 'WQ mask', doc: 'Wait for the descriptors accepted into the WQs before the command',
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
@@ -187,6 +199,7 @@ const TABLE = [
       return COMMAND_WAITS;
     }),
   },
+  // Linux `IDXD_CMD_ABORT_WQ`.
   {
     code: 9, name: 'ABORT_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs',
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
@@ -194,6 +207,7 @@ const TABLE = [
       return 0;
     }),
   },
+  // Linux `IDXD_CMD_RESET_WQ`.
   {
     code: 10, name: 'RESET_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs and disable them (configuration kept)',
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
@@ -204,6 +218,7 @@ const TABLE = [
       return 0;
     }),
   },
+  // Linux `IDXD_CMD_DRAIN_PASID`.
   {
     code: 11, name: 'DRAIN_PASID', operand: 'PASID', doc: 'Wait for the queued descriptors with the PASID (dedicated WQs programmed with it: all of theirs)',
     run: (d, operand) => {
@@ -219,6 +234,7 @@ const TABLE = [
       return COMMAND_WAITS;
     },
   },
+  // Linux `IDXD_CMD_ABORT_PASID`.
   {
     code: 12, name: 'ABORT_PASID', operand: 'PASID', doc: 'Abandon the queued descriptors with the PASID, leaving other PASIDs\' work queued',
     run: (d, operand) => {
@@ -229,6 +245,7 @@ const TABLE = [
       return 0;
     },
   },
+  // Linux `IDXD_CMD_REQUEST_INT_HANDLE`.
   {
     code: 13, name: 'REQUEST_INT_HANDLE', operand: '[15:0] MSI-X vector or IMS entry, [16] IMS', doc: 'Allocate an interrupt handle; CMDSTS.result = the handle',
     run: (d, operand) => {
@@ -236,6 +253,7 @@ const TABLE = [
       return h < 0 ? -h : h << 8;
     },
   },
+  // Linux `IDXD_CMD_RELEASE_INT_HANDLE`.
   {
     code: 14, name: 'RELEASE_INT_HANDLE', operand: '[15:0] handle, [16] IMS', doc: 'Free an interrupt handle',
     run: (d, operand) => (d.irq.releaseHandle(operand & 0xffff, (operand & INT_HANDLE_IMS) !== 0) ? 0 : CmdStatus.INVALID_HANDLE),

@@ -7,59 +7,62 @@
 /** Size of a descriptor in bytes. */
 export const DESC_SIZE = 64;
 
-/** Byte offsets of descriptor fields. Several names share an offset (per-operation meanings). */
+/**
+ * Byte offsets of descriptor fields. Several names share an offset (per-operation meanings). Each
+ * gives the field of Linux's `struct dsa_hw_desc` it is.
+ */
 export const Desc = {
-  /** u32: [19:0] PASID, [31] Priv. */
+  /** u32: [19:0] PASID, [31] Priv (Linux `pasid`, `priv`). */
   PASID_PRIV: 0,
-  /** u24 flags (bytes 4–6). */
+  /** u24 flags (bytes 4–6; Linux `flags`). */
   FLAGS: 4,
-  /** u8 opcode. */
+  /** u8 opcode (Linux `opcode`). */
   OPCODE: 7,
-  /** u64 completion record address. */
+  /** u64 completion record address (Linux `completion_addr`). */
   CR_ADDR: 8,
-  /** u64 source / source 1 / fill pattern / descriptor list / readback 1 / delta record (AP_DELTA). */
+  /** u64 source / source 1 / fill pattern / descriptor list / readback 1 / delta record (AP_DELTA) (Linux `src_addr`, `pattern`, `desc_list_addr`, `rdback_addr`). */
   SRC: 16,
-  /** u64 destination / destination 1 / source 2 / compare pattern / readback 2. */
+  /** u64 destination / destination 1 / source 2 / compare pattern / readback 2 (Linux `dst_addr`, `src2_addr`, `comp_pattern`, `rdback_addr2`). */
   DST: 24,
-  /** u32 transfer size / descriptor count (BATCH). */
+  /** u32 transfer size / descriptor count (BATCH) (Linux `xfer_size`, `desc_count`). */
   XFER_SIZE: 32,
-  /** u16 completion interrupt handle. */
+  /** u16 completion interrupt handle (Linux `int_handle`). */
   INT_HANDLE: 36,
-  /** u8 COMPARE/COMPVAL expected result (bit 0). */
+  /** u8 COMPARE/COMPVAL expected result (bit 0) (Linux `expected_res`). */
   EXPECTED_RESULT: 40,
-  /** u64 CR_DELTA delta record address. */
+  /** u64 CR_DELTA delta record address (Linux `delta_addr`). */
   DELTA_ADDR: 40,
-  /** u32 CR_DELTA maximum delta record size. */
+  /** u32 CR_DELTA maximum delta record size (Linux `max_delta_size`). */
   MAX_DELTA_SIZE: 48,
-  /** u8 CR_DELTA expected result mask (bits 2:0). */
+  /** u8 CR_DELTA expected result mask (bits 2:0) (Linux `expected_res_mask`). */
   EXPECTED_RESULT_MASK: 56,
-  /** u32 AP_DELTA delta record size. */
+  /** u32 AP_DELTA delta record size (Linux `delta_rec_size`). */
   DELTA_SIZE: 40,
-  /** u64 DUALCAST destination 2. */
+  /** u64 DUALCAST destination 2 (Linux `dest2`). */
   DST2: 40,
-  /** u64 FILL pattern upper 8 bytes (16-byte pattern, 2.0). */
+  /** u64 FILL pattern upper 8 bytes (16-byte pattern, 2.0) (Linux `pattern_upper`). */
   PATTERN_HI: 40,
-  /** u32 (u64 with CRC64) CRC seed. */
+  /** u32 (u64 with CRC64) CRC seed (Linux `crc_seed`). */
   CRC_SEED: 40,
-  /** u64 CRC seed address (op flag 16). */
+  /** u64 CRC seed address (op flag 16) (Linux `seed_addr`). */
   CRC_SEED_ADDR: 48,
-  /** u8 source DIF flags. */
+  /** u8 source DIF flags (Linux `src_dif_flags`, `src_upd_flags`). */
   SRC_DIF_FLAGS: 40,
-  /** u8 destination DIF flags. */
+  /** u8 destination DIF flags (Linux `dest_dif_flag`, `upd_dest_flags`). */
   DST_DIF_FLAGS: 41,
-  /** u8 DIF flags. */
+  /** u8 DIF flags (Linux `dif_chk_flags`, `dif_ins_flags`, `dif_upd_flags`). */
   DIF_FLAGS: 42,
-  /** u32 source reference tag seed (CHECK, STRP, UPDT). */
+  /** u32 source reference tag seed (CHECK, STRP, UPDT) (Linux `chk_ref_tag_seed`, `src_ref_tag_seed`). */
   SRC_REF_SEED: 48,
-  /** u16 source application tag mask. */
+  /** u16 source application tag mask (Linux `chk_app_tag_mask`, `src_app_tag_mask`). */
   SRC_APP_MASK: 52,
-  /** u16 source application tag seed. */
+  /** u16 source application tag seed (Linux `chk_app_tag_seed`, `src_app_tag_seed`). */
   SRC_APP_SEED: 54,
-  /** u32 destination reference tag seed (INS, UPDT). */
+  /** u32 destination reference tag seed (INS, UPDT) (Linux `ins_ref_tag_seed`, `dest_ref_tag_seed`). */
   DST_REF_SEED: 56,
-  /** u16 destination application tag mask. */
+  /** u16 destination application tag mask (Linux `ins_app_tag_mask`, `dest_app_tag_mask`). */
   DST_APP_MASK: 60,
-  /** u16 destination application tag seed. */
+  /** u16 destination application tag seed (Linux `ins_app_tag_seed`, `dest_app_tag_seed`). */
   DST_APP_SEED: 62,
 } as const;
 

@@ -50,7 +50,7 @@ export interface DsaDeviceOptions {
    * Automatic mode: how to run queued work. Default: synchronously, inside the call that queued it.
    * An embedder may pass e.g. `queueMicrotask` for one scheduled run per burst of submissions.
    */
-  readonly schedule?: (run: () => void) => void;
+  readonly schedule?: ((run: () => void) => void) | undefined;
   /** Engine items without a register bit (`cacheControl3`, `logInvalidHandle`, …). */
   readonly engineCaps?: Partial<EngineCaps>;
 }
@@ -201,6 +201,8 @@ export class DsaDevice {
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
     this.control = this.commandContext();
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
+    // A function-level reset the guest initiated (PCIe DevCtl bit 15) has reset config space: the rest follows.
+    this.pci.onFunctionReset(() => this.resetFunctionState());
     this.pci.onCapabilityWrite((cap) => {
       if (cap === this.pasid || cap === this.ats || cap === this.pri) this.capabilityEnablesChanged();
     });
@@ -426,11 +428,19 @@ export class DsaDevice {
   }
 
   /**
-   * Power-on / fundamental reset: PCI config space, every register (SWERR, CMD and CMDSTS too), the
-   * queues and the handle table return to their reset state. Listeners and delivery callbacks stay.
+   * Power-on / fundamental reset, and what a function-level reset does (a write of 1 to the PCIe
+   * DevCtl "Initiate FLR" bit runs the same once the write completes): PCI config space, every
+   * register (SWERR, CMD and CMDSTS too), the queues and the handle table return to their reset state;
+   * queued descriptors are dropped without a record or an interrupt. Listeners, the MSI-X route and
+   * delivery callbacks stay.
    */
   reset(): void {
     this.pci.reset();
+    this.resetFunctionState();
+  }
+
+  /** Everything of {@link reset} but config space (which the caller, or the function's FLR, has reset). */
+  private resetFunctionState(): void {
     this.refreshCapabilityEnables();
     this.cancelCommand();
     this.resetDevice();

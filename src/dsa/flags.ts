@@ -1,36 +1,40 @@
-/** Generic descriptor flags, bytes 4–6 bits 15:0 (dsa-operations.md §2.1; Linux `IDXD_OP_FLAG_*`). */
+/**
+ * Generic descriptor flags, bytes 4–6 bits 15:0 (dsa-operations.md §2.1). Each carries its Linux
+ * `include/uapi/linux/idxd.h` name; where ours differs it is the DSA specification's (rev 3.0) name
+ * for the bit, and Linux's is the older one.
+ */
 export const Flag = {
-  /** Fence (batch elements only). */
+  /** Fence (batch elements only). Linux `IDXD_OP_FLAG_FENCE`. */
   FENCE: 1 << 0,
-  /** Block on fault. */
+  /** Block on fault. Linux `IDXD_OP_FLAG_BOF`. */
   BOF: 1 << 1,
-  /** Completion Record Address Valid. */
+  /** Completion Record Address Valid. Linux `IDXD_OP_FLAG_CRAV`. */
   CRAV: 1 << 2,
-  /** Request Completion Record. */
+  /** Request Completion Record. Linux `IDXD_OP_FLAG_RCR`. */
   RCR: 1 << 3,
-  /** Request Completion Interrupt. */
+  /** Request Completion Interrupt. Linux `IDXD_OP_FLAG_RCI`. */
   RCI: 1 << 4,
-  /** Cache Control 3 (rev 3.0; reserved in the DSA 1.0 baseline). */
+  /** Cache Control 3 (rev 3.0; reserved in the DSA 1.0 baseline). Linux `IDXD_OP_FLAG_CRSTS` (the old "completion record steering tag"). */
   CC3: 1 << 5,
-  /** Always reserved. */
+  /** Always reserved (Linux defines no name for bit 6). */
   RESERVED6: 1 << 6,
-  /** Check Result. */
+  /** Check Result. Linux `IDXD_OP_FLAG_CR`. */
   CHECK_RESULT: 1 << 7,
-  /** Cache Control 1 (1.0: allocate in cache). */
+  /** Cache Control 1 (1.0: allocate in cache). Linux `IDXD_OP_FLAG_CC`. */
   CC1: 1 << 8,
-  /** Address 1 traffic-class selector. */
+  /** Address 1 traffic-class selector. Linux `IDXD_OP_FLAG_ADDR1_TCS`. */
   ADDR1_TCS: 1 << 9,
-  /** Address 2 traffic-class selector. */
+  /** Address 2 traffic-class selector. Linux `IDXD_OP_FLAG_ADDR2_TCS`. */
   ADDR2_TCS: 1 << 10,
-  /** Address 3 traffic-class selector. */
+  /** Address 3 traffic-class selector. Linux `IDXD_OP_FLAG_ADDR3_TCS`. */
   ADDR3_TCS: 1 << 11,
-  /** Completion record traffic-class selector. */
+  /** Completion record traffic-class selector. Linux `IDXD_OP_FLAG_CR_TCS`. */
   CR_TCS: 1 << 12,
-  /** Strict ordering. */
+  /** Strict ordering. Linux `IDXD_OP_FLAG_STORD`. */
   STRICT_ORDER: 1 << 13,
-  /** Cache Control 2 (1.0: destination readback). */
+  /** Cache Control 2 (1.0: destination readback). Linux `IDXD_OP_FLAG_DRDBK` (the old "destination readback"). */
   CC2: 1 << 14,
-  /** Always reserved (old destination steering tag). */
+  /** Always reserved. Linux `IDXD_OP_FLAG_DSTS` (the old "destination steering tag"). */
   RESERVED15: 1 << 15,
 } as const;
 
@@ -41,7 +45,10 @@ export const ALWAYS_RESERVED_FLAGS = Flag.RESERVED6 | Flag.RESERVED15;
 /** Mask of the operation-specific flag bits 23:16. */
 export const OP_SPECIFIC_FLAGS = 0xff0000;
 
-/** Operation-specific flags, bits 23:16 (§2.2). */
+/**
+ * Operation-specific flags, bits 23:16 (§2.2). Linux's uapi names none of DSA's: its `IDXD_OP_FLAG_*`
+ * values at bits 21:16 (`IDXD_OP_FLAG_RD_SRC2_AECS`, …, `IDXD_OP_FLAG_CRC_RFC3720`) are IAA's.
+ */
 export const OpFlag = {
   /** BATCH: an earlier batch already had an error (needs batch continuation support). */
   BATCH_ERROR: 1 << 16,

@@ -129,7 +129,7 @@ export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStat
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';
-export { type PasidPolicy, Portal, PortalRegion } from './portal.js';
-export { RegisterMmio } from './mmio.js';
+export { type PasidPolicy, Portal, PortalRegion, PortalWindow } from './portal.js';
+export { MappedRegisters, RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
 export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind } from './device.js';

@@ -59,7 +59,12 @@ export class InterruptController implements InterruptSink {
   private msixHandler: VectorDelivery | null = null;
   private imsHandler: ImsDelivery | null = null;
 
-  /** Wires the controller to the register file and the MSI-X capability; `busMaster` gates every message. */
+  /**
+   * Wires the controller to the register file and the MSI-X capability; `busMaster` gates every
+   * message (a function whose bus mastering is off cannot send one: MSI-X and IMS messages are memory
+   * writes). The controller installs the capability's hardware route once, here; a VFIO owner of the
+   * function attaches a sink to the capability instead and never replaces the route.
+   */
   constructor(profile: DsaProfile, regs: RegisterFile, msix: MsixCapability, busMaster: () => boolean) {
     this.vectors = msixVectors(profile);
     this.imsEntries = imsEntries(profile);
@@ -72,13 +77,15 @@ export class InterruptController implements InterruptSink {
     this.causeDword = regs.dwordIndex(INTCAUSE);
     this.msixHandles = new Int32Array(this.vectors).fill(-1);
     this.imsHandles = new Int32Array(this.imsEntries).fill(-1);
+    // The hardware route (a host driver owns the function): a vector the table lets through needs bus
+    // mastering too — a pending vector an unmask releases while bus mastering is off keeps pending.
     msix.setDelivery((v) => this.busMaster() && this.msixHandler !== null && this.msixHandler(v));
   }
 
   /** Installs (null: removes) the receiver of MSI-X messages. Pending vectors are delivered if now deliverable. */
   setMsixDelivery(handler: VectorDelivery | null): void {
     this.msixHandler = handler;
-    if (handler !== null) this.msix.deliverPending();
+    if (handler !== null && this.busMaster()) this.msix.deliverPending();
   }
 
   /** Installs (null: removes) the receiver of IMS messages. Pending unmasked entries are delivered. */
@@ -87,8 +94,9 @@ export class InterruptController implements InterruptSink {
     if (handler !== null) this.redeliver();
   }
 
-  /** Delivers every pending vector and entry that can be delivered now (e.g. bus mastering came back). */
+  /** Delivers every pending vector and entry that can be delivered now (bus mastering came back). */
   redeliver(): void {
+    if (!this.busMaster()) return;
     this.msix.deliverPending();
     for (let e = 0; e < this.imsEntries; e++) this.imsEntryWritten(e);
   }
@@ -128,7 +136,7 @@ export class InterruptController implements InterruptSink {
     if (entry < 0) return;
     const v = this.regs.value;
     if (!ims) {
-      if (((v[this.permBase + entry * PERM_DWORDS] as number) & PERM_IGNORE) === 0) this.msix.notify(entry);
+      if (((v[this.permBase + entry * PERM_DWORDS] as number) & PERM_IGNORE) === 0) this.sendMsix(entry);
       return;
     }
     const d = this.imsBase + entry * IMS_DWORDS + IMS_CONTROL;
@@ -154,7 +162,18 @@ export class InterruptController implements InterruptSink {
   /** Records `cause` (an INTCAUSE field) and signals MSI-X vector 0. */
   raiseCause(cause: FieldDef): void {
     this.regs.value[this.causeDword] = ((this.regs.value[this.causeDword] as number) | fbit(cause)) >>> 0;
-    this.msix.notify(0);
+    this.sendMsix(0);
+  }
+
+  /**
+   * Sends MSI-X vector `v` through the capability (the table's rules and the hardware route, or the
+   * sink of a VFIO owner). With bus mastering off the function cannot send it: it is held in its
+   * pending bit and sent when bus mastering comes back ({@link redeliver}), under a host driver and
+   * under VFIO alike (vfio-pci passes the user's bus-master enable to the device).
+   */
+  private sendMsix(v: number): void {
+    if (this.busMaster()) this.msix.notify(v);
+    else this.msix.hold(v);
   }
 
   // ---------------------------------------------------------------- handle table

@@ -4,17 +4,17 @@
  */
 import { type DsaProfile, imsEntries, msixVectors } from './profile.js';
 
-/** Bytes of one WQCFG entry (WQCAP.wqcfg_size = 0). */
+/** Bytes of one WQCFG entry (WQCAP.wqcfg_size = 0; Linux: `1 << (wqcfg_size + IDXD_WQCFG_MIN)`). */
 export const WQCFG_SIZE = 32;
-/** Bytes of one GRPCFG entry. */
+/** Bytes of one GRPCFG entry. Linux `GRPCFG_SIZE`. */
 export const GRPCFG_SIZE = 64;
 /** Bytes of one MSIX_PERM entry. */
 export const MSIX_PERM_SIZE = 8;
 /** Bytes of one interrupt-handle (IMS) entry. */
 export const IMS_ENTRY_SIZE = 16;
-/** OFFSETS fields are in units of this many bytes. */
+/** OFFSETS fields are in units of this many bytes. Linux `IDXD_TABLE_MULT`. */
 export const TABLE_UNIT = 0x100;
-/** Bytes of one portal page. */
+/** Bytes of one portal page. Linux `IDXD_PORTAL_SIZE` (`PAGE_SIZE`). */
 export const PORTAL_PAGE = 0x1000;
 /** Bytes of the four portal pages of one WQ. */
 export const PORTAL_STRIDE = 0x4000;

@@ -87,3 +87,68 @@ export class RegisterMmio {
     }
   }
 }
+
+/**
+ * A mapping of part of BAR0 (what `mmap` of a mappable BAR0 area hands out): a direct handle on the
+ * same register file, at offsets relative to the start of the mapping, with nothing between the caller
+ * and the registers but the device's own rules (the access sizes and alignment of {@link RegisterMmio},
+ * all ones while memory decode is off). An access that does not lie wholly inside the mapping reaches
+ * nothing: it reads 0 and writes nothing.
+ */
+export class MappedRegisters {
+  /** BAR0 offset of the first mapped byte. */
+  readonly offset: number;
+  /** Mapped bytes. */
+  readonly size: number;
+  private readonly mmio: RegisterMmio;
+
+  /** The `size` bytes of `mmio` from BAR0 offset `offset`; throws `RangeError` when they do not lie inside BAR0. */
+  constructor(mmio: RegisterMmio, offset: number, size: number) {
+    if (!Number.isInteger(offset) || !Number.isInteger(size) || offset < 0 || size <= 0 || offset + size > mmio.size) {
+      throw new RangeError(`a BAR0 mapping of 0x${size.toString(16)} bytes at 0x${offset.toString(16)} does not lie inside the ${mmio.size}-byte BAR`);
+    }
+    this.mmio = mmio;
+    this.offset = offset;
+    this.size = size;
+  }
+
+  private inside(at: number, n: number): boolean {
+    return at >= 0 && at + n <= this.size;
+  }
+
+  /** Reads 1, 2 or 4 bytes at `at` (relative to the mapping). */
+  read(at: number, size: number): number {
+    return this.inside(at, size) ? this.mmio.read(this.offset + at, size) : 0;
+  }
+
+  /** Writes 1, 2 or 4 bytes at `at`. */
+  write(at: number, size: number, value: number): void {
+    if (this.inside(at, size)) this.mmio.write(this.offset + at, size, value);
+  }
+
+  /** Reads a dword (`readl`). */
+  read32(at: number): number {
+    return this.read(at, 4);
+  }
+
+  /** Writes a dword (`writel`). */
+  write32(at: number, value: number): void {
+    this.write(at, 4, value);
+  }
+
+  /** Writes a qword as two dwords, low first (`writeq` / `lo_hi_writeq`). */
+  write64(at: number, lo: number, hi: number): void {
+    if (this.inside(at, 8)) this.mmio.write64(this.offset + at, lo, hi);
+  }
+
+  /** Fills `dst` (1, 2, 4 or 8 bytes, little-endian) from `at` (`readq` with 8 bytes). */
+  readInto(at: number, dst: Uint8Array): void {
+    if (this.inside(at, dst.length)) this.mmio.readInto(this.offset + at, dst);
+    else dst.fill(0);
+  }
+
+  /** Writes `src` (1, 2, 4 or 8 bytes, little-endian) at `at`. */
+  writeFrom(at: number, src: Uint8Array): void {
+    if (this.inside(at, src.length)) this.mmio.writeFrom(this.offset + at, src);
+  }
+}

@@ -2,7 +2,9 @@
  * The PCI function of the DSA model (vidxd-device.md §2.1–§2.2): IDs and class of the profile,
  * 64-bit prefetchable BAR0 (registers) and BAR2 (portals), MSI-X in BAR0 with one vector for
  * errors/commands plus one per WQ, PCI Express (the profile's device type, root-complex integrated
- * endpoint by default, with the PASID TLP prefix), ATS, PRI and PASID.
+ * endpoint by default, with the PASID TLP prefix, function-level reset capable — vidxd-device.md
+ * §3.3: Linux's idxd driver recovers from a halt with reset type FLR by `pci_reset_function()`), ATS,
+ * PRI and PASID.
  */
 import {
   AtsCapability, MsixCapability, PasidCapability, PcieCapability, type PciFunction, PciFunctionBuilder, PriCapability,
@@ -10,9 +12,9 @@ import {
 import type { Bar0Layout } from './layout.js';
 import { type DsaProfile, msixVectors } from './profile.js';
 
-/** BAR index of the registers. */
+/** BAR index of the registers. Linux `IDXD_MMIO_BAR`. */
 export const REGISTER_BAR = 0;
-/** BAR index of the portals. */
+/** BAR index of the portals. Linux `IDXD_WQ_BAR`. */
 export const PORTAL_BAR = 2;
 
 /** The PCI function and the capabilities the model drives. */
@@ -36,7 +38,7 @@ export function buildDsaFunction(profile: DsaProfile, layout: Bar0Layout): DsaPc
   const msix = new MsixCapability({
     vectors: msixVectors(profile), tableBar: REGISTER_BAR, tableOffset: layout.msixTable, pbaBar: REGISTER_BAR, pbaOffset: layout.msixPba,
   });
-  const pcie = new PcieCapability({ deviceType: profile.pcieType, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1 });
+  const pcie = new PcieCapability({ deviceType: profile.pcieType, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1, functionLevelReset: true });
   const ats = new AtsCapability({ invalidateQueueDepth: profile.atsQueueDepth, pageAlignedRequest: true });
   const pri = new PriCapability({ outstandingCapacity: profile.priCapacity });
   const pasid = new PasidCapability({ maxWidth: profile.pasidWidth, privileged: profile.pasidPrivileged });

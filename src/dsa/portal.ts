@@ -199,4 +199,82 @@ export class PortalRegion {
     const p = this.portalAt(offset);
     return p === null ? SubmitStatus.RETRY : p.enqueue(src, 0, pasid, priv);
   }
+
+  /** Whether the function decodes memory (writes reach a portal only then). */
+  get decodes(): boolean {
+    return this.decoding();
+  }
+
+  /**
+   * A mapping of the `length` bytes from `offset` (whole pages inside the BAR; a `RangeError` otherwise):
+   * what `mmap` of BAR2 hands out.
+   */
+  window(offset: number, length: number): PortalWindow {
+    return new PortalWindow(this, offset, length);
+  }
+}
+
+/**
+ * A mapping of whole pages of BAR2 (what `mmap` of BAR2 hands out): a 64-byte write at a slot of a
+ * mapped page reaches that page's portal — the WQ and kind (limited, IMS) the page is — with offsets
+ * relative to the start of the mapping, as `iosubmit_cmds512(bar2 + offset, …)` writes. While memory
+ * decode is off nothing reaches a portal (posted writes are ignored, enqueues answer retry). A
+ * one-page mapping is used like that page's {@link Portal}: {@link submit} goes to its first page.
+ */
+export class PortalWindow {
+  /** BAR2 offset of the first mapped byte. */
+  readonly offset: number;
+  /** Mapped bytes (whole pages). */
+  readonly size: number;
+  private readonly region: PortalRegion;
+
+  /** Pages `[offset, offset + size)` of `region`; throws `RangeError` unless they are whole pages inside BAR2. */
+  constructor(region: PortalRegion, offset: number, size: number) {
+    if (!Number.isInteger(offset) || !Number.isInteger(size) || offset < 0 || size <= 0 || offset % PORTAL_PAGE !== 0 ||
+        size % PORTAL_PAGE !== 0 || offset + size > region.size) {
+      throw new RangeError(`a BAR2 mapping of 0x${size.toString(16)} bytes at 0x${offset.toString(16)} is not whole pages inside the ${region.size}-byte BAR`);
+    }
+    this.region = region;
+    this.offset = offset;
+    this.size = size;
+  }
+
+  /** The portal of the mapped page holding `at` (relative to the mapping), or null outside the mapping or beyond the WQs. */
+  portalAt(at: number): Portal | null {
+    return at >= 0 && at < this.size ? this.region.portalAt(this.offset + at) : null;
+  }
+
+  /** The portal a 64-byte write at `at` reaches: a mapped page's, at a slot boundary, while memory decodes. */
+  private target(at: number): Portal | null {
+    return at % PORTAL_SLOT === 0 && this.region.decodes ? this.portalAt(at) : null;
+  }
+
+  /** MOVDIR64B of `src[off, off + 64)` to the slot at `at`; ignored off a slot or page of a WQ. */
+  movdir64b(at: number, src: Uint8Array, off = 0): SubmitStatusValue {
+    const p = this.target(at);
+    return p === null ? SubmitStatus.IGNORED : p.movdir64b(src, off);
+  }
+
+  /** ENQCMD (the submitter's `pasid`, Priv 0) to the slot at `at`; retry off a slot or page of a WQ. */
+  enqcmd(at: number, src: Uint8Array, off: number, pasid: number): SubmitStatusValue {
+    const p = this.target(at);
+    return p === null ? SubmitStatus.RETRY : p.enqcmd(src, off, pasid);
+  }
+
+  /** ENQCMDS (PASID and Priv from the descriptor) to the slot at `at`; retry off a slot or page of a WQ. */
+  enqcmds(at: number, src: Uint8Array, off = 0): SubmitStatusValue {
+    const p = this.target(at);
+    return p === null ? SubmitStatus.RETRY : p.enqcmds(src, off);
+  }
+
+  /** The natural submission ({@link Portal.submit}) to the slot at `at`; ignored off a slot or page of a WQ. */
+  submitAt(at: number, src: Uint8Array, off = 0): SubmitStatusValue {
+    const p = this.target(at);
+    return p === null ? SubmitStatus.IGNORED : p.submit(src, off);
+  }
+
+  /** The natural submission to the first mapped page (a one-page mapping used as its portal). */
+  submit(src: Uint8Array, off = 0): SubmitStatusValue {
+    return this.submitAt(0, src, off);
+  }
 }

@@ -42,9 +42,9 @@ export interface FieldDef {
   /** Read-only to software but changed by the device at run time (status). */
   readonly status: boolean;
   /** Write lock of an `RW` field (absent: always writable). */
-  readonly lock?: Lock;
+  readonly lock?: Lock | undefined;
   /** Number of implemented low bits (bitmaps sized by the profile); the others read 0 and ignore writes. */
-  readonly implemented?: (c: RegisterContext) => number;
+  readonly implemented?: ((c: RegisterContext) => number) | undefined;
   /** One-line description. */
   readonly doc: string;
 }
@@ -77,7 +77,7 @@ export interface RegisterDef<F extends Readonly<Record<string, FieldDef>> = Read
    */
   readonly refreshed: boolean;
   /** Storage outside the register file. */
-  readonly window?: RegisterWindow;
+  readonly window?: RegisterWindow | undefined;
 }
 
 /** A block of registers repeated `count` times at `stride` bytes from `base`. */
@@ -122,9 +122,9 @@ export interface FieldPolicy {
   /** Device-maintained status. */
   readonly status?: boolean;
   /** Write lock of an `RW` field. */
-  readonly lock?: Lock;
+  readonly lock?: Lock | undefined;
   /** Implemented low bits. */
-  readonly implemented?: (c: RegisterContext) => number;
+  readonly implemented?: ((c: RegisterContext) => number) | undefined;
 }
 
 /** A field definition before its register names it: layout plus policy. */
@@ -182,7 +182,7 @@ export interface RegisterOptions {
   /** A software read first calls the owner's refresh hook registered under the register's name. */
   readonly refresh?: boolean;
   /** Storage outside the register file. */
-  readonly window?: RegisterWindow;
+  readonly window?: RegisterWindow | undefined;
 }
 
 /**

@@ -6,12 +6,12 @@
  */
 import { bits } from './register-def.js';
 
-/** VERSION. */
+/** VERSION (Linux `IDXD_VER_OFFSET`; 0x100 is `DEVICE_VERSION_1`). */
 export const VERSION_BITS = {
   version: bits(0, 32, 'Version (0x100 = DSA 1.0)'),
 } as const;
 
-/** GENCAP. */
+/** GENCAP (Linux `union gen_cap_reg`; its 2.0 fields `evl_support` and `batch_continuation` are not in the model's 1.0 layout). */
 export const GENCAP_BITS = {
   blockOnFault: bits(0, 1, 'Block on fault supported'),
   overlapCopy: bits(1, 1, 'Overlapping copy supported'),
@@ -27,7 +27,7 @@ export const GENCAP_BITS = {
   high: bits(32, 32, 'Bits 63:32 (raw; 1.0 "max descriptors per engine")'),
 } as const;
 
-/** WQCAP. */
+/** WQCAP (Linux `union wq_cap_reg`). */
 export const WQCAP_BITS = {
   totalWqSize: bits(0, 16, 'Total WQ entries shared by all WQs'),
   numWqs: bits(16, 8, 'Number of WQs'),
@@ -42,7 +42,7 @@ export const WQCAP_BITS = {
   wqPrsSupport: bits(55, 1, 'Per-WQ PRS disable supported'),
 } as const;
 
-/** GRPCAP. */
+/** GRPCAP (Linux `union group_cap_reg`; its 2.0 `progress_limit` is not in the model's 1.0 layout). */
 export const GRPCAP_BITS = {
   numGroups: bits(0, 8, 'Number of groups'),
   totalRdbufs: bits(8, 8, 'Total read buffers'),
@@ -50,17 +50,17 @@ export const GRPCAP_BITS = {
   rdbufLimit: bits(17, 1, 'Global read-buffer limit supported'),
 } as const;
 
-/** ENGCAP. */
+/** ENGCAP (Linux `union engine_cap_reg`). */
 export const ENGCAP_BITS = {
   numEngines: bits(0, 8, 'Number of engines'),
 } as const;
 
-/** OPCAP (256 bits). */
+/** OPCAP (256 bits; Linux `struct opcap`). */
 export const OPCAP_BITS = {
   ops: bits(0, 256, 'Bit n = opcode n supported'),
 } as const;
 
-/** OFFSETS (128 bits, units of 0x100 bytes). */
+/** OFFSETS (128 bits, units of 0x100 bytes; Linux `union offsets_reg`). */
 export const OFFSETS_BITS = {
   grpcfg: bits(0, 16, 'GRPCFG table'),
   wqcfg: bits(16, 16, 'WQCFG table'),
@@ -69,69 +69,69 @@ export const OFFSETS_BITS = {
   perfmon: bits(64, 16, 'Performance monitor (0: none)'),
 } as const;
 
-/** GENCFG. */
+/** GENCFG (Linux `union gencfg_reg`; its 2.0 `evl_en` is not in the model's 1.0 layout). */
 export const GENCFG_BITS = {
   rdbufLimit: bits(0, 8, 'Global read-buffer limit'),
   userIntEn: bits(12, 1, 'Completion interrupts allowed for user-mode (Priv 0) descriptors on PASID WQs'),
 } as const;
 
-/** GENCTRL. */
+/** GENCTRL (Linux `union genctrl_reg`; its 2.0 `evl_int_en` is not in the model's 1.0 layout). */
 export const GENCTRL_BITS = {
   softerrIntEn: bits(0, 1, 'Interrupt (vector 0) on a software error'),
   haltIntEn: bits(1, 1, 'Interrupt (vector 0) on entering Halt'),
 } as const;
 
-/** GENSTS. */
+/** GENSTS (Linux `union gensts_reg`). */
 export const GENSTS_BITS = {
-  state: bits(0, 2, '0 Disabled, 1 Enabled, 2 Drain (disabling), 3 Halt'),
-  resetType: bits(2, 2, 'Reset needed to leave Halt: 0 software, 1 FLR, 2 warm, 3 cold'),
+  state: bits(0, 2, '0 Disabled, 1 Enabled, 2 Drain (disabling), 3 Halt (Linux `enum idxd_device_status_state`)'),
+  resetType: bits(2, 2, 'Reset needed to leave Halt: 0 software, 1 FLR, 2 warm, 3 cold (Linux `enum idxd_device_reset_type`)'),
 } as const;
 
-/** INTCAUSE. */
+/** INTCAUSE (Linux `IDXD_INTC_*`; its bit 5, `IDXD_INTC_EVL`, belongs to the 2.0 event log the model does not implement). */
 export const INTCAUSE_BITS = {
-  softwareError: bits(0, 1, 'Software error logged in SWERR'),
-  commandCompletion: bits(1, 1, 'Command completed with CMD.int_req'),
-  wqOccupancy: bits(2, 1, 'WQ occupancy'),
-  perfmonOverflow: bits(3, 1, 'Perfmon overflow'),
-  halt: bits(4, 1, 'Device entered Halt'),
-  handlesRevoked: bits(31, 1, 'Interrupt handles revoked'),
+  softwareError: bits(0, 1, 'Software error logged in SWERR (Linux `IDXD_INTC_ERR`)'),
+  commandCompletion: bits(1, 1, 'Command completed with CMD.int_req (Linux `IDXD_INTC_CMD`)'),
+  wqOccupancy: bits(2, 1, 'WQ occupancy (Linux `IDXD_INTC_OCCUPY`)'),
+  perfmonOverflow: bits(3, 1, 'Perfmon overflow (Linux `IDXD_INTC_PERFMON_OVFL`)'),
+  halt: bits(4, 1, 'Device entered Halt (Linux `IDXD_INTC_HALT_STATE`)'),
+  handlesRevoked: bits(31, 1, 'Interrupt handles revoked (Linux `IDXD_INTC_INT_HANDLE_REVOKED`)'),
 } as const;
 
-/** CMD. */
+/** CMD (Linux `union idxd_command_reg`). */
 export const CMD_BITS = {
   operand: bits(0, 20, 'Operand'),
   cmd: bits(20, 5, 'Command code'),
   intReq: bits(31, 1, 'Request a completion interrupt'),
 } as const;
 
-/** CMDSTS. */
+/** CMDSTS (Linux `union cmdsts_reg`). */
 export const CMDSTS_BITS = {
-  err: bits(0, 8, 'Error code of the last command'),
-  result: bits(8, 16, 'Result of the last command'),
-  active: bits(31, 1, 'A command is executing'),
+  err: bits(0, 8, 'Error code of the last command (Linux `IDXD_CMDSTS_ERR_MASK`)'),
+  result: bits(8, 16, 'Result of the last command (Linux `IDXD_CMDSTS_RES_SHIFT`)'),
+  active: bits(31, 1, 'A command is executing (Linux `IDXD_CMDSTS_ACTIVE`)'),
 } as const;
 
-/** CMDCAP. */
+/** CMDCAP (Linux `IDXD_CMDCAP_OFFSET`). */
 export const CMDCAP_BITS = {
   commands: bits(0, 32, 'Bit n = command n implemented'),
 } as const;
 
 /** SWERR (256 bits; Linux `union sw_err_reg`). */
 export const SWERR_BITS = {
-  valid: bits(0, 1, 'An error is logged'),
-  overflow: bits(1, 1, 'Another error arrived while valid'),
+  valid: bits(0, 1, 'An error is logged (Linux `IDXD_SWERR_VALID`)'),
+  overflow: bits(1, 1, 'Another error arrived while valid (Linux `IDXD_SWERR_OVERFLOW`)'),
   descValid: bits(2, 1, 'Operation, priv, PASID and batch fields are meaningful'),
   wqIdxValid: bits(3, 1, 'WQ index is meaningful'),
   batch: bits(4, 1, 'The error concerns a batch element'),
   faultRw: bits(5, 1, 'Faulting access was a write'),
   priv: bits(6, 1, 'Priv of the descriptor'),
-  errInfoValid: bits(7, 1, 'Error information valid (rev 3.0)'),
+  errInfoValid: bits(7, 1, 'Error information valid (rev 3.0; reserved in Linux\'s layout)'),
   error: bits(8, 8, 'Error code'),
   wqIdx: bits(16, 8, 'WQ index'),
   operation: bits(32, 8, 'Opcode'),
   pasid: bits(40, 20, 'Effective PASID'),
   batchIdx: bits(64, 16, 'Batch element index'),
-  errorInfo: bits(96, 32, 'Invalid flags (0x11), interrupt handle (0x19)'),
+  errorInfo: bits(96, 32, 'Invalid flags (0x11), interrupt handle (0x19) (Linux `invalid_flags`)'),
   faultAddr: bits(128, 64, 'Faulting address'),
 } as const;
 

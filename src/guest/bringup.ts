@@ -4,7 +4,7 @@
  * handles and the portal mapping. Each function is one step, in the order the driver runs them.
  */
 import {
-  CMD, CMDSTS, Command, fieldMask, fieldOf, GENCFG, GENCTRL, GENSTS, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
+  CMD, CMDSTS, Command, fieldMask, fieldOf, GENCFG, GENCTRL, GENSTS, GRPENGCFG, GRPWQCFG, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
 } from '../dsa/index.js';
 import {
   type IrqTrigger, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
@@ -15,7 +15,7 @@ import { IdxdGuestError } from './errors.js';
 import { dwordOf, withField } from './fields.js';
 import { type DeviceIo, PORTAL_REGION } from './io.js';
 import type { PciProbe } from './pci-probe.js';
-import { PciAts, PciCommand, PciHeader, PciMsix, PciPasid, PciPri } from './pci-regs.js';
+import { PciAts, PciCommand, PciExp, PciHeader, PciMsix, PciPasid, PciPri } from './pci-regs.js';
 
 /** What a mapped portal page is used through: MOVDIR64B/ENQCMD of 64 bytes at `offset` of `bytes`, answering the dsa layer's `SubmitStatus`. */
 export interface PortalLike {
@@ -77,14 +77,78 @@ export function disableMsix(io: DeviceIo, pci: PciProbe): void {
   io.setCfg(m.offset + PciMsix.CONTROL, 2, io.cfg(m.offset + PciMsix.CONTROL, 2) & ~PciMsix.ENABLE);
 }
 
+/**
+ * The WQ 0 the driver configures on a configurable device (GENCAP.config_en: a PF) that arrives with
+ * none: dedicated when the device supports it (else shared, the limited portal's threshold at its
+ * size), every entry of WQCAP.total_wq_size, priority 1, the device's max transfer and batch sizes,
+ * no block on fault.
+ */
+export function plannedWq(caps: DsaCaps): WqInfo {
+  const dedicated = caps.dedicatedMode || !caps.sharedMode;
+  return {
+    offset: caps.offsets.wqcfg,
+    size: caps.totalWqSize,
+    threshold: dedicated ? 0 : caps.totalWqSize,
+    dedicated,
+    blockOnFault: false,
+    priority: 1,
+    maxTransferSize: caps.maxTransferSize,
+    maxBatchSize: caps.maxBatchSize,
+    state: 0,
+  };
+}
+
+/**
+ * Configures WQ 0 of a configurable device through BAR0 (GENCAP.config_en; the device must be
+ * Disabled), as Linux's VFIO selftest DSA driver does: group 0 takes WQ 0 and every engine, and
+ * WQCFG 0 gets `wq`'s size, threshold, mode, block on fault, priority and max transfer and batch
+ * shifts (its PASID fields are programmed later, by {@link programWqPasid}). A configurable device
+ * forgets this on RESET_DEVICE and on a function-level reset, so the driver writes it again after each.
+ */
+export function configureWq(io: DeviceIo, caps: DsaCaps, wq: WqInfo): void {
+  const g = caps.offsets.grpcfg; // group 0
+  for (let d = 0; d < GRPWQCFG.size / 4; d++) io.w32(g + GRPWQCFG.offset + 4 * d, d === 0 ? 1 : 0);
+  const e = caps.engines;
+  io.w32(g + GRPENGCFG.offset, e >= 32 ? 0xffffffff : (2 ** e - 1) >>> 0);
+  io.w32(g + GRPENGCFG.offset + 4, e > 32 ? (2 ** Math.min(e - 32, 32) - 1) >>> 0 : 0);
+  const f = WQCFG.fields;
+  io.w32(wq.offset + dwordOf(f.wqSize), withField(0, f.wqSize, wq.size));
+  io.w32(wq.offset + dwordOf(f.wqThresh), withField(0, f.wqThresh, wq.threshold));
+  let dw2 = withField(0, f.mode, wq.dedicated ? 1 : 0);
+  dw2 = withField(dw2, f.bof, wq.blockOnFault ? 1 : 0);
+  io.w32(wq.offset + dwordOf(f.mode), withField(dw2, f.priority, wq.priority));
+  const shifts = withField(withField(0, f.maxXferShift, Math.log2(wq.maxTransferSize)), f.maxBatchShift, Math.log2(wq.maxBatchSize));
+  io.w32(wq.offset + dwordOf(f.maxXferShift), shifts);
+}
+
+/** The device advertises function-level reset (PCIe DevCap bit 28). */
+export function canFlr(io: DeviceIo, pci: PciProbe): boolean {
+  return pci.pcie >= 0 && (io.cfg(pci.pcie + PciExp.DEVCAP, 4) & PciExp.DEVCAP_FLR) !== 0;
+}
+
+/**
+ * A function-level reset through config space (PCIe DevCtl bit 15), as Linux's `pcie_flr()`: the
+ * device returns to its reset state — config space included, so the bring-up runs again after it.
+ */
+export function initiateFlr(io: DeviceIo, pci: PciProbe): void {
+  const at = pci.pcie + PciExp.DEVCTL;
+  io.setCfg(at, 2, io.cfg(at, 2) | PciExp.DEVCTL_INITIATE_FLR);
+}
+
 /** GENCTRL: software-error and halt interrupts on vector 0. */
 export function enableErrorInterrupts(io: DeviceIo): void {
   io.w32(GENCTRL.offset, fieldMask(GENCTRL.fields.softerrIntEn) | fieldMask(GENCTRL.fields.haltIntEn));
 }
 
-/** GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts. Writable while Disabled. */
-export function enableUserInterrupts(io: DeviceIo): void {
-  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | fieldMask(GENCFG.fields.userIntEn));
+/**
+ * GENCFG.user_int_en: user-mode (Priv 0) descriptors of a PASID WQ may request completion interrupts.
+ * Writable while Disabled. Returns whether the bit reads back set (a vdev shows its parent's bit and
+ * ignores the write).
+ */
+export function enableUserInterrupts(io: DeviceIo): boolean {
+  const bit = fieldMask(GENCFG.fields.userIntEn);
+  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | bit);
+  return (io.r32(GENCFG.offset) & bit) !== 0;
 }
 
 /** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */

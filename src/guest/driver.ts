@@ -8,8 +8,8 @@ import { CMDSTS, Command, DeviceState, fieldOf, PORTAL_PAGE } from '../dsa/index
 import type { EventFd } from '../vfio/index.js';
 import { runBatch } from './batch.js';
 import {
-  CMDSTS_ACTIVE, deviceState, disableMsix, enableErrorInterrupts, enableMsix, enablePasid, enablePci, enableUserInterrupts, hasCommand,
-  installTriggers, mapPortal, portalPage, programMsixPerm, programWqPasid, removeTriggers, writeCommand,
+  canFlr, CMDSTS_ACTIVE, configureWq, deviceState, disableMsix, enableErrorInterrupts, enableMsix, enablePasid, enablePci, enableUserInterrupts,
+  hasCommand, initiateFlr, installTriggers, mapPortal, plannedWq, portalPage, programMsixPerm, programWqPasid, removeTriggers, writeCommand,
 } from './bringup.js';
 import { type DsaCaps, probeCaps, readWq, type WqInfo } from './dsa-probe.js';
 import { IdxdCommandError, IdxdGuestError } from './errors.js';
@@ -17,7 +17,7 @@ import { GuestHeap } from './heap.js';
 import { DeviceIo } from './io.js';
 import { GuestIrq } from './irq.js';
 import type {
-  BatchResult, Completion, CompareResult, CrcResult, DeltaResult, DifCheckOptions, DifOptions, DifResult, DifUpdateDest, OpResult,
+  BatchResult, Completion, CompareResult, CrcOptions, CrcResult, DeltaResult, DifCheckOptions, DifOptions, DifResult, DifUpdateDest, OpResult,
   OpSpec, Pattern,
 } from './ops.js';
 import type { GuestWqMode, IdxdGuestOptions } from './options.js';
@@ -26,7 +26,7 @@ import { encode } from './request.js';
 import { OpRunner } from './runner.js';
 import { SlotTable } from './slots.js';
 import { type GuestStats, GuestStatsCounter } from './stats.js';
-import { Submitter } from './submit.js';
+import { noProgressMessage, Submitter } from './submit.js';
 import type { SoftwareErrorReport } from './swerr.js';
 
 /** The reference guest driver of one idxd device (one WQ). */
@@ -35,7 +35,7 @@ export class IdxdGuest {
   readonly pci: PciProbe;
   /** What the capability registers said. */
   readonly caps: DsaCaps;
-  /** WQ 0 as WQCFG describes it. */
+  /** WQ 0 as WQCFG describes it (on a configurable device that had none: as the driver configures it). */
   readonly wq: WqInfo;
   /** Dedicated or shared WQ. */
   readonly mode: GuestWqMode;
@@ -102,6 +102,9 @@ export class IdxdGuest {
    * Probes the device and brings it up (docs/guest-driver.md): config space (IDs, capability chains,
    * BAR sizing), BAR0 capabilities, OFFSETS and WQCFG, then PCI enables, MSI-X triggers, error
    * interrupts, WQCFG PASID fields, ENABLE_DEVICE, ENABLE_WQ, interrupt handles and the portal mapping.
+   * A configurable device (GENCAP.config_en, a PF) whose WQ 0 is not configured gets one from the
+   * driver (group 0 with WQ 0 and every engine, WQ 0 dedicated with every entry); a device that is
+   * neither configured nor configurable is refused.
    */
   static async open(options: IdxdGuestOptions): Promise<IdxdGuest> {
     const io = new DeviceIo(options.device);
@@ -111,8 +114,11 @@ export class IdxdGuest {
     enablePci(io);
     const caps = probeCaps(io);
     if (caps.wqs < 1) throw new IdxdGuestError('probe', 'the device has no WQ');
-    const wq = readWq(io, caps, 0);
-    if (wq.size === 0) throw new IdxdGuestError('probe', 'WQ 0 is not configured (size 0): the driver expects a configured WQ, as a vdev has');
+    let wq = readWq(io, caps, 0);
+    if (wq.size === 0) {
+      if (!caps.configurable) throw new IdxdGuestError('probe', 'WQ 0 is not configured (size 0) and the device is not configurable (GENCAP.config_en 0)');
+      wq = plannedWq(caps);
+    }
     const g = new IdxdGuest(options, io, pci, caps, wq);
     await g.bringUp();
     return g;
@@ -157,14 +163,22 @@ export class IdxdGuest {
 
   private async bringUp(): Promise<void> {
     const io = this.io;
-    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
+    // Memory decode first: after a function-level reset config space is at its reset values (BAR0 reads all ones).
     enablePci(io);
+    if (deviceState(io).state !== DeviceState.DISABLED) await this.command(Command.RESET_DEVICE);
+    // A configurable device forgets its WQ configuration on reset: write WQ 0 (as found, or as planned) again.
+    if (this.caps.configurable && readWq(io, this.caps, 0).size === 0) configureWq(io, this.caps, this.wq);
     if (this.pasid >= 0) enablePasid(io, this.pci, this.pasid);
     const vectors = this.submitter.handles.length;
     installTriggers(io, this.irq.triggers(vectors));
     enableMsix(io, this.pci);
     enableErrorInterrupts(io);
-    if (this.pasid >= 0 && this.completion === 'interrupt') enableUserInterrupts(io);
+    // Without user_int_en every completion interrupt a Priv-0 PASID descriptor requests ends in status 0x11 (dsa-operations.md §2.1).
+    if (this.pasid >= 0 && this.completion === 'interrupt' && !enableUserInterrupts(io)) {
+      removeTriggers(io);
+      disableMsix(io, this.pci);
+      throw new IdxdGuestError('probe', 'GENCFG.user_int_en does not stick: user-mode descriptors of this PASID WQ cannot request completion interrupts (use completion: \'poll\')');
+    }
     programWqPasid(io, this.wq, this.pasid >= 0, Math.max(this.pasid, 0));
     programMsixPerm(io, this.caps, vectors, this.pasid >= 0, Math.max(this.pasid, 0));
     await this.command(Command.ENABLE_DEVICE);
@@ -198,7 +212,9 @@ export class IdxdGuest {
     let st = this.io.r32(CMDSTS.offset);
     for (let spins = 0; (st & CMDSTS_ACTIVE) !== 0; spins++) {
       if (!(await this.submitter.relax()) && spins > this.submitter.pollLimit) {
-        throw new IdxdGuestError('timeout', `command ${code} stayed active (CMDSTS 0x${st.toString(16)})`);
+        throw new IdxdGuestError('timeout', this.submitter.hasPoll
+          ? `command ${code} stayed active (CMDSTS 0x${st.toString(16)})`
+          : noProgressMessage(`command ${code} stayed active (CMDSTS 0x${st.toString(16)})`, spins));
       }
       st = this.io.r32(CMDSTS.offset);
     }
@@ -219,15 +235,20 @@ export class IdxdGuest {
   }
 
   /**
-   * RESET_DEVICE and a fresh bring-up: the way out of Halt. Every operation in flight or waiting for a
-   * WQ slot rejects (the reset abandons the device's work); operations started after it run normally.
+   * A reset and a fresh bring-up: the way out of Halt. As Linux's idxd driver does, a device halted
+   * with GENSTS.reset_type = 1 (FLR) that advertises function-level reset gets one, through PCIe
+   * DevCtl bit 15 in config space; any other state gets RESET_DEVICE. Every operation in flight or
+   * waiting for a WQ slot rejects (the reset abandons the device's work); operations started after it
+   * run normally.
    */
   async reset(): Promise<void> {
     if (this.submitter.closed) throw new IdxdGuestError('closed', 'the driver is shut down');
     // Until the bring-up is done nothing may be submitted: the reset would abandon it.
     this.irq.haltReason ??= 'the device is being reset';
     this.slots.fail(new IdxdGuestError('halted', this.irq.haltReason), true);
-    await this.command(Command.RESET_DEVICE);
+    const { state, resetType } = deviceState(this.io);
+    if (state === DeviceState.HALT && resetType === 1 && canFlr(this.io, this.pci)) initiateFlr(this.io, this.pci);
+    else await this.command(Command.RESET_DEVICE);
     await this.bringUp();
     this.irq.haltReason = null;
   }
@@ -290,14 +311,14 @@ export class IdxdGuest {
     return this.run({ op: 'comparePattern', src, size, pattern });
   }
 
-  /** CRC-32C of `size` bytes at `src`, continuing from `seed` (default 0: a fresh CRC). */
-  crc32c(src: number, size: number, seed = 0): Promise<CrcResult> {
-    return this.run({ op: 'crc32c', src, size, seed });
+  /** CRC-32C of `size` bytes at `src`, continuing from `seed` (default 0: a fresh CRC), with the CRC operation flags of `options`. */
+  crc32c(src: number, size: number, seed = 0, options: CrcOptions = {}): Promise<CrcResult> {
+    return this.run({ ...options, op: 'crc32c', src, size, seed });
   }
 
-  /** Copies `size` bytes from `src` to `dst` and returns their CRC-32C. */
-  copyCrc(dst: number, src: number, size: number, seed = 0): Promise<CrcResult> {
-    return this.run({ op: 'copyCrc', dst, src, size, seed });
+  /** Copies `size` bytes from `src` to `dst` and returns their CRC-32C (continuing from `seed`, with the CRC operation flags of `options`). */
+  copyCrc(dst: number, src: number, size: number, seed = 0, options: CrcOptions = {}): Promise<CrcResult> {
+    return this.run({ ...options, op: 'copyCrc', dst, src, size, seed });
   }
 
   /** Copies `size` bytes from `src` to both `dst1` and `dst2` (which agree in address bits 11:0). */

@@ -26,6 +26,8 @@ export type GuestErrorReason =
   | 'halted'
   /** A descriptor vanished: the device went idle without completing it (dropped, rejected, disabled WQ). */
   | 'lost'
+  /** A completion record was written but its completion interrupt never came (see {@link IdxdLostInterruptError}). */
+  | 'interrupt-lost'
   /** Polling gave up (no poll hook, and the device never completed). */
   | 'timeout'
   /** The guest-memory allocator has no room. */
@@ -46,6 +48,7 @@ const REASON_ERRNO: Readonly<Record<GuestErrorReason, GuestErrnoName>> = {
   retry: 'EAGAIN',
   halted: 'EIO',
   lost: 'EIO',
+  'interrupt-lost': 'ETIMEDOUT',
   timeout: 'ETIMEDOUT',
   memory: 'ENOMEM',
   closed: 'ESHUTDOWN',
@@ -130,5 +133,40 @@ export class IdxdStatusError extends IdxdGuestError {
     this.statusName = statusName(status);
     this.bytesCompleted = bytesCompleted;
     this.faultAddress = faultAddress;
+  }
+}
+
+/**
+ * The device wrote a descriptor's completion record (status other than 0x19, the one outcome that
+ * comes without an interrupt by design) but the completion interrupt it requested never reached the
+ * driver. The work itself is done — `status` says how it ended — but the interrupt path between the
+ * device and the driver is broken (no trigger installed for the vector, a VMM that did not deliver it):
+ * the driver reports that rather than quietly completing from the record, so a broken interrupt path
+ * fails the run that would otherwise hide it. ETIMEDOUT, as a kernel driver whose wait for the
+ * completion timed out.
+ */
+export class IdxdLostInterruptError extends IdxdGuestError {
+  /** The operation (`memmove`, …, `batch`). */
+  readonly op: string;
+  /** The completion vector the interrupt was requested on. */
+  readonly vector: number;
+  /** The interrupt handle the descriptor named. */
+  readonly handle: number;
+  /** The completion status byte the record holds. */
+  readonly status: number;
+  /** The name of its code. */
+  readonly statusName: string;
+
+  /** `op`'s record holds `status`, but no interrupt came on `vector` (handle `handle`) within `turns` turns of the event loop. */
+  constructor(op: string, vector: number, handle: number, status: number, turns: number) {
+    super('interrupt-lost', `${op}: the completion record was written (status ${hex2(status)} ${statusName(status)}) but its completion ` +
+      `interrupt (vector ${vector}, handle ${handle}) did not come within ${turns} turns of the event loop: the interrupt was lost ` +
+      'between the device and the driver (no trigger installed for the vector, or the VMM did not deliver it)');
+    this.name = 'IdxdLostInterruptError';
+    this.op = op;
+    this.vector = vector;
+    this.handle = handle;
+    this.status = status;
+    this.statusName = statusName(status);
   }
 }

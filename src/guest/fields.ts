@@ -20,8 +20,3 @@ export function withField(dword: number, f: FieldDef, value: number): number {
 export function dwordOf(f: FieldDef): number {
   return (f.lo >>> 5) * 4;
 }
-
-/** A 64-bit value from two dwords as a number (exact below 2^53; larger values lose low bits). */
-export function u64(lo: number, hi: number): number {
-  return hi * 0x1_0000_0000 + lo;
-}

@@ -6,10 +6,12 @@
 export { IdxdGuest } from './driver.js';
 export type { GuestRam, GuestWqMode, IdxdGuestOptions, PageFault } from './options.js';
 export type {
-  BatchResult, Completion, CompareResult, CrcResult, DeltaResult, DifBlockSize, DifCheckOptions, DifOptions, DifResult, DifUpdateDest,
+  BatchResult, Completion, CompareResult, CrcOptions, CrcResult, DeltaResult, DifBlockSize, DifCheckOptions, DifOptions, DifResult, DifUpdateDest,
   OpName, OpResult, OpResults, OpSpec, Pattern,
 } from './ops.js';
-export { commandName, type GuestErrorReason, IdxdCommandError, IdxdGuestError, IdxdStatusError, statusName } from './errors.js';
+export {
+  commandName, type GuestErrorReason, IdxdCommandError, IdxdGuestError, IdxdLostInterruptError, IdxdStatusError, statusName,
+} from './errors.js';
 export { decodeSwerr, PASID_REJECTED, type SoftwareErrorReport, swerrName } from './swerr.js';
 export { GuestHeap } from './heap.js';
 export type { GuestStats, OpStats } from './stats.js';

@@ -24,7 +24,7 @@ export interface IrqClient {
   /** The device halted: give up everything in flight with `why`. */
   halted(why: IdxdGuestError): void;
   /** Told about each software error (the driver option). */
-  readonly onError?: (report: SoftwareErrorReport) => void;
+  readonly onError?: ((report: SoftwareErrorReport) => void) | undefined;
 }
 
 /** Triggers, handlers and the vector-0 state of one driver. */

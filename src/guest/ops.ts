@@ -46,6 +46,18 @@ export interface DifUpdateDest extends DifOptions {
   readonly passRefTag?: boolean;
 }
 
+/**
+ * The CRC operation flags of CRCGEN and COPY_CRC (dsa-operations.md §2.2, §12.1). Both default to
+ * false: the standard CRC-32C (seed inverted in, result inverted out, data bytes reflected). Seed
+ * chaining holds in every combination: pass a result as the next call's seed with the same flags.
+ */
+export interface CrcOptions {
+  /** Op flag 17: the seed is bit-reversed in and the result bit-reversed out instead of both being inverted. */
+  readonly bypassInversion?: boolean;
+  /** Op flag 18: each data byte enters with bit 7 as its most significant bit (not reflected). */
+  readonly bypassDataReflection?: boolean;
+}
+
 /** An 8-byte pattern: a bigint (stored little-endian) or 8 bytes in memory order. */
 export type Pattern = bigint | Uint8Array;
 
@@ -55,8 +67,8 @@ export type OpSpec = (
   | { readonly op: 'fill'; readonly dst: number; readonly size: number; readonly pattern: Pattern }
   | { readonly op: 'compare'; readonly src1: number; readonly src2: number; readonly size: number }
   | { readonly op: 'comparePattern'; readonly src: number; readonly size: number; readonly pattern: Pattern }
-  | { readonly op: 'crc32c'; readonly src: number; readonly size: number; readonly seed?: number }
-  | { readonly op: 'copyCrc'; readonly dst: number; readonly src: number; readonly size: number; readonly seed?: number }
+  | ({ readonly op: 'crc32c'; readonly src: number; readonly size: number; readonly seed?: number } & CrcOptions)
+  | ({ readonly op: 'copyCrc'; readonly dst: number; readonly src: number; readonly size: number; readonly seed?: number } & CrcOptions)
   | { readonly op: 'dualcast'; readonly dst1: number; readonly dst2: number; readonly src: number; readonly size: number }
   | { readonly op: 'createDelta'; readonly original: number; readonly modified: number; readonly size: number; readonly record: number; readonly maxRecordSize: number }
   | { readonly op: 'applyDelta'; readonly dst: number; readonly record: number; readonly recordSize: number; readonly size: number }
@@ -92,7 +104,7 @@ export interface CompareResult extends Completion {
 
 /** CRCGEN / COPY_CRC. */
 export interface CrcResult extends Completion {
-  /** The CRC-32C (seed chaining: pass it as the next call's seed). */
+  /** The CRC-32C, under the call's {@link CrcOptions} (seed chaining: pass it as the next call's seed, with the same options). */
   readonly crc: number;
 }
 

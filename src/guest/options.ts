@@ -45,7 +45,7 @@ export interface IdxdGuestOptions {
    * model is stepped here) and returns true when something happened, false when the device is idle.
    * Without it the device must run by itself (automatic mode).
    */
-  readonly poll?: () => boolean;
+  readonly poll?: (() => boolean) | undefined;
   /** Guest PASID of a shared WQ, or of a dedicated WQ with `pasidEnabled` (default 1). */
   readonly pasid?: number;
   /** Dedicated WQ: program WQCFG.pasid_en (default false: the device's default address space). */
@@ -55,11 +55,21 @@ export interface IdxdGuestOptions {
   /** At most this many descriptors in flight (default and maximum: the WQ size). */
   readonly maxInFlight?: number;
   /** Resolves a page fault (the guest "touches the page"); true → the rest of the operation is submitted. */
-  readonly onPageFault?: (fault: PageFault) => boolean | Promise<boolean>;
+  readonly onPageFault?: ((fault: PageFault) => boolean | Promise<boolean>) | undefined;
   /** Told about every software error the device logs (SWERR). */
   readonly onError?: (report: SoftwareErrorReport) => void;
-  /** Waits (yields to the event loop) before a poll without a hook gives up with ETIMEDOUT (default 100000). */
+  /**
+   * Waits (turns of the event loop) before a wait without a poll hook gives up with ETIMEDOUT
+   * (default 2000, about two seconds): for the record when polling, for the completion interrupt
+   * otherwise. The error says to pass `poll`: a deterministic model nobody steps never completes.
+   */
   readonly pollLimit?: number;
+  /**
+   * Interrupt completion: turns of the event loop the driver still waits for a completion interrupt
+   * after it has found the record written (default 64; with a poll hook, counted from when the hook
+   * reports the device idle). Then the operation rejects with an `IdxdLostInterruptError`.
+   */
+  readonly lostInterruptAfter?: number;
 }
 
 /** Which of the two idxd WQ modes the device has. */

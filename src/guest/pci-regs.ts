@@ -80,6 +80,9 @@ export const PciMsix = {
   ENTRY_VECTOR_CONTROL: 12,
 } as const;
 
+/** PCI Express capability: DevCap (32 bits at +4) bit 28 FLR capable; DevCtl (16 bits at +8) bit 15 initiate FLR. */
+export const PciExp = { DEVCAP: 4, DEVCAP_FLR: 1 << 28, DEVCTL: 8, DEVCTL_INITIATE_FLR: 1 << 15 } as const;
+
 /** ATS control (16 bits at +6): bit 15 enable. */
 export const PciAts = { CONTROL: 6, ENABLE: 1 << 15 } as const;
 /** PRI control (16 bits at +4): bit 0 enable. */

@@ -7,7 +7,7 @@
  * the interrupt handle.
  */
 import {
-  DESC_SIZE, Desc, DIF_BLOCK_SIZES, DifFlag, DstDifFlag, Opcode, SrcDifFlag, writeDescAddr,
+  DESC_SIZE, Desc, DIF_BLOCK_SIZES, DifFlag, DstDifFlag, OP_SPECIFIC_FLAGS, Opcode, OpFlag, SrcDifFlag, writeDescAddr,
 } from '../dsa/index.js';
 import { IdxdGuestError } from './errors.js';
 import type { DifCheckOptions, DifOptions, DifUpdateDest, OpName, OpSpec, Pattern } from './ops.js';
@@ -131,6 +131,14 @@ export class Request {
     this.view.setUint32(field, value >>> 0, true);
   }
 
+  /**
+   * Sets the operation-specific flags (bits 23:16, descriptor byte 6); the submit path adds the
+   * generic flags of bits 15:0 and keeps these.
+   */
+  setOpFlags(flags: number): void {
+    this.desc[Desc.FLAGS + 2] = (flags & OP_SPECIFIC_FLAGS) >>> 16;
+  }
+
   /** Transfer size. */
   get xfer(): number {
     return this.u32(Desc.XFER_SIZE);
@@ -233,6 +241,7 @@ export function encode(r: Request, spec: OpSpec): Request {
       if (spec.op === 'copyCrc') r.setAddr(Desc.DST, address('dst', spec.dst));
       r.xfer = r.size = size('size', spec.size);
       r.setU32(Desc.CRC_SEED, spec.seed ?? 0);
+      r.setOpFlags((spec.bypassInversion === true ? OpFlag.CRC_BYPASS_INVERSION : 0) | (spec.bypassDataReflection === true ? OpFlag.CRC_BYPASS_DATA_REFLECTION : 0));
       break;
     case 'dualcast':
       r.setAddr(Desc.SRC, address('src', spec.src));

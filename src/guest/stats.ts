@@ -32,7 +32,11 @@ export interface GuestStats {
   readonly retries: number;
   /** Interrupts taken, per MSI-X vector. */
   readonly interrupts: readonly number[];
-  /** Completion records found written without their interrupt. */
+  /**
+   * Completion interrupts lost: records found written whose interrupt never came (each rejected its
+   * operation with an `IdxdLostInterruptError`). A 0x19 record, which comes without an interrupt by
+   * design, is not counted.
+   */
   readonly missedInterrupts: number;
   /** Most descriptors in flight at once. */
   readonly maxInFlight: number;

@@ -7,7 +7,7 @@
  */
 import { Cr, CR_SIZE, Desc, Flag, Status, STATUS_CODE_MASK, SubmitStatus, writeDescAddr } from '../dsa/index.js';
 import type { PortalLike } from './bringup.js';
-import { IdxdGuestError } from './errors.js';
+import { IdxdGuestError, IdxdLostInterruptError } from './errors.js';
 import { type DeviceIo, PORTAL_REGION } from './io.js';
 import type { GuestIrq } from './irq.js';
 import type { GuestWqMode, IdxdGuestOptions } from './options.js';
@@ -41,6 +41,19 @@ export interface SubmitContext {
 
 const yieldMacrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * Turns of the event loop (each at least a timer tick, about 1 ms) a wait without a poll hook lasts
+ * before it gives up: about two seconds, far more than any device that runs by itself needs, and short
+ * enough that a deterministic model nobody steps is reported at once rather than after minutes.
+ */
+const DEFAULT_POLL_LIMIT = 2000;
+
+/** Why a wait without a poll hook gave up, and what to do about it. */
+export function noProgressMessage(what: string, waits: number): string {
+  return `${what} after ${waits} waits without a poll hook: nothing ran the device. A device model in deterministic mode runs only when ` +
+    'stepped: pass the `poll` option (for example `poll: () => dsa.step()`), or run the model in automatic mode';
+}
+
 /** Submission and completion of single descriptors. */
 export class Submitter {
   /** The mapped portal page (null: trapped writes). */
@@ -61,9 +74,14 @@ export class Submitter {
     this.handles = new Array<number>(vectors).fill(0);
   }
 
+  /** The VMM gave a poll hook (the driver steps the device itself while it waits). */
+  get hasPoll(): boolean {
+    return this.c.options.poll !== undefined;
+  }
+
   /** Waits (yields to the event loop) before polling without a hook gives up. */
   get pollLimit(): number {
-    return this.c.options.pollLimit ?? 100_000;
+    return this.c.options.pollLimit ?? DEFAULT_POLL_LIMIT;
   }
 
   /**
@@ -173,13 +191,53 @@ export class Submitter {
     return false;
   }
 
+  /** Turns of the event loop a written record waits for its interrupt before the interrupt counts as lost. */
+  get lostInterruptAfter(): number {
+    return this.c.options.lostInterruptAfter ?? 64;
+  }
+
+  /**
+   * Interrupt completion, record written, interrupt not (yet) taken: a record with status 0x19
+   * (invalid interrupt handle) is complete — the device sends no interrupt for it by design
+   * (dsa-operations.md §4.1) — and true is returned; any other record still waits for its interrupt.
+   */
+  private completesWithoutInterrupt(s: Slot): boolean {
+    if (((this.c.mem[s.cr.at + Cr.STATUS] as number) & STATUS_CODE_MASK) !== Status.INT_HANDLE_INVAL) return false;
+    s.done = true;
+    return true;
+  }
+
+  /** The interrupt of slot `s`'s written record did not come: count it and build the error. */
+  private lostInterrupt(s: Slot): IdxdLostInterruptError {
+    this.c.counters.missedInterrupts++;
+    const status = this.c.mem[s.cr.at + Cr.STATUS] as number;
+    return new IdxdLostInterruptError(s.req?.op ?? 'descriptor', s.vector, this.handles[s.vector] as number, status, this.lostInterruptAfter);
+  }
+
+  /** Sleeps until slot `s`'s interrupt wakes it or one turn of the event loop has passed, whichever comes first. */
+  private sleep(s: Slot): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        s.wake = null;
+        resolve();
+      }, 0);
+      s.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /**
    * Waits until slot `s` completes. Returns false when the descriptor vanished without a trace on a
    * trapped shared WQ (a trapped ENQCMD cannot report Retry: the caller resubmits); throws when the
-   * device halted or lost the descriptor.
+   * device halted or lost the descriptor, when a written record's interrupt never comes, and (without
+   * a poll hook) when nothing completes within the poll limit. Every wait is bounded.
    */
   private async waitSlot(s: Slot): Promise<boolean> {
-    const { irq, options } = this.c;
+    const { irq, options, mem } = this.c;
+    const byInterrupt = this.c.completion === 'interrupt';
+    let writtenAt = -1;
     for (let spins = 0; ; spins++) {
       irq.service();
       if (this.completed(s)) return this.stillRunning();
@@ -192,25 +250,32 @@ export class Submitter {
         if (progressed || this.completed(s)) continue;
         return this.stalled(s);
       }
-      if (this.c.completion === 'interrupt' && irq.eventfds.length === 0) {
-        await new Promise<void>((resolve) => {
-          s.wake = resolve;
-        });
-        continue;
+      if (byInterrupt && mem[s.cr.at + Cr.STATUS] !== 0) {
+        if (this.completesWithoutInterrupt(s)) return this.stillRunning();
+        if (writtenAt < 0) writtenAt = spins;
+        else if (spins - writtenAt >= this.lostInterruptAfter) throw this.lostInterrupt(s);
       }
-      if (spins > this.pollLimit) throw new IdxdGuestError('timeout', `no completion after ${spins} polls`);
-      await yieldMacrotask();
+      if (spins > this.pollLimit) throw new IdxdGuestError('timeout', noProgressMessage(`${s.req?.op ?? 'descriptor'}: no completion`, spins));
+      await (byInterrupt && irq.eventfds.length === 0 ? this.sleep(s) : yieldMacrotask());
     }
   }
 
-  /** The device is idle and slot `s` has not completed: find out why. */
-  private stalled(s: Slot): boolean {
-    const { irq, mem } = this.c;
+  /**
+   * The device is idle and slot `s` has not completed: find out why. A written record whose
+   * interrupt has not come gets a bounded grace (an embedder may deliver interrupts from the event
+   * loop) before the interrupt counts as lost.
+   */
+  private async stalled(s: Slot): Promise<boolean> {
+    const { irq, mem, options } = this.c;
     if (mem[s.cr.at + Cr.STATUS] !== 0) {
-      // The record is written but its interrupt never came (e.g. status 0x19, invalid handle): take it as complete.
-      this.c.counters.missedInterrupts++;
-      s.done = true;
-      return this.stillRunning();
+      if (this.completesWithoutInterrupt(s)) return this.stillRunning();
+      for (let k = 0; k < this.lostInterruptAfter; k++) {
+        await yieldMacrotask();
+        options.poll?.();
+        irq.service();
+        if (this.completed(s)) return this.stillRunning();
+      }
+      throw this.lostInterrupt(s);
     }
     const swerr = irq.readSwerr() ?? undefined;
     if (irq.checkHalt()) return this.stillRunning();

@@ -3,7 +3,7 @@
  * fields, with the name of its error code.
  */
 import { SoftwareErrorCode, STATUS_NAMES, SWERR } from '../dsa/index.js';
-import { getField, u64 } from './fields.js';
+import { getField } from './fields.js';
 
 /**
  * The software error a vidxd vdev logs for a shared-WQ descriptor whose guest PASID it has no
@@ -45,8 +45,14 @@ export interface SoftwareErrorReport {
   readonly write: boolean;
   /** Error information (invalid flags for 0x11, interrupt handle for 0x19). */
   readonly errorInfo: number;
-  /** Faulting address (page faults; the CR address for 0x1A). */
-  readonly address: number;
+  /**
+   * Faulting address (page faults; the CR address for 0x1A), bits 31:0. SWERR holds any 64-bit
+   * address a descriptor named, so it comes as two exact halves, as every 64-bit value of the API
+   * that may exceed 2^53 does (docs/architecture.md, "64-bit values").
+   */
+  readonly addressLo: number;
+  /** Faulting address, bits 63:32 (see {@link SoftwareErrorReport.addressLo}). */
+  readonly addressHi: number;
 }
 
 /** Decodes the eight dwords of SWERR (valid or not). */
@@ -65,6 +71,7 @@ export function decodeSwerr(dw: ArrayLike<number>): SoftwareErrorReport {
     batchIndex: getField(dw, f.batch) === 1 ? getField(dw, f.batchIdx) : -1,
     write: getField(dw, f.faultRw) === 1,
     errorInfo: getField(dw, f.errorInfo),
-    address: u64(dw[f.faultAddr.lo >>> 5] ?? 0, dw[(f.faultAddr.lo >>> 5) + 1] ?? 0),
+    addressLo: (dw[f.faultAddr.lo >>> 5] ?? 0) >>> 0,
+    addressHi: (dw[(f.faultAddr.lo >>> 5) + 1] ?? 0) >>> 0,
   };
 }

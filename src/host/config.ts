@@ -70,7 +70,13 @@ export interface DeviceConfig {
   readonly wqs: readonly WqSpec[];
   /** GENCFG.rdbuf_limit (default 0). */
   readonly readBufferLimit?: number;
-  /** GENCFG.user_int_en (default false). */
+  /**
+   * GENCFG.user_int_en: user-mode (Priv 0) descriptors of PASID WQs may request completion
+   * interrupts (dsa-operations.md §2.1, RCI). Default: true when a WQ is `mediated` — a vdev's
+   * descriptors run with a PASID and, unless its guest chose privileged mode, Priv 0, so without
+   * it every completion interrupt they request ends in status 0x11 (Linux sets the bit for the same
+   * reason when its own kernel work runs with a PASID and user privilege) — false otherwise.
+   */
   readonly userInterrupts?: boolean;
 }
 
@@ -112,4 +118,9 @@ export function validateConfig(cfg: DeviceConfig, info: DeviceInfo): void {
     }
   }
   if (cfg.readBufferLimit !== undefined) int('readBufferLimit', cfg.readBufferLimit, 0, 255);
+}
+
+/** GENCFG.user_int_en for `cfg`: as given, else on exactly when a WQ is mediated (see {@link DeviceConfig.userInterrupts}). */
+export function userInterruptsOf(cfg: DeviceConfig): boolean {
+  return cfg.userInterrupts ?? cfg.wqs.some((w) => w.mediated === true);
 }

@@ -11,7 +11,7 @@ import {
 import type { AddressSpace, Iommu } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
 import { dwordField, packRegister } from './codec.js';
-import { type DeviceConfig, validateConfig, type WqSpec } from './config.js';
+import { type DeviceConfig, userInterruptsOf, validateConfig, type WqSpec } from './config.js';
 import { HostError } from './errors.js';
 import { enableDevice, enableMsix, enableSvm, type MsixInfo, readMsix, type SvmState } from './pci.js';
 import { type DeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
@@ -152,6 +152,11 @@ export class IdxdHost {
     return this.svmState;
   }
 
+  /** GENCFG.user_int_en as the device holds it: user-mode (Priv 0) descriptors of PASID WQs may request completion interrupts. */
+  get userInterrupts(): boolean {
+    return (this.mmio.read32(GENCFG.offset) & bit(GENCFG.fields.userIntEn)) !== 0;
+  }
+
   /** GENSTS.state. */
   deviceState(): number {
     return dwordField(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
@@ -203,7 +208,7 @@ export class IdxdHost {
       const dwords = spec === null ? new Uint32Array(info.wqcfgSize >>> 2) : this.wqcfgOf(spec);
       for (let k = 0; k < info.wqcfgSize >>> 2; k++) this.mmio.write32(this.wqcfgOffset(wq.id) + 4 * k, dwords[k] ?? 0);
     }
-    const gencfg = packRegister(GENCFG, { rdbufLimit: cfg.readBufferLimit ?? 0, userIntEn: cfg.userInterrupts === true ? 1 : 0 });
+    const gencfg = packRegister(GENCFG, { rdbufLimit: cfg.readBufferLimit ?? 0, userIntEn: userInterruptsOf(cfg) ? 1 : 0 });
     this.mmio.write32(GENCFG.offset, gencfg[0] as number);
     const groups = new Map(cfg.groups.map((g) => [g.id, g]));
     for (let g = 0; g < info.groups; g++) {

@@ -22,6 +22,19 @@ export const ExtCapabilityId = {
 } as const;
 
 /**
+ * What the function a capability is installed in offers the capability. {@link PciFunction} hands it
+ * to every capability that implements {@link Capability.bind}, once, when the function is built.
+ */
+export interface CapabilityHost {
+  /**
+   * Asks for a function-level reset (a guest wrote a capability's "initiate FLR" bit). The function
+   * performs it once the guest's config access that asked for it has completed — never in the middle
+   * of that access — and only then tells its owner.
+   */
+  requestFunctionReset(): void;
+}
+
+/**
  * A PCI capability. The builder writes its header (ID, next pointer and, for extended ones, the
  * version) read-only; {@link install} writes everything after it. Guest writes reach
  * {@link afterWrite} after the bytes have changed.
@@ -45,6 +58,8 @@ export interface Capability {
    * before the write was `oldValue`. Must not allocate or throw.
    */
   afterWrite?(offset: number, size: number, oldValue: number): void;
+  /** Optional: keeps what the function offers (see {@link CapabilityHost}); called once, when the function is built. */
+  bind?(host: CapabilityHost): void;
   /** Optional: returns state kept outside config space to its reset value (config bytes are reset already). */
   reset?(): void;
   /** Optional: bytes of state kept outside config space (0 or absent: none). */
@@ -72,6 +87,8 @@ export abstract class CapabilityBase implements Capability {
   offset = -1;
   /** The config space the capability lives in (null until installed). */
   protected cfg: ConfigSpace | null = null;
+  /** What the function offers (null until the function is built). */
+  protected host: CapabilityHost | null = null;
 
   /** Records the placement, then lets the subclass define its registers. */
   install(space: ConfigSpace, offset: number): void {
@@ -79,6 +96,11 @@ export abstract class CapabilityBase implements Capability {
     this.cfg = space;
     this.offset = offset;
     this.define(space, offset);
+  }
+
+  /** Keeps what the function offers (the function calls this once, when it is built). */
+  bind(host: CapabilityHost): void {
+    this.host = host;
   }
 
   /** Defines reset values and masks of the bytes after the header (`space.init` at `offset + rel`). */

@@ -35,6 +35,12 @@ export interface ConfigWriteObserver {
    * @param oldValue the piece's value before the write (little-endian)
    */
   afterWrite(owner: number, offset: number, size: number, oldValue: number): void;
+  /**
+   * Optional: one guest access ({@link ConfigSpace.write} or {@link ConfigSpace.writeFrom}) has
+   * completed — every piece of it written and observed. What a write asked for that must not run
+   * in the middle of it (a function-level reset) runs here.
+   */
+  accessDone?(): void;
 }
 
 
@@ -191,6 +197,7 @@ export class ConfigSpace {
       pos += n;
       shift += 8 * n;
     }
+    this.observer?.accessDone?.();
   }
 
   /**
@@ -220,6 +227,7 @@ export class ConfigSpace {
       this.writePiece(pos, n, v);
       pos += n;
     }
+    this.observer?.accessDone?.();
     return served;
   }
 

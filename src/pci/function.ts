@@ -3,7 +3,7 @@
  * and whole-function operations (reset, snapshot/restore, lspci dump, chain validation).
  */
 import type { BarInfo } from './bar.js';
-import type { Capability } from './capability.js';
+import type { Capability, CapabilityHost } from './capability.js';
 import type { MsixCapability } from './capabilities/msix.js';
 import { type ConfigSpace, type ConfigWriteObserver, OWNER_FIRST_CAPABILITY, OWNER_HEADER } from './config-space.js';
 import { Command, Header, ROM_INDEX } from './header.js';
@@ -24,6 +24,13 @@ export type BarListener = (index: number, mapped: boolean, addressLo: number, ad
 
 /** Told after a guest write touched a capability; `offset` is relative to the capability. */
 export type CapabilityWriteListener = (capability: Capability, offset: number, size: number, oldValue: number) => void;
+
+/**
+ * Told after a function-level reset initiated by the guest (e.g. PCIe DevCtl "Initiate FLR") has
+ * returned config space and the capabilities' state to their reset values: the owner returns its
+ * device state to reset (outstanding work aborted without a record or an interrupt, and so on).
+ */
+export type FunctionResetListener = () => void;
 
 /** What {@link PciFunctionBuilder} hands to the {@link PciFunction} constructor. */
 export interface PciFunctionParts {
@@ -66,6 +73,9 @@ export class PciFunction {
   private readonly commandListeners: CommandListener[] = [];
   private readonly barListeners: BarListener[] = [];
   private readonly capabilityListeners: CapabilityWriteListener[] = [];
+  private readonly resetListeners: FunctionResetListener[] = [];
+  /** A capability asked for a function-level reset during the guest access in progress. */
+  private resetRequested = false;
 
   /** Use {@link PciFunctionBuilder}; this wires the parts it produced. */
   constructor(parts: PciFunctionParts) {
@@ -76,8 +86,17 @@ export class PciFunction {
     this.capOffsets = Uint16Array.from(parts.capabilities, (c) => c.offset);
     this.msix = parts.msix;
     this.stateSize = this.capabilities.reduce((n, c) => n + (c.stateSize ?? 0), 0);
-    const observer: ConfigWriteObserver = { afterWrite: (o, off, size, old) => this.dispatch(o, off, size, old) };
+    const observer: ConfigWriteObserver = {
+      afterWrite: (o, off, size, old) => this.dispatch(o, off, size, old),
+      accessDone: () => {
+        if (!this.resetRequested) return;
+        this.resetRequested = false;
+        this.functionLevelReset();
+      },
+    };
     this.config.setObserver(observer);
+    const host: CapabilityHost = { requestFunctionReset: () => { this.resetRequested = true; } };
+    for (const c of this.capabilities) c.bind?.(host);
     this.resync();
   }
 
@@ -91,6 +110,14 @@ export class PciFunction {
   /** Registers a BAR address/decode listener; returns a function that removes it. */
   onBarChange(listener: BarListener): () => void {
     return register(this.barListeners, listener);
+  }
+
+  /**
+   * Registers a listener told after each function-level reset (see {@link functionLevelReset});
+   * returns a function that removes it. The function's owner uses it to reset its device state.
+   */
+  onFunctionReset(listener: FunctionResetListener): () => void {
+    return register(this.resetListeners, listener);
   }
 
   /** Registers a listener for guest writes to any capability; returns a function that removes it. */
@@ -152,6 +179,17 @@ export class PciFunction {
     this.config.reset();
     for (const c of this.capabilities) c.reset?.();
     this.resync();
+  }
+
+  /**
+   * A function-level reset (PCIe FLR): {@link reset}, then every {@link onFunctionReset} listener, so
+   * the owner returns its device state to reset too. A guest's write of "Initiate FLR" runs this once
+   * the write has completed (never from inside it: the write's remaining pieces would land on the
+   * reset bytes); an embedder may call it directly.
+   */
+  functionLevelReset(): void {
+    this.reset();
+    for (let i = 0; i < this.resetListeners.length; i++) (this.resetListeners[i] as FunctionResetListener)();
   }
 
   /** Saves the config bytes and the capabilities' state as a versioned byte array (layout in snapshot.ts). */

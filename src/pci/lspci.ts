@@ -1,6 +1,6 @@
 /**
  * The canonical `lspci -xxxx` text form of a config-space image, which `lspci -F FILE` reads back
- * (see shared/spec/lspci-dump.md).
+ * (see docs/spec/lspci-dump.md).
  */
 
 const BDF = /^(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/i;

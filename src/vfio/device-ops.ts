@@ -38,11 +38,11 @@ export interface RegionOps<M = unknown> {
    * Access sizes allowed for reads, as the OR of the allowed byte counts (each a power of two, e.g.
    * `1 | 2 | 4 | 8`); sized accesses must be naturally aligned. Absent = any length at any offset.
    */
-  readonly readSizes?: number;
+  readonly readSizes?: number | undefined;
   /** Same as `readSizes`, for writes. */
-  readonly writeSizes?: number;
+  readonly writeSizes?: number | undefined;
   /** Areas that may be mapped; absent with MMAP set = the whole region. */
-  readonly sparseAreas?: readonly SparseMmapArea[];
+  readonly sparseAreas?: readonly SparseMmapArea[] | undefined;
   /** Advertised as a TYPE capability. */
   readonly regionType?: RegionType;
   /** Advertise the MSIX_MAPPABLE capability. */
@@ -77,8 +77,8 @@ export interface IrqIndexOps {
 export interface InterruptSink {
   /**
    * Delivers vector `vector` of IRQ index `index` to its installed trigger. Returns true when a trigger
-   * was there and unmasked (and so was signalled); false otherwise, so the device can keep it pending.
-   * Never throws; allocates nothing.
+   * was there and unmasked (and so was signalled); false otherwise — for MSI-X the raised vector is
+   * then dropped, not kept (vfio-uapi.md §5.4). Never throws; allocates nothing.
    */
   signal(index: number, vector: number): boolean;
 }
@@ -97,7 +97,7 @@ export interface VfioDeviceOps<M = unknown> {
   /** IRQ indices; the length is `num_irqs`. Read once when a handle opens. */
   readonly irqs: readonly IrqIndexOps[];
   /** Migration support; absent = the migration features answer ENOTTY. */
-  readonly migration?: MigrationOps;
+  readonly migration?: MigrationOps | undefined;
   /** A handle was opened; `sink` delivers interrupts until the matching `close`. */
   open?(sink: InterruptSink): void;
   /** The handle was closed (triggers already removed): return to the post-create state. */

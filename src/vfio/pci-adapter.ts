@@ -1,8 +1,9 @@
 /**
  * The generic adapter that exposes any `src/pci` function as a vfio-pci device: the config region is
  * its config space, each BAR region is served by a handler the device author supplies (the adapter
- * serves the MSI-X table and PBA itself), the MSI-X IRQ index drives the function's MSI-X capability,
- * and reset resets the function. A device author writes BAR handlers and nothing of VFIO.
+ * serves the MSI-X table and PBA itself, as plain storage), every vector the function raises goes to
+ * the MSI-X trigger SET_IRQS installed for it (vfio-uapi.md §5.4), and reset resets the function. A
+ * device author writes BAR handlers and nothing of VFIO.
  */
 import type { AddressSpace } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
@@ -44,7 +45,7 @@ export interface PciVfioOptions<M = unknown> {
   onClose?(): void;
   /** VFIO_DEVICE_RESET; the function (config space, MSI-X) has already been reset. */
   onReset?(): void;
-  /** SET_IRQS changed index `index`; for MSI-X the adapter has already delivered pending vectors. */
+  /** SET_IRQS changed index `index`. */
   onIrqConfigChanged?(index: number): void;
   /**
    * The handle was attached to an IOAS or detached (`null`); see `VfioDeviceOps.attachIoas`. Absent =
@@ -75,6 +76,8 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
   /** Present exactly when the author gave `onAttachIoas`: forwards attach and detach to it. */
   readonly attachIoas?: (space: AddressSpace | null) => void;
   private current: InterruptSink | null = null;
+  /** Detaches the MSI-X sink of the open handle (null while closed, or without MSI-X). */
+  private releaseMsix: (() => void) | null = null;
 
   /** Builds the device operations of `fn`; throws a plain Error on a malformed handler table. */
   constructor(
@@ -119,19 +122,27 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
   }
 
   /**
-   * Installs MSI-X delivery to the handle's MSI-X triggers, then runs `onOpen`. A function has one
-   * handle at a time: a second open before `close` throws EBUSY (as the mdev core does).
+   * Attaches the handle as the sink of the function's MSI-X capability — from now on every vector the
+   * function raises is signalled to the trigger SET_IRQS installed for it, or dropped when there is
+   * none; the capability's enable, function mask, entry masks and PBA gate nothing (vfio-uapi.md §5.4)
+   * — then runs `onOpen`. A function has one handle at a time: a second open before `close` throws
+   * EBUSY (as the mdev core does).
    */
   open(sink: InterruptSink): void {
     if (this.current !== null) throw new VfioError('EBUSY', 'the PCI function is already open through another handle');
+    const msix = this.pci.msix;
+    this.releaseMsix = msix === null ? null : msix.attachSink((vector) => sink.signal(VFIO_PCI_MSIX_IRQ_INDEX, vector));
     this.current = sink;
-    this.pci.msix?.setDelivery((vector) => sink.signal(VFIO_PCI_MSIX_IRQ_INDEX, vector));
     this.options.onOpen?.(sink);
   }
 
-  /** Removes MSI-X delivery, resets the function, then runs `onClose`. */
+  /**
+   * Detaches the MSI-X sink (the capability's own hardware route, which the device model installed and
+   * the sink never replaced, applies again), resets the function, then runs `onClose`.
+   */
   close(): void {
-    this.pci.msix?.setDelivery(null);
+    this.releaseMsix?.();
+    this.releaseMsix = null;
     this.current = null;
     this.pci.reset();
     this.options.onClose?.();
@@ -143,9 +154,11 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
     this.options.onReset?.();
   }
 
-  /** MSI-X: delivers the pending vectors that a new trigger made deliverable; then `onIrqConfigChanged`. */
+  /**
+   * Runs `onIrqConfigChanged`. Nothing is re-delivered: a vector raised while it had no trigger was
+   * dropped, not kept (vfio-uapi.md §5.4).
+   */
   irqConfigChanged(index: number): void {
-    if (index === VFIO_PCI_MSIX_IRQ_INDEX) this.pci.msix?.deliverPending();
     this.options.onIrqConfigChanged?.(index);
   }
 }

@@ -22,7 +22,11 @@ export interface PciBarHandler<M = unknown> {
   write?(offset: number, buf: Uint8Array): void;
   /** The object mapped at `offset` (whole pages inside one sparse area). Required with MMAP. */
   mmap?(offset: number, length: number): M;
-  /** Mappable areas; absent with MMAP = the whole BAR. Must not cover the MSI-X table or PBA. */
+  /**
+   * Mappable areas; must not cover the MSI-X table or PBA. Absent with MMAP: the whole BAR, or, when
+   * the BAR holds the MSI-X table or PBA, every run of whole pages that does not touch them (the
+   * sparse areas vfio-pci advertises around them).
+   */
   readonly sparseAreas?: readonly SparseMmapArea[];
   /** Allowed read sizes (OR of byte counts, naturally aligned); absent = any length. */
   readonly readSizes?: number;
@@ -104,15 +108,34 @@ export class PciBarRegion<M> implements RegionOps<M> {
     this.flags = flags;
     this.readSizes = handler.readSizes;
     this.writeSizes = handler.writeSizes;
-    this.sparseAreas = handler.sparseAreas;
+    const mappable = (flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0;
+    this.sparseAreas = handler.sparseAreas ?? (mappable && this.msix !== null ? this.areasAroundMsix() : undefined);
     this.userRead = handler.read !== undefined ? (o, b) => (handler.read as Access).call(handler, o, b) : zeros;
     this.userWrite = handler.write !== undefined ? (o, b) => (handler.write as Access).call(handler, o, b) : drop;
 
-    if ((flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0) {
+    if (mappable) {
       if (handler.mmap === undefined) throw new Error(`${where}: MMAP without an mmap handler`);
       if (bar.kind === 'io') throw new Error(`${where}: an I/O BAR cannot be mapped`);
-      for (const a of handler.sparseAreas ?? [{ offset: 0, size: bar.size }]) this.checkArea(where, a);
+      for (const a of this.sparseAreas ?? [{ offset: 0, size: bar.size }]) this.checkArea(where, a);
     }
+  }
+
+  /** The runs of whole pages of the BAR that touch neither the MSI-X table nor the PBA. */
+  private areasAroundMsix(): SparseMmapArea[] {
+    const page = VFIO_PAGE_SIZE;
+    const holes = [[this.tabLo, this.tabHi], [this.pbaLo, this.pbaHi]]
+      .filter(([lo, hi]) => (hi as number) > (lo as number))
+      .map(([lo, hi]) => [Math.floor((lo as number) / page) * page, Math.ceil((hi as number) / page) * page] as const)
+      .sort((a, b) => a[0] - b[0]);
+    const areas: SparseMmapArea[] = [];
+    let at = 0;
+    for (const [lo, hi] of holes) {
+      if (lo > at) areas.push({ offset: at, size: lo - at });
+      at = Math.max(at, hi);
+    }
+    const end = Math.floor(this.size / page) * page;
+    if (end > at) areas.push({ offset: at, size: end - at });
+    return areas;
   }
 
   /** BAR read: MSI-X structures from the capability, everything else from the author's handler. */

@@ -53,6 +53,8 @@ export interface VdevCommandContext {
   pciState(): VdevPciState;
   /** The guest's WQCFG. */
   wqConfig(): VdevWqConfig;
+  /** The guest's GENCFG.rdbuf_limit. */
+  readBufferLimit(): number;
   /** Enters Enabled. */
   enterEnabled(): void;
   /** Enters Drain (Disable Device in progress). */
@@ -110,6 +112,8 @@ const TABLE = [
       if (!pci.busMaster) return CmdStatus.BUS_MASTER_DISABLED;
       // §5.2: a PASID without ATS, or PRI enabled differently from PASID, is refused like BME clear.
       if ((pci.pasidEnabled && !pci.atsEnabled) || pci.priEnabled !== pci.pasidEnabled) return CmdStatus.BUS_MASTER_DISABLED;
+      // The vdev's GRPCAP has no global read-buffer limit: a non-zero GENCFG.rdbuf_limit is a configuration error, as on the model.
+      if (v.readBufferLimit() !== 0) return CmdStatus.CONFIG_ERROR;
       v.enterEnabled();
       return 0;
     },

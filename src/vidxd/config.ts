@@ -2,7 +2,7 @@
  * The vdev's PCI function (vidxd-device.md §3): a single-function type-0 header with the parent's
  * device and revision IDs, 64-bit prefetchable BAR0 (8 KiB registers) and BAR2 (8 KiB portals),
  * MSI-X at 0x40 with its table and PBA in BAR0, PCI Express (root-complex integrated endpoint with
- * the PASID TLP prefix) at 0x50, and ATS, PRI and PASID in extended space. Every read-only field is
+ * the PASID TLP prefix, function-level reset capable) at 0x50, and ATS, PRI and PASID in extended space. Every read-only field is
  * protected by `src/pci`'s per-byte masks; BAR sizing answers `~(size − 1) | flags`.
  */
 import {
@@ -51,7 +51,9 @@ export function buildVdevFunction(facts: VdevFacts): VdevPciParts {
   const msix = new MsixCapability({
     vectors: v, tableBar: VDEV_REGISTER_BAR, tableOffset: VDEV_LAYOUT.msixTable, pbaBar: VDEV_REGISTER_BAR, pbaOffset: VDEV_LAYOUT.msixPba,
   });
-  const pcie = new PcieCapability({ deviceType: PcieDeviceType.ROOT_COMPLEX_INTEGRATED_ENDPOINT, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1 });
+  const pcie = new PcieCapability({
+    deviceType: PcieDeviceType.ROOT_COMPLEX_INTEGRATED_ENDPOINT, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1, functionLevelReset: true,
+  });
   const ats = new AtsCapability({ invalidateQueueDepth: 1, pageAlignedRequest: true });
   const pri = new PriCapability({ outstandingCapacity: 1 });
   const pasid = new PasidCapability({ maxWidth: 20, privileged: true, execute: false });

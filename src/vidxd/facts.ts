@@ -42,6 +42,8 @@ export interface VdevFacts {
   readonly engines: number;
   /** GRPFLAGS of the backing WQ's group (two dwords). */
   readonly groupFlags: readonly [number, number];
+  /** The parent's GENCFG.user_int_en: whether the backing WQ lets Priv-0 PASID descriptors request completion interrupts. */
+  readonly userInterrupts: boolean;
 }
 
 /** Reads the facts of a vdev of `mode` with `vectors` vectors backed by `wq` of the device `host` drives. */
@@ -65,5 +67,6 @@ export function vdevFacts(host: IdxdHost, wq: HostWq, mode: VdevMode, vectors: n
     wqMaxBatchShift: wq.maxBatchShift,
     engines: wq.engines,
     groupFlags: Object.freeze([flagsLo, flagsHi] as const),
+    userInterrupts: host.userInterrupts,
   });
 }

@@ -22,7 +22,7 @@ export {
   VDEV_PORTAL_BAR, VDEV_REGISTER_BAR,
 } from './layout.js';
 export { DEDICATED_TYPE, SHARED_TYPE, VidxdParent, type VidxdParentOptions } from './parent.js';
-export { pfVfioOps } from './pf.js';
+export { type PfMapping, pfVfioOps } from './pf.js';
 export { VdevPortals } from './portals.js';
 export {
   VDEV_BLOCKS, VDEV_CMD, VDEV_CMDCAP, VDEV_CMDSTS, VDEV_ENGCAP, VDEV_EXACT_WRITES, VDEV_GENCAP, VDEV_GENCFG, VDEV_GENCTRL,

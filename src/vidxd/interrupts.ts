@@ -1,8 +1,9 @@
 /**
  * The vdev's emulated vector 0 and its SWERR (vidxd-device.md §8.1, §8.2; dsa-operations.md §11.2):
- * each cause is recorded in INTCAUSE before vector 0 is signalled through the vdev's MSI-X
- * capability (masking and the PBA are the capability's); a software error fills SWERR when it is
- * free, else sets overflow, then interrupts when GENCTRL allows it.
+ * each cause is recorded in INTCAUSE before vector 0 is raised through the vdev's MSI-X capability,
+ * which hands it to the open VFIO handle's trigger (nothing in the vdev's own table gates it; without
+ * a trigger it is dropped); a software error fills SWERR when it is free, else sets overflow, then
+ * interrupts when GENCTRL allows it.
  */
 import { type FieldDef, fieldMask, logSoftwareError, type RegisterFile, SoftwareError } from '../dsa/index.js';
 import type { MsixCapability } from '../pci/index.js';
@@ -35,14 +36,14 @@ export class VdevInterrupts {
     this.causeDword = regs.dwordIndex(VDEV_INTCAUSE);
   }
 
-  /** Records `cause` (an INTCAUSE field) and signals vector 0 (pending in the PBA while it cannot be delivered). */
+  /** Records `cause` (an INTCAUSE field) and raises vector 0 (signalled to its SET_IRQS trigger; none: dropped). */
   raiseCause(cause: FieldDef): void {
     const v = this.regs.value;
     v[this.causeDword] = ((v[this.causeDword] as number) | fieldMask(cause)) >>> 0;
     this.msix.notify(0);
   }
 
-  /** Signals completion vector `vector` (a handle's interrupt); pending while masked or without a trigger. */
+  /** Raises completion vector `vector` (a handle's interrupt): signalled to its SET_IRQS trigger; none: dropped. */
   completion(vector: number): void {
     this.msix.notify(vector);
   }

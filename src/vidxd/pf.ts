@@ -1,51 +1,70 @@
 /**
- * The whole DSA PF model as a VFIO device (whole-function pass-through, as vfio-pci hands a real PF to
- * a guest): the config region is the model's config space, BAR0 its MMIO registers (1–8 byte
- * accesses; the MSI-X table and PBA served from the model's MSI-X capability by the adapter), BAR2
- * its portals — reads all ones, a trapped 64-byte write is a MOVDIR64B, and `mmap` of a portal page
- * returns the model's `Portal` for it — and the MSI-X IRQ index is driven by the model's MSI-X
- * capability. The guest's driver configures the device through register accesses only.
+ * The whole DSA PF model as a VFIO device, as vfio-pci presents a real PF to a user (a VMM, or a
+ * user-space driver such as Linux's VFIO selftest DSA driver):
+ * - open resets the function and enables memory decode, with bus mastering off (vfio-pci's open:
+ *   `pci_clear_master`, `pci_enable_device`, a function reset), so BAR0 answers at once;
+ * - the config region is the model's config space; BAR0 its registers (1–8 byte accesses), mappable
+ *   everywhere but the pages of the MSI-X table and PBA — a mapping is a direct handle on the same
+ *   register file — with the table and PBA served to region accesses from the capability as storage;
+ * - BAR2 its portals, mappable whole: one mapping covers every portal page and each 64-byte write at a
+ *   slot reaches the portal of its page; trapped reads return all ones and a trapped 64-byte write is
+ *   a MOVDIR64B;
+ * - every vector the model raises is signalled to the trigger SET_IRQS installed for it (none: dropped),
+ *   whatever the guest wrote to the MSI-X table or message control. Bus mastering is the one gate: it
+ *   is a fact of the device (vfio-pci passes the user's bus-master enable to it), so a vector raised
+ *   with bus mastering off is held in the function's PBA and sent when it comes back;
+ * - VFIO reset, close and a guest's FLR (PCIe DevCtl bit 15) are a function-level reset of the model,
+ *   config space included (vfio-uapi.md §6: reset values — memory decode is off again until the user
+ *   turns it on; vfio-pci would restore the saved config state around the reset).
+ * The guest's driver configures the device through register accesses only.
  */
-import { type DsaDevice, PORTAL_BAR, PORTAL_PAGE, PORTAL_SLOT, type Portal, REGISTER_BAR } from '../dsa/index.js';
+import {
+  type DsaDevice, MappedRegisters, PORTAL_BAR, PORTAL_SLOT, type PortalWindow, REGISTER_BAR,
+} from '../dsa/index.js';
 import { NO_PASID } from '../memory/index.js';
-import { type PciBarHandler, type PciVfioAdapter, pciVfioOps, type SparseMmapArea, VFIO_PCI_MSIX_IRQ_INDEX } from '../vfio/index.js';
+import { Command, Header } from '../pci/index.js';
+import {
+  type PciBarHandler, type PciVfioAdapter, pciVfioOps, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ,
+  VFIO_REGION_INFO_FLAG_WRITE,
+} from '../vfio/index.js';
 
-/** The mappable portal pages of `dev`: every page of BAR2 that belongs to a WQ. */
-function portalAreas(dev: DsaDevice): SparseMmapArea[] {
-  const areas: SparseMmapArea[] = [];
-  for (let off = 0; off < dev.layout.bar2Size; off += PORTAL_PAGE) {
-    if (dev.bar2.portalAt(off) !== null) areas.push({ offset: off, size: PORTAL_PAGE });
-  }
-  return areas;
-}
+/** What `mmap` of the PF hands out: a BAR0 mapping (registers) or a BAR2 mapping (portals). */
+export type PfMapping = MappedRegisters | PortalWindow;
+
+const RW = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 
 /**
- * The VFIO device operations of the DSA PF `dev` for whole-function pass-through. DMA without a PASID
- * (the requester-ID space, PASID 0 of the model's IOMMU) goes through the attached IOAS; the model's
- * PASID spaces (shared virtual addressing) are not managed here. MSI-X delivery is gated by bus
- * mastering as the model gates it; interrupt-handle (IMS) messages have no VFIO index and stay pending.
- * VFIO reset and close are a function-level reset of the model (`DsaDevice.reset`).
+ * The VFIO device operations of the DSA PF `dev` for whole-function pass-through (see the module
+ * comment for what it presents). DMA without a PASID (the requester-ID space, PASID 0 of the model's
+ * IOMMU) goes through the attached IOAS; the model's PASID spaces (shared virtual addressing) are not
+ * managed here. Interrupt-handle (IMS) messages have no VFIO index and stay pending in their entries.
  */
-export function pfVfioOps(dev: DsaDevice): PciVfioAdapter<Portal> {
-  const bar0: PciBarHandler<Portal> = {
+export function pfVfioOps(dev: DsaDevice): PciVfioAdapter<PfMapping> {
+  const bar0: PciBarHandler<PfMapping> = {
+    flags: RW | VFIO_REGION_INFO_FLAG_MMAP,
     readSizes: 1 | 2 | 4 | 8,
     writeSizes: 1 | 2 | 4 | 8,
     read: (offset, buf) => dev.bar0.readInto(offset, buf),
     write: (offset, buf) => dev.bar0.writeFrom(offset, buf),
+    // The adapter advertises the pages around the MSI-X table and PBA; the core has checked the range.
+    mmap: (offset, length) => new MappedRegisters(dev.bar0, offset, length),
   };
-  const bar2: PciBarHandler<Portal> = {
-    sparseAreas: portalAreas(dev),
+  const bar2: PciBarHandler<PfMapping> = {
+    flags: RW | VFIO_REGION_INFO_FLAG_MMAP,
     writeSizes: PORTAL_SLOT,
     read: (_offset, buf) => buf.fill(0xff),
     write: (offset, buf) => {
       dev.bar2.write(offset, buf);
     },
-    mmap: (offset) => dev.bar2.portalAt(offset) as Portal,
+    mmap: (offset, length) => dev.bar2.window(offset, length),
   };
-  return pciVfioOps<Portal>(dev.pci, {
+  return pciVfioOps<PfMapping>(dev.pci, {
     bars: { [REGISTER_BAR]: bar0, [PORTAL_BAR]: bar2 },
-    // The adapter installed an ungated delivery; the model's messages need bus mastering, as its own wiring does.
-    onOpen: (sink) => dev.msix.setDelivery((v) => dev.pci.busMaster && sink.signal(VFIO_PCI_MSIX_IRQ_INDEX, v)),
+    onOpen: () => {
+      dev.reset();
+      // pci_enable_device: memory decode for the memory BARs; bus mastering stays off until the user sets it.
+      dev.pci.config.write(Header.COMMAND, 2, Command.MEMORY);
+    },
     onReset: () => dev.reset(),
     onClose: () => dev.reset(),
     onAttachIoas: (space) => {

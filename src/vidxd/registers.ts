@@ -6,8 +6,8 @@
  * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
  */
 import {
-  bitMask, type BlockDef, CMD, CMDCAP_BITS, CMDSTS, describedAs, dsaProfile, ENGCAP_BITS, type FieldBits, fields, GENCAP_BITS,
-  GENCFG, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY,
+  bitMask, type BlockDef, CMD, CMDCAP_BITS, CMDSTS, dsaProfile, ENGCAP_BITS, type FieldBits, fields, GENCAP_BITS,
+  GENCFG_BITS, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY,
   MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_BITS, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext, type RegisterDef, register, ro,
   rw, status, SWERR, TABLE_UNIT, VERSION_BITS, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
 } from '../dsa/index.js';
@@ -40,6 +40,7 @@ const bit = (on: boolean): number => (on ? 1 : 0);
 const gencap = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).gencap, b);
 const grpflag = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).groupFlags, b);
 const wqLock = { lock: 'wq-disabled' } as const;
+const devLock = { lock: 'device-disabled' } as const;
 
 /** The register context of a vdev: its facts, its layout and the DSA profile it amounts to (one WQ, one group). */
 export function vdevRegisterContext(facts: VdevFacts): VdevRegisterContext {
@@ -131,11 +132,22 @@ export const VDEV_OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x1
   perfmon: ro(0),
 }));
 
-// GENCFG through CMDSTS are the DSA model's registers unchanged (same fields, access rules, locks
-// and reset behaviour); only the vdev's reading of them differs, which its commands implement.
+/**
+ * GENCFG (0x80): nothing in it reaches the backing device, so the vdev accepts no setting the
+ * backing would silently ignore. user_int_en reads the parent's GENCFG.user_int_en and ignores
+ * writes: the RCI rule (dsa-operations.md §2.1) is decided by the parent's bit for every descriptor of
+ * the backing WQ, so the guest sees the rule that actually applies to its descriptors (a guest that
+ * sets the bit and reads back 0 knows its Priv-0 PASID descriptors cannot request interrupts).
+ * rdbuf_limit is writable while Disabled as on the model, and the vdev's GRPCAP has no global
+ * read-buffer limit, so ENABLE_DEVICE refuses a non-zero one with 0x11 exactly as the model does.
+ */
+export const VDEV_GENCFG = register('GENCFG', 0x80, 4, 'General configuration (user_int_en: the parent\'s, read-only)', fields(GENCFG_BITS, {
+  rdbufLimit: rw(devLock),
+  userIntEn: ro((c) => bit(f(c).userInterrupts)),
+}));
 
-/** GENCFG (0x80): writable while the vdev is Disabled; no effect on the backing device. */
-export const VDEV_GENCFG = describedAs(GENCFG, 'General configuration (no effect on the backing device)');
+// GENCTRL through CMDSTS are the DSA model's registers unchanged (same fields, access rules, locks
+// and reset behaviour); only the vdev's reading of them differs, which its commands implement.
 
 /** GENCTRL (0x88): software-error and halt interrupt enables. */
 export const VDEV_GENCTRL = GENCTRL;

@@ -23,7 +23,7 @@ import { VdevErrorCode, VdevInterrupts } from './interrupts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
 import { VdevPortals } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
-import { VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
+import { VDEV_GENCFG, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
 
 /** Options of a {@link Vdev}. */
 export interface VdevOptions {
@@ -131,6 +131,8 @@ export class Vdev {
     this.bar0 = new VdevBar0(this.regs);
     this.bar2 = new VdevBar2(this.mode, this.portals);
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
+    // §3.3: a guest's FLR (DevCtl bit 15) is exactly VFIO_DEVICE_RESET; config space is reset already.
+    this.pci.onFunctionReset(() => this.resetState());
     this.ops = pciVfioOps<Portal>(this.pci, {
       bars: { [VDEV_REGISTER_BAR]: this.bar0, [VDEV_PORTAL_BAR]: this.bar2 },
       onClose: () => {
@@ -257,6 +259,7 @@ export class Vdev {
       vectors: this.facts.vectors,
       pciState: () => this.pciState(),
       wqConfig: () => this.wqConfig(),
+      readBufferLimit: () => this.regs.get(VDEV_GENCFG, VDEV_GENCFG.fields.rdbufLimit),
       enterEnabled: () => this.setState(DeviceState.ENABLED),
       enterDrain: () => this.setState(DeviceState.DRAIN),
       enableWq: (c) => this.enableWq(c),
@@ -373,7 +376,10 @@ export class Vdev {
     this.stateValue = DeviceState.DISABLED;
   }
 
-  /** VFIO reset, close and remove: as a fresh vdev (config space was reset by the adapter), triggers untouched. */
+  /**
+   * VFIO reset, the guest's function-level reset, close and remove: as a fresh vdev (config space was
+   * reset by the adapter or the FLR), triggers untouched.
+   */
   private resetState(): void {
     this.commands.cancel();
     this.resetDevice();

@@ -11,6 +11,7 @@ import { remoteSection } from './remote.js';
 import { scaleSection } from './scale.js';
 import { targetCell } from './targets.js';
 import { trapSection } from './trap.js';
+import { vfioUserSection } from './vfio-user.js';
 import type { BenchRow, BenchSection } from './timing.js';
 
 const SECTIONS: readonly (readonly [string, BenchSection])[] = [
@@ -19,6 +20,7 @@ const SECTIONS: readonly (readonly [string, BenchSection])[] = [
   ['remote', remoteSection],
   ['trap', trapSection],
   ['scale', scaleSection],
+  ['vfio-user', vfioUserSection],
 ];
 
 function fmt(v: number): string {

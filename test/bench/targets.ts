@@ -37,6 +37,8 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'trap.config.write.region': TRAP,
   'scale.vdevs1000': { text: '< 1000 ms', met: (r) => r.value < 1000 },
   'scale.bytesPerVdev': { text: '<= 64 KiB', met: (r) => r.value <= 65536 },
+  'vfio-user.region.read': { text: '>= 0.7x', met: (r) => ratio(r) >= 0.7 },
+  'vfio-user.memmove.64k': { text: '>= 0.5x', met: (r) => ratio(r) >= 0.5 },
 };
 
 /** The target cell of `r`: the goal and `met` or `MISSED`, or empty when the row has no goal. */

@@ -198,7 +198,7 @@ export function rig(profile: Partial<DsaProfile> = {}, options: DsaDeviceOptions
 export interface DescOptions {
   flags?: number;
   cr?: number;
-  handle?: number;
+  handle?: number | undefined;
   pasid?: number;
   priv?: boolean;
 }

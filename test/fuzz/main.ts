@@ -1,24 +1,32 @@
 /**
- * `npm run fuzz -- --seed S --ops N [--vdevs K]`, or `npm run fuzz -- --ci` (the CI set: 4 fixed
- * seeds × 50,000 steps). Shows progress while it runs (one updating line on a terminal, a plain line
+ * `npm run fuzz -- [--target device|vfio-user] --seed S --ops N [--vdevs K]`, or `npm run fuzz -- --ci`
+ * (the CI set: the device target with 4 fixed seeds × 50,000 steps, then the vfio-user wire target with
+ * 4 fixed seeds × 50,000 steps). Shows progress while it runs (one updating line on a terminal, a plain line
  * every ~2 s otherwise), then a summary of actions and answers by kind. On a broken invariant it
  * prints the seed, the step, the invariant, the last actions and how to replay, and exits 1.
  */
 import { formatSummary, FuzzStats } from './stats.js';
 import { runFuzz, type ViolationReport } from './run.js';
+import { runWireFuzz } from './vfio-user.js';
 
 /** The CI set: fixed seeds and steps per seed (200,000 steps in total). */
 const CI_SEEDS = [1, 2, 3, 4];
 const CI_OPS = 50_000;
+/** Steps per seed of the vfio-user target in the CI set. */
+const CI_WIRE_OPS = 50_000;
+
+/** What to fuzz: the device model and its VFIO API, or the vfio-user wire protocol. */
+type Target = 'device' | 'vfio-user';
 
 interface Args {
+  readonly targets: readonly Target[];
   readonly seeds: readonly number[];
   readonly ops: number;
   readonly vdevs: number;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`fuzz: ${message}\nusage: npm run fuzz -- [--seed S] [--ops N] [--vdevs K] | --ci\n`);
+  process.stderr.write(`fuzz: ${message}\nusage: npm run fuzz -- [--target device|vfio-user] [--seed S] [--ops N] [--vdevs K] | --ci\n`);
   process.exit(2);
 }
 
@@ -33,15 +41,21 @@ function parseArgs(argv: readonly string[]): Args {
   let ops = 100_000;
   let vdevs = 4;
   let ci = false;
+  let target: Target = 'device';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--ci') ci = true;
+    else if (a === '--target') {
+      const t = argv[++i];
+      if (t !== 'device' && t !== 'vfio-user') usage(`--target needs device or vfio-user, got ${String(t)}`);
+      target = t;
+    }
     else if (a === '--seed') seed = parseCount('--seed', argv[++i], 0) >>> 0;
     else if (a === '--ops') ops = parseCount('--ops', argv[++i], 1);
     else if (a === '--vdevs') vdevs = parseCount('--vdevs', argv[++i], 1);
     else usage(`unknown argument ${String(a)}`);
   }
-  return ci ? { seeds: CI_SEEDS, ops: CI_OPS, vdevs } : { seeds: [seed], ops, vdevs };
+  return ci ? { targets: ['device', 'vfio-user'], seeds: CI_SEEDS, ops: CI_OPS, vdevs } : { targets: [target], seeds: [seed], ops, vdevs };
 }
 
 /** Progress output: one updating line on a terminal, a plain line every ~2 s otherwise. */
@@ -78,8 +92,52 @@ function report(v: ViolationReport, seed: number, vdevs: number): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** The vfio-user wire target: a hostile client against a served vdev. */
+function mainWire(seeds: readonly number[], ops: number): number {
+  const total = ops * seeds.length;
+  const start = performance.now();
+  const progress = new Progress(start, total);
+  let before = 0;
+  let sessions = 0;
+  const answers = new Map<string, number>();
+  for (const seed of seeds) {
+    const r = runWireFuzz({ seed, ops, onProgress: (n) => progress.update(before + n) });
+    if (r.violation !== null) {
+      progress.update(before + r.steps, true);
+      progress.end();
+      const v = r.violation;
+      process.stdout.write(`${[
+        `fuzz vfio-user: VIOLATION of invariant "${v.invariant}" at step ${v.step} (seed ${seed})`,
+        `  ${v.message}`,
+        `last ${v.last.length} actions (oldest first):`,
+        ...v.last.map((l) => `  ${l}`),
+        `replay: npm run fuzz -- --target vfio-user --seed ${seed} --ops ${v.step + 1}`,
+      ].join('\n')}\n`);
+      return 1;
+    }
+    before += r.steps;
+    sessions += r.sessions;
+    for (const [k, n] of r.answers.entries()) answers.set(k, (answers.get(k) ?? 0) + n);
+  }
+  progress.update(before, true);
+  progress.end();
+  const s = (performance.now() - start) / 1000;
+  const list = seeds.length === 1 ? `seed ${seeds[0]}` : `seeds ${seeds.join(', ')}`;
+  process.stdout.write(`fuzz vfio-user: ${before.toLocaleString('en-US')} steps (${list}), ${sessions.toLocaleString('en-US')} hostile clients, in ${s.toFixed(1)} s, no invariant broken\n`);
+  process.stdout.write(`  answers: ${[...answers.entries()].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
+  return 0;
+}
+
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
+  if (args.targets.includes('device')) {
+    const status = mainDevice(args);
+    if (status !== 0) return status;
+  }
+  return args.targets.includes('vfio-user') ? mainWire(args.seeds, args.targets.length > 1 ? CI_WIRE_OPS : args.ops) : 0;
+}
+
+function mainDevice(args: Args): number {
   const total = args.ops * args.seeds.length;
   const start = performance.now();
   const progress = new Progress(start, total);

@@ -4,7 +4,7 @@
  * MSI-X triggers, WQCFG PASID fields, ENABLE_DEVICE, ENABLE_WQ and the interrupt handles.
  */
 import { describe, expect, it } from 'vitest';
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { IdxdGuest, IdxdGuestError } from '../../src/guest/index.js';
 import { DeviceIo, type GuestVfio } from '../../src/guest/io.js';
 import { probePci } from '../../src/guest/pci-probe.js';
@@ -12,16 +12,16 @@ import { GuestMemory } from '../../src/memory/index.js';
 import {
   AtsCapability, MsixCapability, PasidCapability, PcieCapability, PciFunctionBuilder, PowerManagementCapability, PriCapability,
 } from '../../src/pci/index.js';
-import { pciVfioOps, regionOffset, VfioDevice, VFIO_PCI_MSIX_IRQ_INDEX } from '../../src/vfio/index.js';
+import { pciVfioOps, regionOffset, VfioDevice, VfioIoas, VFIO_PCI_MSIX_IRQ_INDEX } from '../../src/vfio/index.js';
 import { pfVfioOps } from '../../src/vidxd/index.js';
 import { DWQ, openVm, SWQ } from './fixtures.js';
 
-const cfg = (dev: VfioDevice<Portal>, off: number, size: 1 | 2 | 4 = 4): number => {
+const cfg = (dev: VfioDevice<unknown>, off: number, size: 1 | 2 | 4 = 4): number => {
   const b = new Uint8Array(size);
   dev.readRegion(7, off, b);
   return b.reduceRight((v, x) => v * 256 + x, 0);
 };
-const bar0 = (dev: VfioDevice<Portal>, off: number): number => {
+const bar0 = (dev: VfioDevice<unknown>, off: number): number => {
   const b = new Uint8Array(4);
   dev.readRegion(0, off, b);
   return new DataView(b.buffer).getUint32(0, true);
@@ -88,12 +88,26 @@ describe('probe', () => {
     expect(() => probePci(new DeviceIo(fake))).toThrow(/chain is broken at 0x40/);
   });
 
-  it('refuses a device whose WQ is not configured (a PF passed through whole)', async () => {
+  it('refuses a device whose WQ is not configured when it is not configurable either (GENCAP.config_en 0)', async () => {
     const device = new VfioDevice(pfVfioOps(new DsaDevice()));
-    const e = await IdxdGuest.open({ device, memory: new GuestMemory(0x10000) }).catch((x: unknown) => x);
+    // The same PF with config_en (GENCAP bit 31) read as 0, as a device that arrives configured would have it.
+    const fixed: GuestVfio = {
+      getInfo: () => device.getInfo(),
+      getRegionInfo: (i) => device.getRegionInfo(i),
+      getIrqInfo: (i) => device.getIrqInfo(i),
+      setIrqs: (r) => device.setIrqs(r),
+      mmap: (p, l, sh) => device.mmap(p, l, sh),
+      writeRegion: (i, o, b) => device.writeRegion(i, o, b),
+      readRegion: (i, o, b) => {
+        const n = device.readRegion(i, o, b);
+        if (i === 0 && o === 0x10 && b.length === 4) b[3] = (b[3] as number) & 0x7f;
+        return n;
+      },
+    };
+    const e = await IdxdGuest.open({ device: fixed, memory: new GuestMemory(0x10000) }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(IdxdGuestError);
     expect(e).toMatchObject({ reason: 'probe', code: 'ENODEV' });
-    expect((e as Error).message).toMatch(/WQ 0 is not configured/);
+    expect((e as Error).message).toMatch(/WQ 0 is not configured .* not configurable/);
   });
 });
 
@@ -128,6 +142,29 @@ describe('bring-up', () => {
     const buf = vm.g.heap.alloc(64);
     await vm.g.fill(buf, 64, 0x7777777777777777n);
     expect(vm.mem.bytes[buf + 63]).toBe(0x77);
+  });
+
+  it('of a PF passed through whole (configurable, no WQ configured): group 0 and WQ 0 through BAR0, then the usual bring-up', async () => {
+    const model = new DsaDevice();
+    const device = new VfioDevice(pfVfioOps(model));
+    const memory = new GuestMemory(0x20000);
+    const ioas = new VfioIoas();
+    ioas.map({ iova: 0, size: memory.size, memory, offset: 0, flags: 3 });
+    device.attachIoas(ioas);
+    const g = await IdxdGuest.open({ device, memory, poll: () => model.step() });
+    expect([g.mode, g.wq.size, g.wq.priority, g.completion, g.caps.configurable]).toEqual(['dedicated', 128, 1, 'interrupt', true]);
+    expect([bar0(device, 0x400), bar0(device, 0x420), bar0(device, 0x800)]).toEqual([1, 0xf, 128]);
+    expect([model.state, model.wqs[0]?.enabled, model.wqs[0]?.dedicated]).toEqual([1, true, true]);
+    const src = g.heap.alloc(4096);
+    const dst = g.heap.alloc(4096);
+    memory.bytes.fill(0x6b, src, src + 4096);
+    const done = await g.memmove(dst, src, 4096);
+    expect([done.status, memory.bytes[dst + 4095], g.stats.interrupts[1]]).toEqual([1, 0x6b, 1]);
+    // RESET_DEVICE forgets the configuration of a configurable device: the driver writes it again.
+    await g.reset();
+    expect([bar0(device, 0x800), model.wqs[0]?.enabled]).toEqual([128, true]);
+    await g.fill(dst, 64, 0x1111111111111111n);
+    expect(memory.bytes[dst + 63]).toBe(0x11);
   });
 
   it('maps the unlimited page of a dedicated WQ and the limited page of a shared one', async () => {

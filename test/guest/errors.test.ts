@@ -5,9 +5,9 @@
  * reject with their reason and errno.
  */
 import { describe, expect, it } from 'vitest';
-import { Command, SoftwareErrorCode, Status } from '../../src/dsa/index.js';
+import { Command, Desc, SoftwareErrorCode, Status } from '../../src/dsa/index.js';
 import {
-  IdxdCommandError, IdxdGuestError, IdxdStatusError, PASID_REJECTED, type SoftwareErrorReport,
+  decodeSwerr, IdxdCommandError, IdxdGuestError, IdxdStatusError, PASID_REJECTED, type SoftwareErrorReport,
 } from '../../src/guest/index.js';
 import { regionOffset } from '../../src/vfio/index.js';
 import { VDEV_INTCAUSE, VdevErrorCode, type VdevHandles } from '../../src/vidxd/index.js';
@@ -68,6 +68,20 @@ describe('software errors', () => {
     expect(vm.g.stats.interrupts[0]).toBe(1);
   });
 
+  it('carry a 64-bit address exactly, as two halves (a record address at 0xffffffff_ffffffe0)', async () => {
+    const vm = await openVm(DWQ);
+    const d = desc(0x00, {}, { cr: 0 });
+    const v = new DataView(d.buffer);
+    v.setUint32(Desc.CR_ADDR, 0xffffffe0, true);
+    v.setUint32(Desc.CR_ADDR + 4, 0xffffffff, true);
+    vm.device.mmap(regionOffset(2), 0x1000).submit(d, 0);
+    vm.rig.dev.runUntilIdle();
+    expect(vm.g.errors).toHaveLength(1);
+    expect(vm.g.errors[0]).toMatchObject({ code: Status.CRA_XLAT, name: 'CRA_XLAT', addressLo: 0xffffffe0, addressHi: 0xffffffff });
+    const dw = [0x1a01, 0, 0, 0, 0x89abcdef, 0x01234567, 0, 0];
+    expect(decodeSwerr(dw)).toMatchObject({ addressLo: 0x89abcdef, addressHi: 0x01234567 });
+  });
+
   it('name the vdev\'s own code for a guest PASID it rejected', async () => {
     expect(PASID_REJECTED).toBe(VdevErrorCode.PASID_REJECTED);
     const vm = await openVm(SWQ);
@@ -84,7 +98,7 @@ describe('halt', () => {
     const vm = await openVm(DWQ, {
       rig,
       poll: () => {
-        // The VMM's view of a guest that clears bus mastering while work is queued (§3.3).
+        // The VMM's view of a guest that clears bus mastering while work is queued (vidxd-device.md §3.3).
         if (halt) {
           halt = false;
           const cmd = new Uint8Array(2);

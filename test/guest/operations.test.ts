@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { refCrc32c, refDelta, refDifInsert, refFill, refFirstDifference } from '../../src/cli/reference.js';
-import type { CompareResult, CrcResult, DeltaResult, DifResult } from '../../src/guest/index.js';
+import type { CompareResult, CrcOptions, CrcResult, DeltaResult, DifResult } from '../../src/guest/index.js';
 import { Prng } from '../util/prng.js';
 import { openVm, VARIANTS } from './fixtures.js';
 
@@ -70,6 +70,34 @@ describe.each(VARIANTS)('on a %s vdev through the %s portal', (_mode, type, port
     const copied = await vm.g.copyCrc(dst, src, n, 0x12345678);
     expect(copied.crc).toBe(refCrc32c(vm.at(src, n), 0x12345678));
     expect(vm.at(dst, n)).toEqual(vm.at(src, n));
+  });
+
+  it('crc32c and copyCrc pass the CRC operation flags 17 and 18: the check values of dsa-operations.md §12.3', async () => {
+    const vm = await openVm(type, { portal });
+    const src = vm.g.heap.alloc(64);
+    const dst = vm.g.heap.alloc(64);
+    vm.at(src, 9).set(new TextEncoder().encode('123456789'));
+    const cases: [number, CrcOptions, number][] = [
+      [0, {}, 0xe3069283],
+      [0, { bypassInversion: true }, 0x045fc71a],
+      [0x12345678, { bypassInversion: true }, 0xa1b203f2],
+      [0, { bypassDataReflection: true }, 0xa8f022a0],
+      [0, { bypassInversion: true, bypassDataReflection: true }, 0xc052a8c8],
+    ];
+    for (const [seed, options, want] of cases) {
+      expect((await vm.g.crc32c(src, 9, seed, options)).crc, JSON.stringify(options)).toBe(want);
+      vm.at(dst, 9).fill(0);
+      expect((await vm.g.copyCrc(dst, src, 9, seed, options)).crc, JSON.stringify(options)).toBe(want);
+      expect(vm.at(dst, 9)).toEqual(vm.at(src, 9));
+    }
+    // Chained with the same flags, and as batch items.
+    const first = await vm.g.crc32c(src, 4, 0, { bypassInversion: true, bypassDataReflection: true });
+    expect((await vm.g.crc32c(src + 4, 5, first.crc, { bypassInversion: true, bypassDataReflection: true })).crc).toBe(0xc052a8c8);
+    const b = await vm.g.batch([
+      { op: 'crc32c', src, size: 9, bypassDataReflection: true },
+      { op: 'copyCrc', dst, src, size: 9, seed: 0x12345678, bypassInversion: true },
+    ]);
+    expect(b.results.map((r) => (r as CrcResult).crc)).toEqual([0xa8f022a0, 0xa1b203f2]);
   });
 
   it('dualcast writes both destinations', async () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { refCrc32c, refDelta, refDifInsert, refFill } from '../../src/cli/reference.js';
+import { crc32c } from '../../src/dsa/index.js';
 import type { DeltaResult } from '../../src/guest/index.js';
 import { Prng } from '../util/prng.js';
 import { DWQ, openVm, SWQ } from './fixtures.js';
@@ -64,6 +65,19 @@ describe.each([
     const dst = HOLE + 0x10000 - rnd.range(1, 0xfff);
     const cc = await vm.g.copyCrc(dst, src, 0x3000);
     expect([cc.crc, cc.faults]).toEqual([refCrc32c(vm.at(src, 0x3000)), 1]);
+    expect(vm.at(dst, 0x3000)).toEqual(vm.at(src, 0x3000));
+  });
+
+  it('crc32c and copyCrc with the CRC operation flags chain the partial CRC under the same flags', async () => {
+    const vm = await openVm(type, { holes: [HOLE, HOLE + 0x10000] });
+    const rnd = new Prng(16);
+    const src = HOLE - rnd.range(1, 0xfff);
+    rnd.fill(vm.at(src, 0x3000));
+    const crc = await vm.g.crc32c(src, 0x3000, 0x0badcafe, { bypassInversion: true });
+    expect([crc.crc, crc.faults]).toEqual([crc32c(vm.at(src, 0x3000), 0x0badcafe, true, false), 1]);
+    const dst = HOLE + 0x10000 - rnd.range(1, 0xfff);
+    const cc = await vm.g.copyCrc(dst, src, 0x3000, 0, { bypassInversion: true, bypassDataReflection: true });
+    expect([cc.crc, cc.faults]).toEqual([crc32c(vm.at(src, 0x3000), 0, true, true), 1]);
     expect(vm.at(dst, 0x3000)).toEqual(vm.at(src, 0x3000));
   });
 

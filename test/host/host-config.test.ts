@@ -1,6 +1,6 @@
 /** Applying a configuration: shape errors are EINVAL; what the device refuses comes back with its CMDSTS code and meaning. */
 import { describe, expect, it } from 'vitest';
-import { CmdStatus, GRPFLAGS, WQCFG } from '../../src/dsa/index.js';
+import { CmdStatus, GENCFG, GRPFLAGS, WQCFG } from '../../src/dsa/index.js';
 import { type DeviceConfig, HostError } from '../../src/host/index.js';
 import { hostRig, TWO_GROUPS } from './host-fixtures.js';
 
@@ -86,6 +86,19 @@ describe('configuration', () => {
     const { host } = probed();
     host.load(TWO_GROUPS);
     expect(refusal(() => host.configure(TWO_GROUPS)).code).toBe('EBUSY');
+  });
+
+  it('sets GENCFG.user_int_en by default exactly when a WQ is mediated (its vdevs\' Priv-0 PASID descriptors request interrupts); an explicit value wins', () => {
+    const userIntEn = (cfg: DeviceConfig): [boolean, number] => {
+      const { dev, host } = probed();
+      host.load(cfg);
+      return [host.userInterrupts, dev.regs.get(GENCFG, GENCFG.fields.userIntEn)];
+    };
+    const unmediated: DeviceConfig = { ...TWO_GROUPS, wqs: TWO_GROUPS.wqs.map((w) => ({ ...w, mediated: false })) };
+    expect(userIntEn(TWO_GROUPS)).toEqual([true, 1]);
+    expect(userIntEn(unmediated)).toEqual([false, 0]);
+    expect(userIntEn({ ...TWO_GROUPS, userInterrupts: false })).toEqual([false, 0]);
+    expect(userIntEn({ ...unmediated, userInterrupts: true })).toEqual([true, 1]);
   });
 
   it('leaves WQs marked enabled: false configured but disabled', () => {

@@ -21,8 +21,9 @@ const ROWS: readonly Row[] = [
   { what: 'MSI-X table BIR/offset', offset: 0x44, reset: 0x00000600, wmask: 0 },
   { what: 'MSI-X PBA BIR/offset', offset: 0x48, reset: 0x00000700, wmask: 0 },
   { what: 'PCIe header + capabilities (v2, RCiEP)', offset: 0x50, reset: 0x00929010, wmask: 0 },
-  { what: 'PCIe DevCap (MPS 256, ExtTag, RBE)', offset: 0x54, reset: 0x00008021, wmask: 0 },
-  { what: 'PCIe DevCtl / DevSta', offset: 0x58, reset: 0x00002810, wmask: 0x000079ff, w1c: 0x000f0000 },
+  { what: 'PCIe DevCap (MPS 256, ExtTag, RBE, FLR)', offset: 0x54, reset: 0x10008021, wmask: 0 },
+  // Writing ones sets Initiate FLR (bit 15, write-only): the function resets, so the register reads its reset value.
+  { what: 'PCIe DevCtl / DevSta', offset: 0x58, reset: 0x00002810, wmask: 0x0000f9ff, w1c: 0x000f0000, ones: 0x00002810 },
   { what: 'PCIe LnkCap (none for RCiEP)', offset: 0x5c, reset: 0, wmask: 0 },
   { what: 'PCIe LnkCtl / LnkSta (none for RCiEP)', offset: 0x60, reset: 0, wmask: 0 },
   { what: 'PCIe DevCap2 (ExtFmt, EETLPPrefix, 1 prefix)', offset: 0x74, reset: 0x00700000, wmask: 0 },

@@ -16,13 +16,13 @@ export interface SpecParts {
 }
 
 /**
- * The config space of shared/spec/vidxd-device.md §3 (the virtual device), optionally with a Power
+ * The config space of docs/spec/vidxd-device.md §3 (the virtual device), optionally with a Power
  * Management capability at 0x90 so every capability type is present.
  */
 export function specFunction(options: { withPm?: boolean } = {}): SpecParts {
   const msix = new MsixCapability({ vectors: 2, tableBar: 0, tableOffset: 0x600, pbaBar: 0, pbaOffset: 0x700 });
   const pcie = new PcieCapability({
-    deviceType: PcieDeviceType.ROOT_COMPLEX_INTEGRATED_ENDPOINT, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1,
+    deviceType: PcieDeviceType.ROOT_COMPLEX_INTEGRATED_ENDPOINT, endEndTlpPrefix: true, maxEndEndTlpPrefixes: 1, functionLevelReset: true,
   });
   const pm = options.withPm === true ? new PowerManagementCapability() : null;
   const ats = new AtsCapability({ invalidateQueueDepth: 1, pageAlignedRequest: true });

@@ -160,4 +160,62 @@ describe('MSI-X', () => {
     msix.notify(64);
     expect(msix.readPba(8, 1)).toBe(1);
   });
+
+  it('holds a vector the function cannot send in its pending bit and delivers it by the hardware rules later', () => {
+    const { fn, msix, delivered, unmask } = setup();
+    fn.config.write(CONTROL, 2, ENABLE);
+    unmask(1);
+    msix.hold(1);
+    expect([delivered, msix.isPending(1)]).toEqual([[], true]);
+    expect(msix.deliverPending()).toBe(1);
+    expect([delivered, msix.isPending(1)]).toEqual([[1], false]);
+  });
+});
+
+describe('MSI-X with a VFIO owner\'s sink attached (vfio-uapi.md §5.4)', () => {
+  it('hands every raised vector to the sink, whatever enable, function mask and entry masks say; the PBA stays untouched', () => {
+    const { fn, msix, delivered } = setup();
+    const sunk: number[] = [];
+    msix.attachSink((v) => sunk.push(v) > 0);
+    expect(msix.notify(1)).toBe(true); // MSI-X disabled, entry masked
+    fn.config.write(CONTROL, 2, ENABLE | FUNCTION_MASK);
+    expect(msix.notify(0)).toBe(true);
+    expect([sunk, delivered, msix.readPba(0, 4)]).toEqual([[1, 0], [], 0]);
+  });
+
+  it('reports what the sink answers: a vector it does not signal is dropped, never pending', () => {
+    const { msix } = setup();
+    msix.attachSink(() => false);
+    expect(msix.notify(1)).toBe(false);
+    expect(msix.isPending(1)).toBe(false);
+  });
+
+  it('leaves the table and message control as storage: unmasking or enabling delivers nothing', () => {
+    const { fn, msix, unmask } = setup();
+    const sunk: number[] = [];
+    msix.attachSink((v) => sunk.push(v) > 0);
+    msix.hold(1); // the function's own pending bit
+    unmask(1);
+    fn.config.write(CONTROL, 2, ENABLE);
+    expect([sunk, msix.isMasked(1), msix.enabled, msix.isPending(1)]).toEqual([[], false, true, true]);
+    expect(msix.deliverPending()).toBe(1); // the device releases what it held: to the sink, whatever the table says
+    expect([sunk, msix.isPending(1)]).toEqual([[1], false]);
+  });
+
+  it('restores exactly the hardware route on release; release is idempotent; one sink at a time', () => {
+    const { fn, msix, delivered, unmask } = setup();
+    const release = msix.attachSink(() => true);
+    expect(() => msix.attachSink(() => true)).toThrow(/already attached/);
+    release();
+    release();
+    expect(msix.sinkAttached).toBe(false);
+    fn.config.write(CONTROL, 2, ENABLE);
+    unmask(0);
+    expect(msix.notify(0)).toBe(true);
+    expect(delivered).toEqual([0]);
+    const again = msix.attachSink(() => true);
+    release(); // a stale release does not detach the newer sink
+    expect(msix.sinkAttached).toBe(true);
+    again();
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { specFunction } from './fixtures.js';
 
-/** Guest-writable and RW1C bits of shared/spec/vidxd-device.md §3, register by register. */
+/** Guest-writable and RW1C bits of docs/spec/vidxd-device.md §3, register by register. */
 const WRITABLE: readonly { offset: number; size: number; wmask: number; w1c: number }[] = [
   { offset: 0x04, size: 2, wmask: 0x0506, w1c: 0 }, // MEM, BME, SERR, INTx disable
   { offset: 0x06, size: 2, wmask: 0, w1c: 0xf900 }, // status bits 8, 11..15
@@ -12,7 +12,7 @@ const WRITABLE: readonly { offset: number; size: number; wmask: number; w1c: num
   { offset: 0x1c, size: 4, wmask: 0xffffffff, w1c: 0 },
   { offset: 0x3c, size: 1, wmask: 0xff, w1c: 0 }, // interrupt line
   { offset: 0x42, size: 2, wmask: 0xc000, w1c: 0 }, // MSI-X enable, function mask
-  { offset: 0x58, size: 2, wmask: 0x79ff, w1c: 0 }, // PCIe device control
+  { offset: 0x58, size: 2, wmask: 0xf9ff, w1c: 0 }, // PCIe device control (bit 15, Initiate FLR, is write-only: it reads 0)
   { offset: 0x5a, size: 2, wmask: 0, w1c: 0x000f }, // PCIe device status errors
   { offset: 0x106, size: 2, wmask: 0x801f, w1c: 0 }, // ATS enable, STU
   { offset: 0x114, size: 2, wmask: 0x0003, w1c: 0 }, // PRI enable, reset

@@ -91,7 +91,7 @@ describe('PCI adapter: BAR accesses', () => {
 
   it('reads the PBA from the capability and drops PBA writes', () => {
     const { model, dev } = open();
-    model.msix?.notify(1);
+    model.msix?.hold(1); // a pending bit of the function's own (a raised vector goes to its trigger, vfio-uapi.md §5.4)
     expect(rd(dev, BAR0 + 0x700)).toBe(0b10);
     wr(dev, BAR0 + 0x700, 0);
     expect(rd(dev, BAR0 + 0x700)).toBe(0b10);
@@ -185,13 +185,24 @@ describe('PCI adapter: build errors are plain Errors', () => {
   });
 
   it('a mappable page holding the MSI-X table or PBA', () => {
-    plain(() => build({ 0: { mmap } }), /would map the MSI-X table at 0x600/);
+    plain(() => build({ 0: { mmap, sparseAreas: [{ offset: 0, size: 0x2000 }] } }), /would map the MSI-X table at 0x600/);
     const split = new PciFunctionBuilder({ vendorId: 1, deviceId: 2, classCode: 0, configSize: 256 })
       .bar(0, { kind: 'mem32', size: 0x1000 })
       .bar(2, { kind: 'mem32', size: 0x2000 })
       .capability(new MsixCapability({ vectors: 4, tableBar: 0, tableOffset: 0, pbaBar: 2, pbaOffset: 0x1800 }))
       .build();
     plain(() => build({ 2: { mmap, sparseAreas: [{ offset: 0x1000, size: 0x1000 }] } }, split), /would map the MSI-X PBA at 0x1800/);
+  });
+
+  it('advertises the pages around the MSI-X table and PBA when the handler names no areas (as vfio-pci does)', () => {
+    const ops = build({ 0: { mmap } }) as ReturnType<typeof pciVfioOps>;
+    expect(ops.regions[0]?.sparseAreas).toEqual([{ offset: 0x1000, size: 0x1000 }]);
+    const wide = new PciFunctionBuilder({ vendorId: 1, deviceId: 2, classCode: 0, configSize: 256 })
+      .bar(0, { kind: 'mem64', size: 0x10000 })
+      .capability(new MsixCapability({ vectors: 9, tableBar: 0, tableOffset: 0x9000, pbaBar: 0, pbaOffset: 0xa000 }))
+      .build();
+    const pf = build({ 0: { mmap } }, wide) as ReturnType<typeof pciVfioOps>;
+    expect(pf.regions[0]?.sparseAreas).toEqual([{ offset: 0, size: 0x9000 }, { offset: 0xb000, size: 0x5000 }]);
   });
 
   it('accepts areas whose whole pages avoid the MSI-X page', () => {

@@ -60,7 +60,7 @@ const ways: [string, () => Opened][] = [
 ];
 
 describe.each(ways)('PCI adapter end to end, %s', (_how, openDevice) => {
-  it('reads the IDs, sizes BAR0, enables MSI-X and delivers a vector to its EventFd', () => {
+  it('reads the IDs, sizes BAR0, installs an MSI-X trigger and the device\'s vector reaches its EventFd', () => {
     const { model, dev } = openDevice();
     // Identify the function through the config region.
     expect(rd(dev, CONFIG + 0x00)).toBe(0x0b258086);
@@ -74,27 +74,23 @@ describe.each(ways)('PCI adapter end to end, %s', (_how, openDevice) => {
     // The PASID capability at 0x120 in extended space.
     expect(rd(dev, CONFIG + 0x120) & 0xffff).toBe(0x001b);
     expect(dev.getRegionInfo(2).caps).toHaveLength(1);
-    // Enable MSI-X, install an EventFd on vector 1, unmask it in the table through BAR0.
+    // Enable MSI-X and install an EventFd on vector 1 (a VMM does this when its guest enables MSI-X).
     wr(dev, CONFIG + 0x42, 0x8000, 2);
     const fd = new EventFd();
     dev.setIrqs({ flags: EVENTFD | TRIGGER, index: MSIX, start: 1, count: 1, data: [fd] });
     wr(dev, BAR0 + 0x610, 0xfee00000);
     wr(dev, BAR0 + 0x618, 0x41);
-    wr(dev, BAR0 + 0x61c, 0);
-    // The device raises vector 1.
+    // The device raises vector 1: the trigger is signalled though the device's own entry is still masked.
+    expect(rd(dev, BAR0 + 0x61c)).toBe(1);
     expect(model.msix?.notify(1)).toBe(true);
     expect(fd.count).toBe(1);
-    // Masked: the vector shows in the PBA at BAR0 0x700; unmasking delivers it exactly once.
-    wr(dev, BAR0 + 0x61c, 1);
-    expect(model.msix?.notify(1)).toBe(false);
-    expect(rd(dev, BAR0 + 0x700)).toBe(0b10);
+    // The table is storage (what was written reads back); unmasking and masking it gate nothing.
+    expect([rd(dev, BAR0 + 0x610), rd(dev, BAR0 + 0x618)]).toEqual([0xfee00000, 0x41]);
+    wr(dev, BAR0 + 0x61c, 0);
     expect(fd.count).toBe(1);
-    wr(dev, BAR0 + 0x61c, 0);
-    expect(fd.count).toBe(2);
-    expect(rd(dev, BAR0 + 0x700)).toBe(0);
     wr(dev, BAR0 + 0x61c, 1);
-    wr(dev, BAR0 + 0x61c, 0);
-    expect(fd.count).toBe(2);
+    expect(model.msix?.notify(1)).toBe(true);
+    expect([fd.count, rd(dev, BAR0 + 0x700)]).toEqual([2, 0]);
     // Everything else in BAR0, and BAR2 with its pages, belongs to the device author.
     wr(dev, BAR0 + 0x80, 0x1);
     expect(dev.mmap(BAR2 + 0x1000, 0x1000)).toEqual({ bar: 2, offset: 0x1000, length: 0x1000 });

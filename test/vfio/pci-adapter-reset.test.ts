@@ -34,7 +34,7 @@ function dirty(model: TestPciDevice, dev: VfioDevice<TestPortal>): void {
   wr(dev, CONFIG + 0x126, PasidControl.ENABLE, 2);
   wr(dev, BAR0 + 0x600, 0xfee00000);
   wr(dev, BAR0 + 0x60c, 0);
-  model.msix?.notify(0);
+  model.msix?.hold(0); // a pending bit only the function itself sets (a raised vector goes to the trigger)
   wr(dev, BAR0 + 0x20, 0x12345678);
   model.log.length = 0;
 }
@@ -74,13 +74,11 @@ describe('PCI adapter: VFIO_DEVICE_RESET and close', () => {
     expect(model.commandAtHook).toEqual([0]);
   });
 
-  it('keeps the triggers: after reset and re-enable the same EventFd is signalled', () => {
+  it('keeps the triggers: after reset the same EventFd is signalled', () => {
     const { model, dev, fd } = open();
     dirty(model, dev);
     dev.reset();
     expect(dev.irqStatus(MSIX).triggers).toEqual([fd, null]);
-    wr(dev, CONFIG + 0x42, 0x8000, 2);
-    wr(dev, BAR0 + 0x60c, 0);
     model.msix?.notify(0);
     expect(fd.count).toBe(1);
   });

@@ -4,7 +4,7 @@ import { Command } from '../../src/dsa/index.js';
 import { VfioError } from '../../src/vfio/index.js';
 import { VDEV_INTCAUSE } from '../../src/vidxd/index.js';
 import { noop } from '../dsa/device-fixtures.js';
-import { DWQ, type Guest, openGuest, parentRig, SWQ } from './fixtures.js';
+import { DWQ, type Guest, openGuest, PARENT_CONFIG, parentRig, SWQ } from './fixtures.js';
 
 function einval(body: () => unknown): void {
   let err: unknown = null;
@@ -23,17 +23,37 @@ describe.each([
 ] as const)('control registers of a %s vdev', (_m, type) => {
   const guest = (): Guest => openGuest(parentRig(), type);
 
-  it('GENCFG: its fields are writable while Disabled, ignored while Enabled', () => {
+  it('GENCFG: rdbuf_limit writable while Disabled, ignored while Enabled; user_int_en reads the parent\'s bit and ignores writes', () => {
     const g = guest();
+    expect(g.r32(0x80)).toBe(0x1000);
     g.w32(0x80, 0xffffffff);
     expect(g.r32(0x80)).toBe(0x10ff);
     g.w32(0x80, 0);
+    expect(g.r32(0x80)).toBe(0x1000);
     g.up();
-    g.w32(0x80, 0x1010);
-    expect(g.r32(0x80)).toBe(0);
+    g.w32(0x80, 0x10);
+    expect(g.r32(0x80)).toBe(0x1000);
     expect(g.cmd(Command.DISABLE_DEVICE)).toBe(0);
-    g.w32(0x80, 0x1010);
+    g.w32(0x80, 0x10);
     expect(g.r32(0x80)).toBe(0x1010);
+  });
+
+  it('GENCFG: a parent without user interrupts shows user_int_en 0, and a write of 1 does not stick', () => {
+    const g = openGuest(parentRig({ config: { ...PARENT_CONFIG, userInterrupts: false } }), type);
+    expect(g.r32(0x80)).toBe(0);
+    g.w32(0x80, 0x1000);
+    expect(g.r32(0x80)).toBe(0);
+  });
+
+  it('GENCFG: ENABLE_DEVICE refuses a non-zero rdbuf_limit with 0x11 (the vdev\'s GRPCAP has no read-buffer limit), as the model does', () => {
+    const g = guest();
+    expect(g.r32(0x30) & (1 << 17)).toBe(0);
+    g.w32(0x80, 0x08);
+    expect(() => g.up()).toThrow(/ENABLE_DEVICE: CMDSTS 0x11/);
+    expect(g.r32(0x90) & 3).toBe(0);
+    g.w32(0x80, 0);
+    g.up();
+    expect(g.r32(0x90) & 3).toBe(1);
   });
 
   it('GENCTRL: bits 0 and 1 read-write, the rest reserved', () => {

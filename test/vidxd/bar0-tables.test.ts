@@ -101,9 +101,14 @@ describe('MSI-X table (0x600) and PBA (0x700)', () => {
     expect([g.r32(0x610), g.r32(0x614), g.r32(0x618), g.r32(0x61c)]).toEqual([0xfffffffc, 0xffffffff, 0xffffffff, 1]);
   });
 
-  it('shows pending vectors in the PBA, which is read-only', () => {
+  it('keeps the PBA as read-only storage: a raised vector never sets it (§8.1); a restored bit reads back', () => {
     const g = openGuest(parentRig(), DWQ);
     g.vdev.msix.notify(1);
+    expect(g.r32(0x700)).toBe(0);
+    const image = new Uint8Array(g.vdev.msix.stateSize);
+    g.vdev.msix.saveState(image);
+    image[g.vdev.msix.tableSize] = 2; // migration state: the PBA bytes follow the table
+    g.vdev.msix.loadState(image);
     expect(g.r32(0x700)).toBe(2);
     g.w32(0x700, 0);
     expect(g.r64(0x700)).toEqual([2, 0]);

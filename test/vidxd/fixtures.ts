@@ -25,7 +25,8 @@ export const CONFIG = VFIO_PCI_CONFIG_REGION_INDEX;
  * The parent's configuration: WQ 0 (16) and WQ 1 (8, priority 5, block on fault) dedicated and
  * mediated in group 0 (engines 0, 1); WQ 2 (32, threshold 24) and WQ 3 (16) shared and mediated in
  * group 1 (engines 2, 3; traffic classes 2/3); WQ 4 dedicated for the host's own use. GENCFG.user_int_en
- * is set, so user-mode (Priv 0) descriptors of PASID WQs may request completion interrupts.
+ * is left to the host driver, which sets it because WQs are mediated: the vdevs' user-mode (Priv 0)
+ * PASID descriptors may request completion interrupts.
  */
 export const PARENT_CONFIG: DeviceConfig = {
   groups: [
@@ -39,7 +40,6 @@ export const PARENT_CONFIG: DeviceConfig = {
     { id: 3, group: 1, mode: 'shared', size: 16, mediated: true },
     { id: 4, group: 0, mode: 'dedicated', size: 16 },
   ],
-  userInterrupts: true,
 };
 
 /** The parent device, its host driver, the vidxd parent and the mdev bus it is registered on. */

@@ -50,6 +50,38 @@ describe.each([
     expect([g.status(0x3000), g.interrupts()[1]]).toEqual([Status.SUCCESS, 1]);
   });
 
+  it('a function-level reset through config space (DevCtl bit 15) is exactly VFIO reset; the bit reads 0 (§3.2, §3.3)', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, type);
+    const fresh = image(g);
+    expect((g.cfg(0x54) >>> 28) & 1).toBe(1); // DevCap: function-level reset capable
+    dirty(g);
+    g.setCfg(0x58, g.cfg(0x58, 2) | 0x8000, 2);
+    expect(image(g)).toEqual(fresh);
+    expect(g.cfg(0x58, 2) & 0x8000).toBe(0);
+    expect([g.vdev.occupancy, g.vdev.heldHandles(), g.vdev.wqEnabled, g.vdev.state]).toEqual([0, [null, null], false, 0]);
+    expect(g.dev.irqStatus(2).triggers.every((t) => t !== null)).toBe(true);
+    expect(g.dev.ioas).toBe(g.ioas);
+    rig.dev.runUntilIdle();
+    expect([g.status(0x3000), g.interrupts()]).toEqual([0, [1, 0]]); // aborted: no record, no interrupt (vector 0 once: dirty()'s SWERR 0x52)
+  });
+
+  it('Linux\'s recovery: halted by bus mastering cleared (reset type FLR), the guest\'s FLR returns it to Disabled and fully usable', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, type).up({ pasid: 3, pasidEn: true });
+    g.handle(1);
+    g.setCfg(0x04, 0x0002, 2);
+    expect([g.r32(0x90) & 3, (g.r32(0x90) >>> 2) & 3, g.cmd(Command.ENABLE_WQ, 0) & 0xff]).toEqual([3, 1, 0x03]);
+    g.ack();
+    g.interrupts();
+    g.setCfg(0x58, 0x8000, 2);
+    expect([g.r32(0x90), g.cfg(0x04, 2), g.vdev.heldHandles()]).toEqual([0, 0, [null, null]]);
+    g.up({ pasid: 3, pasidEn: true });
+    g.submit(noop(0x3000, { pasid: 3, handle: g.handle(1) }));
+    rig.dev.runUntilIdle();
+    expect([g.status(0x3000), g.interrupts(), g.swerrCode()]).toEqual([Status.SUCCESS, [0, 1], -1]);
+  });
+
   it('close aborts the work, removes the triggers, detaches the IOAS and returns to the post-create state; reopen works', () => {
     const rig = parentRig();
     const { uuid } = createVdev(rig, type);

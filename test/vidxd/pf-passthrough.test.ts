@@ -1,17 +1,18 @@
 /**
- * The whole DSA PF model as a pass-through VFIO device: a guest driver finds, configures and uses it
- * through the VFIO device API only (config region, BAR0 region, mmap of a BAR2 portal page, SET_IRQS).
+ * The whole DSA PF model as a pass-through VFIO device, as vfio-pci presents it: a guest driver finds,
+ * configures and uses it through the VFIO device API only (config region, BAR0 region or mapping, a
+ * mapping of BAR2, SET_IRQS).
  */
 import { describe, expect, it } from 'vitest';
-import { Command, DsaDevice, type Portal, Status } from '../../src/dsa/index.js';
+import { Command, DsaDevice, PortalWindow, Status } from '../../src/dsa/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { EventFd, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VfioDevice, VfioIoas } from '../../src/vfio/index.js';
-import { pfVfioOps } from '../../src/vidxd/index.js';
+import { type PfMapping, pfVfioOps } from '../../src/vidxd/index.js';
 import { memmove } from '../dsa/device-fixtures.js';
 
 class PfGuest {
   readonly model = new DsaDevice();
-  readonly dev = new VfioDevice<Portal>(pfVfioOps(this.model));
+  readonly dev = new VfioDevice<PfMapping>(pfVfioOps(this.model));
   readonly mem = new GuestMemory(1 << 20);
   readonly ioas = new VfioIoas();
   readonly fds = Array.from({ length: 9 }, () => new EventFd());
@@ -52,33 +53,39 @@ class PfGuest {
     this.wr(7, cap + 2, 0x8000, 2);
     for (let v = 0; v < 9; v++) this.wr(0, table + 16 * v + 12, 0);
     this.dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: 2, start: 0, count: 9, data: this.fds });
-    this.ioas.map({ iova: 0, size: 1 << 20, memory: this.mem, offset: 0, flags: 3 });
-    this.dev.attachIoas(this.ioas);
+    if (this.dev.ioas === null) {
+      this.ioas.map({ iova: 0, size: 1 << 20, memory: this.mem, offset: 0, flags: 3 });
+      this.dev.attachIoas(this.ioas);
+    }
     return this;
   }
 }
 
 describe('the DSA PF as a pass-through VFIO device', () => {
-  it('exposes the model\'s config space, 64 KiB BAR0, 128 KiB BAR2 with every portal page mappable, and its MSI-X vectors', () => {
+  it('exposes the model\'s config space, 64 KiB BAR0 mappable around the MSI-X table and PBA, 128 KiB BAR2 mappable whole, and its MSI-X vectors', () => {
     const g = new PfGuest();
     expect(g.rd(7, 0)).toBe(0x0b258086);
-    expect([g.dev.getRegionInfo(0).size, g.dev.getRegionInfo(0).flags]).toEqual([0x10000, 0x3]);
+    const bar0 = g.dev.getRegionInfo(0);
+    expect([bar0.size, bar0.flags]).toEqual([0x10000, 0xf]);
+    expect(bar0.caps[0]?.id === 1 ? bar0.caps[0].areas : []).toEqual([{ offset: 0, size: 0x9000 }, { offset: 0xb000, size: 0x5000 }]);
     const bar2 = g.dev.getRegionInfo(2);
-    expect([bar2.size, bar2.flags]).toEqual([0x20000, 0xf]);
-    const areas = bar2.caps[0]?.id === 1 ? bar2.caps[0].areas : [];
-    expect(areas.length).toBe(32);
+    expect([bar2.size, bar2.flags, bar2.caps]).toEqual([0x20000, 0x7, []]);
     expect(g.dev.getIrqInfo(2).count).toBe(9);
-    expect(g.rd(0, 0)).toBe(0xffffffff); // memory decode off: the model's BAR0 answers all ones
-    g.wr(7, 0x04, 0x0002, 2);
+    // vfio-pci opens a device with memory decode on and bus mastering off: BAR0 answers at once.
+    expect(g.rd(7, 0x04) & 0xffff).toBe(0x0002);
     expect(g.rd(0, 0)).toBe(0x100);
+    g.wr(7, 0x04, 0x0000, 2);
+    expect(g.rd(0, 0)).toBe(0xffffffff); // memory decode off: the model's BAR0 answers all ones
   });
 
   it('a guest driver configures a WQ through BAR0, submits through the mapped portal and gets its record and interrupt', () => {
     const g = new PfGuest().up();
     const portal = g.dev.mmap(regionOffset(2), 0x1000);
-    expect([portal.wq, portal.limited, portal.ims]).toEqual([0, false, false]);
+    expect(portal).toBeInstanceOf(PortalWindow);
+    const page = (portal as PortalWindow).portalAt(0);
+    expect([page?.wq, page?.limited, page?.ims]).toEqual([0, false, false]);
     g.mem.bytes.fill(0x3c, 0x1000, 0x1200);
-    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0);
+    (portal as PortalWindow).submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0);
     expect(g.model.runUntilIdle()).toBe(1);
     expect([g.mem.bytes[0x9000], g.mem.bytes[0x81ff], g.fds[1]?.count]).toEqual([Status.SUCCESS, 0x3c, 1]);
     // The trapped path: a 64-byte write to the portal page is a MOVDIR64B.
@@ -100,5 +107,23 @@ describe('the DSA PF as a pass-through VFIO device', () => {
     expect([g.fds[0]?.count, g.rd(0, 0xa000) & 1]).toEqual([1, 0]);
     g.dev.reset();
     expect([g.rd(7, 0x04) & 0xffff, g.model.state, g.dev.ioas]).toEqual([0, 0, g.ioas]);
+  });
+
+  it('Linux\'s recovery: halted by bus mastering cleared (reset type FLR), the guest\'s FLR through config space returns it to Disabled and fully usable', () => {
+    const g = new PfGuest().up();
+    expect((g.rd(7, 0x44) >>> 28) & 1).toBe(1); // DevCap (PCIe capability at 0x40): function-level reset capable
+    const portal = g.dev.mmap(regionOffset(2), 0x1000) as PortalWindow;
+    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0); // queued, not run yet
+    g.wr(7, 0x04, 0x0002, 2);
+    expect([g.rd(0, 0x90) & 3, (g.rd(0, 0x90) >>> 2) & 3]).toEqual([3, 1]);
+    g.wr(7, 0x48, 0x8000, 2); // DevCtl: initiate FLR
+    expect([g.rd(7, 0x48) & 0x8000, g.rd(7, 0x04) & 0xffff, g.model.state, g.model.wqs[0]?.enabled]).toEqual([0, 0, 0, false]);
+    g.model.runUntilIdle();
+    expect([g.mem.bytes[0x9000], g.fds[1]?.count]).toEqual([0, 0]); // the queued descriptor was dropped: no record, no interrupt
+    expect(g.dev.irqStatus(2).triggers.every((t) => t !== null)).toBe(true); // triggers survive, as VFIO reset keeps them
+    g.up();
+    portal.submit(memmove(0x1000, 0x8000, 0x200, { cr: 0x9000, handle: 1 }), 0);
+    g.model.runUntilIdle();
+    expect([g.mem.bytes[0x9000], g.fds[1]?.count]).toEqual([Status.SUCCESS, 1]);
   });
 });

@@ -2,6 +2,13 @@
  * MSI-X capability (ID 0x11, 12 bytes) with its vector table and pending-bit array, which the owner
  * serves from a BAR of its choice through {@link MsixCapability.readTable} /
  * {@link MsixCapability.writeTable} / {@link MsixCapability.readPba}.
+ *
+ * A raised vector travels one of two ways. With no sink attached — a real driver owns the function —
+ * the hardware rules apply (enable, function mask, entry mask, PBA) and a deliverable message takes
+ * the route the device model installed ({@link MsixCapability.setDelivery}). With a sink attached —
+ * a VFIO layer owns the function ({@link MsixCapability.attachSink}) — every raised vector goes to the
+ * sink as it is: under VFIO the VMM emulates the guest's table and message control and masks by
+ * swapping triggers (vfio-uapi.md §5.4), so the capability's bytes are only storage.
  */
 import { CapabilityBase, CapabilityId } from '../capability.js';
 import { isAccessSize, readLe } from '../bytes.js';
@@ -22,10 +29,16 @@ export interface MsixOptions {
 }
 
 /**
- * Called to deliver vector `vector`; returns true if the message was delivered, false if nobody
- * is listening (the vector then stays pending).
+ * The hardware route of a message the table let through: returns true if the message was delivered,
+ * false if nobody is listening (the vector then stays pending in the PBA).
  */
 export type MsixDelivery = (vector: number) => boolean;
+
+/**
+ * A VFIO owner's sink: takes every raised vector, whatever the table says, and returns whether it
+ * signalled something. A vector it does not signal (no trigger installed) is dropped, never pending.
+ */
+export type MsixSink = (vector: number) => boolean;
 
 /** Message Control (cap+2) bits. */
 export const MsixControl = {
@@ -47,9 +60,11 @@ const ENTRY_WMASK = new Uint8Array([0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 
 /**
  * MSI-X. Enable and function mask live in Message Control (guest-writable), BIR/offset fields are
- * read-only. Every vector is masked at reset. {@link notify} delivers through the installed
- * callback when the vector can be delivered, else sets its pending bit; unmasking an entry, clearing
- * the function mask or setting enable delivers each pending deliverable vector once.
+ * read-only. Every vector is masked at reset. Without a sink, {@link notify} delivers through the
+ * hardware route when the vector can be delivered, else sets its pending bit, and unmasking an entry,
+ * clearing the function mask or setting enable delivers each pending deliverable vector once. With a
+ * sink attached, {@link notify} hands the vector to the sink and the table, message control and PBA
+ * are left alone.
  */
 export class MsixCapability extends CapabilityBase {
   /** {@inheritDoc Capability.id} */
@@ -77,6 +92,7 @@ export class MsixCapability extends CapabilityBase {
   private readonly table: Uint8Array;
   private readonly pba: Uint8Array;
   private delivery: MsixDelivery | null = null;
+  private sink: MsixSink | null = null;
 
   /** Declares an MSI-X capability; throws on a bad vector count, BIR or offset alignment. */
   constructor(options: MsixOptions) {
@@ -155,19 +171,47 @@ export class MsixCapability extends CapabilityBase {
 
   // ---------------------------------------------------------------- delivery
 
-  /** Installs (or removes, with null) the delivery callback. Pending vectors are not re-evaluated; see {@link deliverPending}. */
+  /**
+   * Installs (or removes, with null) the hardware route: where a message the table lets through goes
+   * while no sink is attached. It belongs to the device model, which installs it once; a VFIO owner
+   * attaches a sink instead and never replaces it. Pending vectors are not re-evaluated; see
+   * {@link deliverPending}.
+   */
   setDelivery(delivery: MsixDelivery | null): void {
     this.delivery = delivery;
   }
 
   /**
-   * Raises `vector`. Delivered through the callback when MSI-X is enabled, the function is not
-   * masked and the entry is not masked; otherwise, or when the callback returns false or none is
-   * installed, its pending bit is set. An out-of-range vector is ignored.
+   * Attaches a VFIO owner's sink: from now on every raised vector goes to `sink` with no look at the
+   * table, message control or PBA (vfio-uapi.md §5.4), until the returned function is called; that
+   * function detaches the sink (once; later calls do nothing) and the hardware route installed with
+   * {@link setDelivery}, which the sink never touched, applies again. One sink at a time: attaching a
+   * second throws a plain `Error` (two owners of one function are a programming error).
+   */
+  attachSink(sink: MsixSink): () => void {
+    if (this.sink !== null) throw new Error('MSI-X: a sink is already attached (one VFIO owner at a time)');
+    this.sink = sink;
+    return () => {
+      if (this.sink === sink) this.sink = null;
+    };
+  }
+
+  /** Whether a VFIO owner's sink is attached (see {@link attachSink}). */
+  get sinkAttached(): boolean {
+    return this.sink !== null;
+  }
+
+  /**
+   * Raises `vector`. With a sink attached, hands it to the sink (the sink's answer is returned; the
+   * PBA is untouched). Otherwise delivered through the hardware route when MSI-X is enabled, the
+   * function is not masked and the entry is not masked; else, or when the route returns false or none
+   * is installed, its pending bit is set. An out-of-range vector is ignored.
    * @returns true if the message was delivered
    */
   notify(vector: number): boolean {
     if (!this.valid(vector)) return false;
+    const sink = this.sink;
+    if (sink !== null) return sink(vector);
     if (!this.deliverable(vector)) {
       this.setPending(vector, true);
       return false;
@@ -176,17 +220,35 @@ export class MsixCapability extends CapabilityBase {
   }
 
   /**
-   * Delivers every pending vector that can be delivered now, clearing each delivered one's bit.
+   * The function could not send `vector` at all (e.g. its bus mastering is off): the message waits in
+   * its pending bit, whoever owns the function, until {@link deliverPending} sends it. An out-of-range
+   * vector is ignored.
+   */
+  hold(vector: number): void {
+    if (this.valid(vector)) this.setPending(vector, true);
+  }
+
+  /**
+   * Delivers every pending vector that can be delivered now, clearing each delivered one's bit. With a
+   * sink attached, that is every pending vector (each handed to the sink and cleared, whatever the
+   * sink answers); otherwise the hardware rules decide.
    * @returns the number of vectors delivered
    */
   deliverPending(): number {
-    if (!this.enabled || this.functionMasked) return 0;
+    const sink = this.sink;
+    if (sink === null && (!this.enabled || this.functionMasked)) return 0;
     let delivered = 0;
     for (let i = 0; i < this.pba.length; i++) {
       if (this.pba[i] === 0) continue;
       for (let bit = 0; bit < 8; bit++) {
         const v = i * 8 + bit;
-        if (((this.pba[i] as number) & (1 << bit)) !== 0 && !this.isMasked(v) && this.deliver(v)) delivered++;
+        if (((this.pba[i] as number) & (1 << bit)) === 0) continue;
+        if (sink !== null) {
+          this.setPending(v, false);
+          if (sink(v)) delivered++;
+        } else if (!this.isMasked(v) && this.deliver(v)) {
+          delivered++;
+        }
       }
     }
     return delivered;
@@ -221,7 +283,8 @@ export class MsixCapability extends CapabilityBase {
 
   /**
    * Writes 1, 2 or 4 bytes at `offset` from the start of the table (reserved bits ignored; out of
-   * range ignored). Unmasking an entry whose vector is pending delivers it.
+   * range ignored). Without a sink, unmasking an entry whose vector is pending delivers it; with one,
+   * the write only stores (the VMM does the guest's masking).
    */
   writeTable(offset: number, size: number, value: number): void {
     if (!isAccessSize(size)) return;
@@ -235,7 +298,7 @@ export class MsixCapability extends CapabilityBase {
       this.table[b] = next;
       if ((b & 15) === MSIX_VECTOR_CONTROL && (old & 1) !== 0 && (next & 1) === 0) unmasked = b >>> 4;
     }
-    if (unmasked >= 0 && this.isPending(unmasked) && this.deliverable(unmasked)) this.deliver(unmasked);
+    if (unmasked >= 0 && this.sink === null && this.isPending(unmasked) && this.deliverable(unmasked)) this.deliver(unmasked);
   }
 
   /** Reads 1, 2 or 4 bytes at `offset` from the start of the PBA (read-only); out of range reads 0. */
@@ -245,8 +308,9 @@ export class MsixCapability extends CapabilityBase {
 
   // ---------------------------------------------------------------- capability hooks
 
-  /** Setting enable or clearing function mask delivers pending vectors. */
+  /** Without a sink, setting enable or clearing function mask delivers pending vectors; with one, the bits are only storage. */
   afterWrite(offset: number, size: number, oldValue: number): void {
+    if (this.sink !== null) return;
     const hi = CONTROL + 1; // byte holding enable (bit 7) and function mask (bit 6)
     if (offset > hi || offset + size <= hi) return;
     const before = (oldValue >>> (8 * (hi - offset))) & 0xc0;
@@ -254,7 +318,7 @@ export class MsixCapability extends CapabilityBase {
     if (!wasLive) this.deliverPending();
   }
 
-  /** Masks every vector, clears addresses, data and the PBA. */
+  /** Masks every vector, clears addresses, data and the PBA. The hardware route and an attached sink stay. */
   reset(): void {
     this.table.fill(0);
     for (let v = 0; v < this.vectors; v++) this.table[v * MSIX_ENTRY_SIZE + MSIX_VECTOR_CONTROL] = 1;

@@ -41,6 +41,12 @@ export interface PcieOptions {
   readonly ltr?: boolean;
   /** Link parameters; endpoints only. Default 2.5 GT/s x1. */
   readonly link?: PcieLinkOptions;
+  /**
+   * DevCap Function Level Reset Capability (bit 28): DevCtl bit 15 (Initiate FLR) becomes a write-only
+   * bit that always reads 0; writing 1 to it asks the function for a function-level reset
+   * (`PciFunction.onFunctionReset`). Default false (the bit is then read-only 0).
+   */
+  readonly functionLevelReset?: boolean;
 }
 
 /** Register offsets inside the PCI Express capability. */
@@ -58,6 +64,12 @@ export const PcieReg = {
   LINK_CONTROL_2: 0x30,
 } as const;
 
+/** Device Capabilities bits. */
+export const PcieDeviceCapability = {
+  /** Function Level Reset Capability. */
+  FLR: 1 << 28,
+} as const;
+
 /** Device Control bits and fields. */
 export const PcieDeviceControl = {
   /** Correctable, non-fatal, fatal and unsupported-request reporting enables. */
@@ -67,6 +79,8 @@ export const PcieDeviceControl = {
   EXTENDED_TAG: 0x0100,
   NO_SNOOP: 0x0800,
   MAX_READ_REQUEST: 0x7000,
+  /** Initiate Function Level Reset (endpoints; write-only, reads 0). */
+  INITIATE_FLR: 0x8000,
 } as const;
 
 /** Device Status error bits (RW1C): correctable, non-fatal, fatal, unsupported request detected. */
@@ -80,7 +94,8 @@ const LINK_WIDTHS: readonly number[] = [1, 2, 4, 8, 12, 16, 32];
  * PCI Express v2 capability. Device Control and Device Control 2 have their PCIe-writable fields
  * (those whose feature the capabilities registers advertise), the Device Status error bits are
  * RW1C, everything else is read-only. Endpoints carry link registers (Common Clock and Extended
- * Synch writable; no ASPM); root-complex functions have none.
+ * Synch writable; no ASPM); root-complex functions have none. With `functionLevelReset`, writing 1
+ * to Device Control bit 15 clears it again at once and asks the function for a function-level reset.
  */
 export class PcieCapability extends CapabilityBase {
   /** {@inheritDoc Capability.id} */
@@ -96,6 +111,8 @@ export class PcieCapability extends CapabilityBase {
   private readonly devCap2: number;
   private readonly devCtl2Mask: number;
   private readonly link: PcieLinkOptions | null;
+  /** Function-level reset capable (DevCap bit 28). */
+  readonly functionLevelReset: boolean;
 
   /** Declares a PCIe capability; throws on an unsupported type or an out-of-range option. */
   constructor(options: PcieOptions = {}) {
@@ -109,10 +126,15 @@ export class PcieCapability extends CapabilityBase {
     const mpsCode = [128, 256, 512, 1024, 2048, 4096].indexOf(mps);
     if (mpsCode < 0) throw new Error(`PCIe: max payload size ${mps} is not a power of two in 128..4096`);
     const extTag = options.extendedTag ?? true;
-    this.devCap = mpsCode | (extTag ? 1 << 5 : 0) | (1 << 15); // bit 15: role-based error reporting
+    this.functionLevelReset = options.functionLevelReset ?? false;
+    const flr = this.functionLevelReset;
+    // bit 15: role-based error reporting
+    this.devCap = (mpsCode | (extTag ? 1 << 5 : 0) | (1 << 15) | (flr ? PcieDeviceCapability.FLR : 0)) >>> 0;
+    // Initiate FLR is writable so that a 1 lands; afterWrite clears it again before anyone can read it.
     this.devCtlMask =
       PcieDeviceControl.ERROR_REPORTING | PcieDeviceControl.RELAXED_ORDERING | PcieDeviceControl.MAX_PAYLOAD |
-      (extTag ? PcieDeviceControl.EXTENDED_TAG : 0) | PcieDeviceControl.NO_SNOOP | PcieDeviceControl.MAX_READ_REQUEST;
+      (extTag ? PcieDeviceControl.EXTENDED_TAG : 0) | PcieDeviceControl.NO_SNOOP | PcieDeviceControl.MAX_READ_REQUEST |
+      (flr ? PcieDeviceControl.INITIATE_FLR : 0);
 
     const prefixes = options.maxEndEndTlpPrefixes ?? 1;
     const prefix = options.endEndTlpPrefix ?? false;
@@ -156,6 +178,20 @@ export class PcieCapability extends CapabilityBase {
     space.init(offset + PcieReg.LINK_STATUS, 2, speed | (width << 4));
     space.init(offset + PcieReg.LINK_CAPABILITIES_2, 4, ((1 << (speed + 1)) - 1) & ~1); // supported speeds vector
     space.init(offset + PcieReg.LINK_CONTROL_2, 2, speed); // target link speed
+  }
+
+  /**
+   * A guest write that set Initiate FLR (only writable with `functionLevelReset`): the bit is cleared
+   * at once, so it always reads 0, and the function is asked for a function-level reset, which it
+   * performs when the write has completed.
+   */
+  afterWrite(offset: number, size: number): void {
+    const hi = PcieReg.DEVICE_CONTROL + 1; // the byte holding bit 15
+    if (!this.functionLevelReset || offset > hi || offset + size <= hi) return;
+    const ctl = this.reg(PcieReg.DEVICE_CONTROL, 2);
+    if ((ctl & PcieDeviceControl.INITIATE_FLR) === 0) return;
+    this.poke(PcieReg.DEVICE_CONTROL, 2, ctl & ~PcieDeviceControl.INITIATE_FLR);
+    this.host?.requestFunctionReset();
   }
 
   /** Current Device Control value. */

@@ -4,6 +4,8 @@
  * reads and trapped portal writes (whole 64-byte descriptors, 8-byte pieces assembled per slot, and
  * sizes the region refuses).
  */
+import { VFIO_PCI_MSIX_IRQ_INDEX } from '../../../src/vfio/index.js';
+import { checkFresh } from '../checks.js';
 import { anyDescriptor, describeDescriptor } from '../descriptors.js';
 import type { Fuzzer } from '../fuzzer.js';
 import { isOpen } from '../guest.js';
@@ -12,6 +14,8 @@ import { abortive, type ActionDef, BAR0, BAR2, CONFIG, descriptorSource, fromLe,
 const CONFIG_SPOTS = [0x04, 0x04, 0x06, 0x0c, 0x10, 0x14, 0x18, 0x1c, 0x30, 0x3c, 0x40, 0x42, 0x44, 0x48, 0x50, 0x58, 0x78, 0x100, 0x106, 0x110, 0x114, 0x116, 0x11c, 0x120, 0x126];
 const BAR0_SPOTS = [0x00, 0x10, 0x20, 0x60, 0x80, 0x88, 0x90, 0x98, 0xa0, 0xa0, 0xa8, 0xb0, 0xc0, 0xc8, 0x300, 0x308, 0x310, 0x400, 0x428, 0x500, 0x508, 0x508, 0x518, 0x600, 0x60c, 0x610, 0x61c, 0x620, 0x62c, 0x700];
 const EINVAL = ['EINVAL'];
+/** The config byte holding PCIe DevCtl bit 15, Initiate FLR (capability at 0x50; vidxd-device.md §3.2). */
+const FLR_BYTE = 0x59;
 
 function configAccess(f: Fuzzer): void {
   const g = f.openGuest();
@@ -32,12 +36,19 @@ function configAccess(f: Fuzzer): void {
   // clearing bus mastering while enabled halts the vdev (its queued work is abandoned).
   const command = offset <= 0x04 && offset + size > 0x04;
   if (command && r.chance(0.8)) buf[0x04 - offset] = (buf[0x04 - offset] as number) | 0x06;
-  f.abortAllowed = command && ((buf[0x04 - offset] as number) & 0x04) === 0;
+  // A 1 in Initiate FLR is a function-level reset: exactly a VFIO reset (vidxd-device.md §3.3), checked as one.
+  const flr = offset <= FLR_BYTE && offset + size > FLR_BYTE && ((buf[FLR_BYTE - offset] as number) & 0x80) !== 0;
+  f.abortAllowed = flr || (command && ((buf[0x04 - offset] as number) & 0x04) === 0);
   f.configTouched = true;
   f.handlesTouched = true;
   f.registersTouched = true;
-  f.line = `vdev #${g.id} config write ${size}@${x(offset)} = ${x(fromLe(buf))}`;
-  f.call('config write', EINVAL, () => h.writeRegion(CONFIG, offset, buf));
+  f.line = `vdev #${g.id} config write ${size}@${x(offset)} = ${x(fromLe(buf))}${flr ? ' (initiate FLR)' : ''}`;
+  const triggers = flr ? h.irqStatus(VFIO_PCI_MSIX_IRQ_INDEX).triggers : null;
+  const done = f.call('config write', EINVAL, () => h.writeRegion(CONFIG, offset, buf));
+  if (flr && done !== undefined) {
+    f.stats.device.add('function-level reset', 1);
+    checkFresh(g, 'function-level reset', triggers);
+  }
 }
 
 /** A value for a BAR0 write at `offset`: mostly a command for CMD, else random bits. */

@@ -98,7 +98,7 @@ function create(f: Fuzzer): void {
   const empty = f.slots.findIndex((g) => g === null);
   const k = r.below(100);
   if (empty < 0 || k < 15) {
-    // Malformed, unknown or duplicate arguments: the bus must refuse them with the §10.2 errno.
+    // Malformed, unknown or duplicate arguments: the bus must refuse them with the errno of vfio-uapi.md §10.2.
     const live = f.guests();
     const type = r.pick([DWQ_TYPE, SWQ_TYPE, 'idxd-dsa-9wq-v1', 'nope']);
     const bad = [`${f.nextUuid()}x`, 'not-a-uuid', `${f.nextUuid().slice(0, 35)}g`, `${f.nextUuid()}\n\n`];

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "vidxd_fd",
+      "sources": ["vidxd_fd.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
