@@ -10,10 +10,11 @@ import { Cr } from './completion-record.js';
 import { type ExecContext, SoftwareError } from './context.js';
 import { DESC_SIZE, Desc } from './descriptor.js';
 import { Flag, OpFlag } from './flags.js';
-import { DmaSession } from '../memory/index.js';
+import { type DmaRun, DmaSession } from '../memory/index.js';
 import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, translateRaw } from './frame.js';
 import { OP_HANDLERS, type OpHandler } from './handlers.js';
 import { InFlightDescriptor, InFlightState } from './in-flight.js';
+import { prefetchDescriptor } from './prefetch.js';
 import { Slot } from './op-table.js';
 import { Status, STATUS_CODE_MASK, STATUS_WRITE } from './status.js';
 
@@ -51,6 +52,8 @@ export class DescriptorEngine {
   /** The DMA session every run of the engine belongs to (the transaction of the descriptor running, if any). */
   readonly session: DmaSession<InFlightDescriptor>;
   private heldValue: InFlightDescriptor | null = null;
+  /** A batch element is running (its frame holds a decoded descriptor the park can name). */
+  private elementRunning = false;
   private readonly top: Frame;
   private readonly element: Frame;
   private readonly handlers: (OpHandler | undefined)[] = new Array<OpHandler | undefined>(256).fill(undefined);
@@ -174,6 +177,8 @@ export class DescriptorEngine {
   private unwound(e: unknown): number {
     const s = this.session;
     const tx = s.tx;
+    const inElement = this.elementRunning;
+    this.elementRunning = false;
     s.tx = null;
     s.pending = false;
     if (e !== PARK || tx === null) {
@@ -187,6 +192,14 @@ export class DescriptorEngine {
       s.recycle(tx);
       return PARKED;
     }
+    // Everything the descriptor (and the batch element it was in) will reach is asked for now, so it
+    // waits for one round of answers, not one per operand.
+    const top = this.top;
+    const space = top.ctx.space;
+    s.tx = tx;
+    prefetchDescriptor(space, top.view, top.base, top.runs[5] as DmaRun);
+    if (inElement) prefetchDescriptor(space, this.element.view, this.element.base, top.runs[5] as DmaRun);
+    s.tx = null;
     tx.abortAttempt();
     tx.state = InFlightState.PARKED;
     // Keep the descriptor's bytes: its ring slot (or the caller's buffer) may be reused meanwhile.
@@ -479,7 +492,9 @@ export class DescriptorEngine {
         break;
       }
       if ((el.ownView.getUint32(Desc.FLAGS, true) & Flag.FENCE) !== 0 && failed) break;
+      this.elementRunning = true;
       const st = this.run(el, f.ctx, true, i);
+      this.elementRunning = false;
       completed++;
       if ((st & STATUS_CODE_MASK) !== Status.SUCCESS) failed = true;
     }

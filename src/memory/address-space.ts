@@ -59,4 +59,11 @@ const EMPTY = new Uint8Array(0);
 export interface AddressSpace {
   /** Translates `[iova, iova + length)` as far as one contiguous run with the permission goes. */
   translate(iova: number, length: number, write: boolean, out: DmaRun): number;
+  /**
+   * Optional hint: `[iova, iova + length)` is about to be accessed through runs of `out.session`. A
+   * space with memory reached only by messages starts fetching what the session's transaction does
+   * not hold yet, so a descriptor waits for one round of answers rather than one per operand. Changes
+   * nothing a translation returns; must not throw.
+   */
+  prefetch?(iova: number, length: number, out: DmaRun): void;
 }

@@ -146,6 +146,25 @@ export class IoAddressSpace implements AddressSpace {
     return true;
   }
 
+  /** See `AddressSpace.prefetch`: fetches the remote pages of the range the run's transaction lacks. */
+  prefetch(iova: number, length: number, out: DmaRun): void {
+    const session = out.session;
+    if (this.remoteCount === 0 || session === null || session === undefined || !(iova >= 0) || !(length > 0)) return;
+    const end = Math.min(iova + length, IOVA_LIMIT);
+    let a = iova;
+    let i = this.upperBound(a) - 1;
+    if (i < 0 || (this.ends[i] as number) <= a) i++;
+    for (; i < this.starts.length && a < end; i++) {
+      const s = this.starts[i] as number;
+      if (s >= end) return;
+      if (s > a) a = s;
+      const stop = Math.min(this.ends[i] as number, end);
+      const region = this.remotes[i] as RemoteRegion | null;
+      if (region !== null) (session.tx ?? session.begin()).prefetch(region, a, stop - a);
+      a = stop;
+    }
+  }
+
   /** True while the space holds memory reached only by messages. */
   get hasRemote(): boolean {
     return this.remoteCount !== 0;

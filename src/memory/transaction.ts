@@ -340,12 +340,40 @@ export class DmaTransaction implements RemotePageHolder {
       return 0;
     }
     if (stop - start > room) stop = start + room;
+    this.wait(out);
+    this.fetch(region, start, stop);
+    return 0;
+  }
+
+  /**
+   * A hint (`AddressSpace.prefetch`): fetches the pages of `[iova, iova + length)` of `region` not
+   * held yet (up to the fetch span and the budget), as a miss would, without waiting for them.
+   */
+  prefetch(region: RemoteRegion, iova: number, length: number): void {
+    let a = Math.floor(iova / PAGE) * PAGE;
+    const stop = Math.min(Math.ceil((iova + length) / PAGE) * PAGE, a + FETCH_SPAN);
+    while (a < stop) {
+      if (this.pages.has(a / PAGE)) {
+        a += PAGE;
+        continue;
+      }
+      let b = a + PAGE;
+      while (b < stop && !this.pages.has(b / PAGE)) b += PAGE;
+      const room = Math.floor((TRANSACTION_BUDGET - this.kept) / PAGE) * PAGE;
+      if (room <= 0) return;
+      if (b - a > room) b = a + room;
+      this.fetch(region, a, b);
+      a = b;
+    }
+  }
+
+  /** Starts the fetch of `[start, stop)` of `region` (whole pages, none held), in transfer-limit pieces. */
+  private fetch(region: RemoteRegion, start: number, stop: number): void {
     if (!this.regions.has(region)) {
       this.regions.add(region);
       region.hold(this);
     }
     this.kept += stop - start;
-    this.wait(out);
     for (let a = start; a < stop; a += LIMIT) {
       const len = stop - a < LIMIT ? stop - a : LIMIT;
       const fetch = new Fetch(this.gen, region, a, len);
@@ -359,7 +387,6 @@ export class DmaTransaction implements RemotePageHolder {
       this.waiting++;
       region.read(a, len, (bytes) => this.arrived(fetch, bytes));
     }
-    return 0;
   }
 
   /** A fetch was answered: its pages are held (or gone, when the port refused). */

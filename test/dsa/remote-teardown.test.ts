@@ -34,9 +34,10 @@ describe('abandoning a waiting descriptor', () => {
       if (shared) r.dev.portal(1).enqcmd(d, 0, 0);
       else r.dev.portal(0).movdir64b(d);
       r.dev.runUntilIdle();
-      port.answerReads();
+      // The record page arrives; the source and destination pages do not yet.
+      port.answerReads(1);
       r.dev.runUntilIdle();
-      expect(port.reads.length).toBe(1);
+      expect(port.reads.length).toBe(2);
       expect(r.dev.occupancy(shared ? 1 : 0)).toBe(1);
       const vectorsBefore = r.vectors.length;
       teardown(r);
@@ -112,10 +113,8 @@ describe('a page that can no longer be had', () => {
     const { port, space } = remotePasid(r, 0);
     r.dev.portal(0).movdir64b(memmove(0x10000, 0x20000, 0x2000, { cr: 0x8000 }));
     r.dev.runUntilIdle();
-    port.answerReads();
-    r.dev.runUntilIdle();
-    // Waiting for the source: the source's second page is unmapped meanwhile.
-    expect(port.reads[0]?.iova).toBe(0x10000);
+    // Waiting for its pages: the source's second page is unmapped meanwhile.
+    expect(port.reads.map((q) => q.iova)).toContain(0x10000);
     space.unmap(0x11000, 0x1000);
     drive(r.dev, port);
     const v = r.mem.view;
@@ -129,8 +128,9 @@ describe('a page that can no longer be had', () => {
     const { port } = remotePasid(r, 0);
     r.dev.portal(0).movdir64b(desc(Opcode.CRCGEN, { [Desc.SRC]: 0x10000, [Desc.XFER_SIZE]: 0x100 }, { cr: 0x8000 }));
     r.dev.runUntilIdle();
-    port.answerReads();
-    r.dev.runUntilIdle();
+    // The record page is given, the source refused.
+    expect(port.reads.map((q) => q.iova)).toEqual([0x8000, 0x10000]);
+    port.answerReads(1);
     port.refuseReads();
     drive(r.dev, port);
     const v = r.mem.view;
@@ -159,7 +159,7 @@ describe('isolation between PASIDs', () => {
     r.dev.runUntilIdle();
     // PASID 2 (ordinary memory) ran to completion; PASID 1 still waits for its first page.
     expect(Array.from({ length: 6 }, (_, i) => r.status(0x9000 + 32 * i))).toEqual([1, 1, 1, 1, 1, 1]);
-    expect([r.dev.occupancy(1, 1), r.dev.occupancy(1, 2), a.port.reads.length]).toEqual([1, 0, 1]);
+    expect([r.dev.occupancy(1, 1), r.dev.occupancy(1, 2), a.port.reads.length > 0]).toEqual([1, 0, true]);
     // Aborting PASID 2 leaves PASID 1's waiting descriptor alone, and the other way round.
     expect(r.cmd(Command.ABORT_PASID, 2)).toBe(0);
     expect(r.dev.occupancy(1, 1)).toBe(1);

@@ -67,6 +67,28 @@ describe('remote memory: fetching', () => {
     expect(more[0]?.iova).toBe(0x2000);
   });
 
+  it('a prefetch hint fetches what the transaction lacks of a range — remote pages only, across mappings — without pending', () => {
+    const t = remoteSpace(MiB);
+    const mem = new GuestMemory(MiB);
+    t.space.map(MiB, 0x4000, mem, 0, Perm.RW);
+    const second = new FakePort(new Uint8Array(2 * MiB), MiB + 0x4000);
+    t.space.mapRemote(new RemoteRegion(second, MiB + 0x4000, 0x4000, Perm.RW));
+    expect(settle(t, MiB - 0x2000, 16, false)).toBe(16);
+    t.session.pending = false;
+    t.space.prefetch(MiB - 0x3000, 0x9000, t.run);
+    expect(t.session.pending).toBe(false);
+    // The first mapping's page before the held one, nothing of ordinary memory, the second mapping's pages.
+    expect(t.port.calls.slice(1)).toEqual([
+      { kind: 'read', iova: MiB - 0x3000, length: 0x1000 },
+      { kind: 'read', iova: MiB - 0x1000, length: 0x1000 },
+    ]);
+    expect(second.calls).toEqual([{ kind: 'read', iova: MiB + 0x4000, length: 0x2000 }]);
+    t.port.answerReads();
+    second.answerReads();
+    expect(t.space.translate(MiB + 0x4000, 0x2000, false, t.run)).toBe(0x2000);
+    expect(second.calls.length).toBe(1);
+  });
+
   it('without a session remote memory faults and ordinary memory in the same space translates directly', () => {
     const t = remoteSpace(MiB);
     const mem = new GuestMemory(MiB);
