@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `vidxd` command: `demo` (the whole system at work, verified), `lspci` (a device's config space
- * as `lspci -F` reads it), `regs` (its BAR0 register map) and `serve` (devices over vfio-user). `--help` everywhere; a usage mistake
- * prints a message and exits with status 2.
+ * as `lspci -F` reads it), `regs` (its BAR0 register map) and `serve` (devices over vfio-user). `--help` everywhere,
+ * `--version`; a usage mistake prints a message and the usage line and exits with status 2.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type OptionSpec, optionHelp, type ParsedOptions, parseOptions, UsageError } from './args.js';
@@ -146,10 +146,19 @@ function progressLine(io: CliIo): { update: (vm: number, step: string, checks: n
   };
 }
 
+/** The package's version, read from its package.json (two levels above both src/cli and dist/cli). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/** The top-level usage line. */
+const TOP_USAGE = 'vidxd <command> [options] | vidxd --help | vidxd --version';
+
 function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`);
-  return `usage: vidxd <command> [options]
+  return `usage: ${TOP_USAGE}
 
 vidxd emulates an Intel DSA (idxd) device as a mediated device behind a VFIO-like API.
 
@@ -177,13 +186,21 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     io.out(usage());
     return 0;
   }
+  if (name === '--version' || name === '-V') {
+    if (rest.length > 0) {
+      io.err(`vidxd: --version takes no argument\nusage: ${TOP_USAGE}\nTry 'vidxd --help'.\n`);
+      return 2;
+    }
+    io.out(`vidxd ${version()}\n`);
+    return 0;
+  }
   if (name === undefined) {
     io.err(`vidxd: a command is required\n\n${usage()}`);
     return 2;
   }
   const cmd = COMMANDS[name];
   if (cmd === undefined) {
-    io.err(`vidxd: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'\nTry 'vidxd --help'.\n`);
+    io.err(`vidxd: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'\nusage: ${TOP_USAGE}\nTry 'vidxd --help'.\n`);
     return 2;
   }
   let opts: ParsedOptions;

@@ -96,7 +96,7 @@ export async function startServe(req: ServeRequest, io: ServeIo): Promise<Runnin
   const vdevTargets = req.targets.filter((t) => t.type !== 'pf');
   const pfTargets = req.targets.filter((t) => t.type === 'pf');
   if (pfTargets.length > 1 || (pfTargets.length === 1 && vdevTargets.length > 0)) throw new UsageError('the PF is served alone (one --socket with --type pf)');
-  const devices: { target: ServeTarget; device: VfioDevice<Portal>; what: string }[] = [];
+  const devices: { target: ServeTarget; device: VfioDevice<unknown>; what: string }[] = [];
   if (pfTargets.length === 1) {
     const pf = new DsaDevice({ mode: 'automatic' });
     devices.push({ target: pfTargets[0] as ServeTarget, device: new VfioDevice(pfVfioOps(pf)), what: 'the DSA PF (whole-function pass-through)' });

@@ -16,6 +16,7 @@ import { Command, COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, DeviceSta
 import type { GroupMap, PciState } from './config-check.js';
 import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
 import { DescriptorEngine } from './engine.js';
+import { type InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 import { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 import { descOpcodeAt } from './descriptor.js';
 import { type Bar0Layout, bar0Layout, PORTAL_SLOT } from './layout.js';
@@ -28,6 +29,7 @@ import { RegisterFile } from './register-file.js';
 import { BAR0_BLOCKS, CMD, CMDSTS, GENCFG, GENCTRL, GENSTS, IMS_ENTRY, INTCAUSE, WQCFG } from './registers.js';
 import { SoftwareErrorCode } from './status.js';
 import { SwerrLog } from './swerr.js';
+import { DESC_SIZE } from './descriptor.js';
 import { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 
 /** What kind of BAR2 write {@link DsaDevice.portalWrite} performs. */
@@ -132,6 +134,16 @@ export class DsaDevice {
   private readonly control: CommandContext;
   /** Progress listeners; replaced (never mutated) on change, so an emission needs no copy. */
   private progressListeners: readonly ((wq: number) => void)[] = [];
+  /** In-flight descriptors that may run again (their fetches were answered, or their turn came), in order. */
+  private readonly ready: InFlightDescriptor[] = [];
+  /** `ready.length`, kept in a field: the step loop tests it once per descriptor. */
+  private readyCount = 0;
+  /** How the in-flight descriptors reach the device. */
+  private readonly inFlight: InFlightOwner = {
+    ready: (d) => this.becameReady(d),
+    done: (d) => this.committedLate(d),
+    forget: (d) => this.forget(d),
+  };
 
   /** Builds a device in its power-on state (Disabled, every register at its reset value). */
   constructor(options: DsaDeviceOptions = {}) {
@@ -161,7 +173,7 @@ export class DsaDevice {
         [IMS_ENTRY.name]: (entry) => this.irq.imsEntryWritten(entry),
       },
       // WQCFG occupancy is stored when software reads it, not on every submission and dispatch.
-      refresh: { [WQCFG.name]: (q) => this.regs.set(WQCFG, WQCFG.fields.occupancy, q, (this.wqs[q] as WorkQueue).count) },
+      refresh: { [WQCFG.name]: (q) => this.regs.set(WQCFG, WQCFG.fields.occupancy, q, (this.wqs[q] as WorkQueue).occupancy) },
       writable: (lock, i) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !(this.wqs[i] as WorkQueue).enabled),
     });
     const decoding = (): boolean => (this.pci.command & PciCommand.MEMORY) !== 0;
@@ -334,16 +346,27 @@ export class DsaDevice {
     this.irq.setImsDelivery(handler);
   }
 
-  /** Descriptors queued in WQ `wq`, or only those with effective PASID `pasid`. */
+  /**
+   * Descriptors WQ `wq` holds — queued, or taken but still in flight (waiting for memory reached only
+   * by messages, or for their write-back) — or only those with effective PASID `pasid`.
+   */
   occupancy(wq: number, pasid?: number): number {
     const w = this.wqs[wq];
     if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
-    return pasid === undefined ? w.count : w.occupancyOf(pasid);
+    return pasid === undefined ? w.occupancy : w.occupancyOf(pasid);
+  }
+
+  /** Descriptors in flight that wait for something outside the device (fetches, write-back acknowledgements). */
+  get waiting(): number {
+    let n = 0;
+    for (const w of this.wqs) n += w.heldCount;
+    return n - this.readyCount;
   }
 
   /** True when no engine can take work now. */
   get idle(): boolean {
     if (this.stateValue !== DeviceState.ENABLED && this.stateValue !== DeviceState.DRAIN) return true;
+    if (this.readyCount !== 0) return false;
     // The lanes are the engines in a group (none unless Enabled or Drain).
     for (const lane of this.lanes) if (lane.arbiter.hasWork()) return false;
     return true;
@@ -360,10 +383,12 @@ export class DsaDevice {
 
   /**
    * Steps until no engine can take work (at most `max` descriptors); returns how many ran. Each
-   * step: the device must be Enabled or draining; the engines of a group are tried round-robin from
-   * the one after the last that ran, the first whose group's arbiter chooses a WQ runs that WQ's
-   * oldest descriptor; then a waiting command is re-evaluated and the progress listeners are told.
-   * (The step is written out in this loop rather than called: it runs once per descriptor.)
+   * step: the device must be Enabled or draining; an in-flight descriptor that may run again (its
+   * fetches answered, or its turn in its stream come) runs first, on its engine; otherwise the engines
+   * of a group are tried round-robin from the one after the last that ran, the first whose group's
+   * arbiter chooses a WQ runs that WQ's oldest descriptor; then a waiting command is re-evaluated and
+   * the progress listeners are told. (The step is written out in this loop rather than called: it
+   * runs once per descriptor.)
    */
   runUntilIdle(max = Number.POSITIVE_INFINITY): number {
     if (this.running) return 0;
@@ -373,6 +398,11 @@ export class DsaDevice {
       steps: while (n < max) {
         const s = this.stateValue;
         if (s !== DeviceState.ENABLED && s !== DeviceState.DRAIN) break;
+        if (this.readyCount !== 0) {
+          this.resumeNext();
+          n++;
+          continue;
+        }
         const lanes = this.lanes;
         const count = lanes.length;
         let l = this.nextLane;
@@ -427,6 +457,14 @@ export class DsaDevice {
     const flags = wq.slotFlags[head] as number;
     const pasid = wq.slotPasid[head] as number;
     wq.pop();
+    if (wq.heldCount !== 0 && wq.holds(pasid)) {
+      // An earlier descriptor of the same stream is still in flight: this one waits behind it, so a
+      // stream's descriptors complete — and write — in acceptance order (dsa-operations.md §8.4).
+      const d = engine.session.acquire();
+      d.state = InFlightState.BEHIND;
+      this.hold(d, engine, wq, head, at, pasid, flags);
+      return;
+    }
     // Only what differs per descriptor is set here; the device-wide fields are kept current in
     // every context when they change (syncContexts), the WQ's own at Enable WQ.
     const ctx = this.contexts[wq.index] as ExecContext;
@@ -437,6 +475,99 @@ export class DsaDevice {
     ctx.priv = (flags & SLOT_PRIV) !== 0;
     ctx.ims = (flags & SLOT_IMS) !== 0;
     engine.execute(this.bytes, at, ctx);
+    if (engine.held !== null) this.hold(engine.takeHeld() as InFlightDescriptor, engine, wq, head, at, pasid, flags);
+  }
+
+  // ---------------------------------------------------------------- descriptors in flight
+
+  /**
+   * `d` — taken from `wq`'s slot `slot` (bytes at `at`) — did not complete at once: it keeps its WQ
+   * entry until it does. Parked or behind, it keeps its 64 bytes to run again.
+   */
+  private hold(d: InFlightDescriptor, engine: DescriptorEngine, wq: WorkQueue, slot: number, at: number, pasid: number, flags: number): void {
+    d.wq = wq.index;
+    d.pasid = pasid;
+    d.flags = flags;
+    d.seq = wq.slotSeq[slot] as number;
+    d.engine = engine;
+    d.owner = this.inFlight;
+    if (d.state === InFlightState.BEHIND) d.desc.set(this.bytes.subarray(at, at + DESC_SIZE));
+    wq.hold(d);
+    // A port that answered within the attempt: nothing left to wait for.
+    if (d.state === InFlightState.PARKED && d.outstanding === 0) this.becameReady(d);
+  }
+
+  /** `d`'s fetches were answered: it runs at the next step (now, in automatic mode). */
+  private becameReady(d: InFlightDescriptor): void {
+    d.state = InFlightState.READY;
+    this.readyCount = this.ready.push(d);
+    this.kick();
+  }
+
+  /** Runs the oldest ready in-flight descriptor again, on the engine that took it. */
+  private resumeNext(): void {
+    const d = this.ready.shift() as InFlightDescriptor;
+    this.readyCount = this.ready.length;
+    const wq = this.wqs[d.wq] as WorkQueue;
+    const engine = d.engine as DescriptorEngine;
+    const ctx = this.contexts[d.wq] as ExecContext;
+    const space = this.iommu.space(d.pasid);
+    if (ctx.space !== space) ctx.space = space;
+    ctx.pasid = d.pasid;
+    ctx.priv = (d.flags & SLOT_PRIV) !== 0;
+    ctx.ims = (d.flags & SLOT_IMS) !== 0;
+    try {
+      engine.resume(d, ctx);
+    } catch (e) {
+      // An embedder callback threw out of the attempt: the descriptor is lost, as one run from the
+      // ring would be (its WQ entry is freed so occupancy and waits stay true).
+      engine.takeHeld();
+      this.completed(d, wq);
+      throw e;
+    }
+    const held = engine.takeHeld();
+    if (d.owner !== this.inFlight) {
+      // Abandoned by a callback of its own attempt (an abort from a page-request service): already gone.
+    } else if (held === null) {
+      this.completed(d, wq);
+    } else if (held.state === InFlightState.COMMITTING) {
+      wq.settle(held);
+    } else if (held.outstanding === 0) {
+      this.becameReady(held);
+    }
+    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    const listeners = this.progressListeners;
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+  }
+
+  /** In-flight `d` completed: its WQ entry is free, and the next descriptor of its stream may run. */
+  private completed(d: InFlightDescriptor, wq: WorkQueue): void {
+    wq.release(d);
+    const pasid = d.pasid;
+    d.owner = null;
+    d.recycle();
+    for (const h of wq.held) {
+      const next = h as InFlightDescriptor;
+      if (next.pasid !== pasid) continue;
+      if (next.state === InFlightState.BEHIND) this.becameReady(next);
+      break;
+    }
+  }
+
+  /** `d` finished committing after its step (its write-backs were acknowledged, its effects delivered). */
+  private committedLate(d: InFlightDescriptor): void {
+    const wq = this.wqs[d.wq] as WorkQueue;
+    this.completed(d, wq);
+    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    const listeners = this.progressListeners;
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+  }
+
+  /** `d` is being abandoned (abort, disable, reset): it will not run again. */
+  private forget(d: InFlightDescriptor): void {
+    const i = this.ready.indexOf(d);
+    if (i >= 0) this.ready.splice(i, 1);
+    this.readyCount = this.ready.length;
   }
 
   /** Work was queued or a command waits: in automatic mode, run (or schedule) until idle. */

@@ -10,8 +10,11 @@ import { Cr } from './completion-record.js';
 import { type ExecContext, SoftwareError } from './context.js';
 import { DESC_SIZE, Desc } from './descriptor.js';
 import { Flag, OpFlag } from './flags.js';
-import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, translateRaw } from './frame.js';
+import { type DmaRun, DmaSession } from '../memory/index.js';
+import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, translateRaw } from './frame.js';
 import { OP_HANDLERS, type OpHandler } from './handlers.js';
+import { InFlightDescriptor, InFlightState } from './in-flight.js';
+import { prefetchDescriptor } from './prefetch.js';
 import { Slot } from './op-table.js';
 import { Status, STATUS_CODE_MASK, STATUS_WRITE } from './status.js';
 
@@ -27,10 +30,30 @@ const CODE_MASK = STATUS_CODE_MASK;
 const DESC_LEN = DESC_SIZE;
 const CR_INVALID_FLAGS = Cr.INVALID_FLAGS;
 
-/** Executes descriptors against an `ExecContext`. One engine = one DSA engine; not re-entrant. */
+/**
+ * What {@link DescriptorEngine.execute} returns for a descriptor that must wait for memory reached only
+ * by messages (see {@link DescriptorEngine.takeHeld}). Not a status byte (those are 0–255).
+ */
+export const PARKED = -1;
+
+/**
+ * Executes descriptors against an `ExecContext`. One engine = one DSA engine; not re-entrant.
+ *
+ * Over an address space with memory reached only by messages (`IoAddressSpace.mapRemote`) a descriptor
+ * runs in attempts inside a DMA transaction (see `DmaTransaction`): an attempt that needs a page not
+ * fetched yet is unwound and {@link execute} returns {@link PARKED}; its completion interrupts,
+ * software-error reports and readback calls are held back and delivered only once its writes are
+ * committed. A descriptor that did not complete at once (parked, or committing through a port) is
+ * handed to the caller through {@link takeHeld}; {@link resume} runs it again.
+ */
 export class DescriptorEngine {
   /** The capabilities the engine was built with. */
   readonly caps: EngineCaps;
+  /** The DMA session every run of the engine belongs to (the transaction of the descriptor running, if any). */
+  readonly session: DmaSession<InFlightDescriptor>;
+  private heldValue: InFlightDescriptor | null = null;
+  /** A batch element is running (its frame holds a decoded descriptor the park can name). */
+  private elementRunning = false;
   private readonly top: Frame;
   private readonly element: Frame;
   private readonly handlers: (OpHandler | undefined)[] = new Array<OpHandler | undefined>(256).fill(undefined);
@@ -48,8 +71,10 @@ export class DescriptorEngine {
   constructor(caps: EngineCaps = DEFAULT_ENGINE_CAPS) {
     this.caps = caps;
     const ops = new CompiledOps(caps);
-    this.top = new Frame(caps, ops);
-    this.element = new Frame(caps, ops);
+    const session: DmaSession<InFlightDescriptor> = new DmaSession(() => new InFlightDescriptor(session));
+    this.session = session;
+    this.top = new Frame(caps, ops, session);
+    this.element = new Frame(caps, ops, session);
     for (const [opcode, h] of OP_HANDLERS) this.handlers[opcode] = h;
     this.handlers[0x01] = (f) => this.batch(f);
   }
@@ -70,10 +95,27 @@ export class DescriptorEngine {
   }
 
   /**
+   * The descriptor of the last {@link execute} / {@link resume} when it is still in flight — parked
+   * (state PARKED or READY: run it again with {@link resume}) or committing (its write-backs wait for
+   * acknowledgements; it finishes by itself) — else null. Whoever ran it takes it with {@link takeHeld}.
+   */
+  get held(): InFlightDescriptor | null {
+    return this.heldValue;
+  }
+
+  /** Returns {@link held} and clears it. */
+  takeHeld(): InFlightDescriptor | null {
+    const d = this.heldValue;
+    this.heldValue = null;
+    return d;
+  }
+
+  /**
    * Executes the descriptor at `desc[offset, offset + 64)` for the submission described by `ctx`.
    * Returns the status byte (code in bits 5:0, R/W in bit 7): the one written to the CR, or, when
    * no CR was written, the one the CR would have carried (also the SWERROR code for 0x1A, 0x1B,
-   * 0x1D). Throws `RangeError` only if fewer than 64 bytes are available (host misuse).
+   * 0x1D) — or {@link PARKED} when it waits for memory reached only by messages (see {@link held}).
+   * Throws `RangeError` only if fewer than 64 bytes are available (host misuse).
    */
   execute(desc: Uint8Array, offset: number, ctx: ExecContext): number {
     if (!(offset >= 0 && offset + DESC_LEN <= desc.length)) throw new RangeError('descriptor extends beyond the buffer');
@@ -95,7 +137,100 @@ export class DescriptorEngine {
     this.crWrittenFlag = false;
     this.interruptFlag = false;
     this.errorFlag = false;
-    return this.run(f, ctx, false, 0);
+    // The attempt (written out here, not called: this is the hot path; `resume` has the same).
+    let status: number;
+    try {
+      status = this.run(f, ctx, false, 0);
+    } catch (e) {
+      return this.unwound(e);
+    }
+    return this.session.tx === null ? status : this.finish(ctx, status);
+  }
+
+  /**
+   * Runs held descriptor `d` (from {@link takeHeld}; its 64 bytes in `d.desc`) again from the start, in
+   * its transaction (fetched pages kept): parked when its fetches were answered, or never run when it
+   * waited behind another. Returns as {@link execute}.
+   */
+  resume(d: InFlightDescriptor, ctx: ExecContext): number {
+    this.session.tx = d;
+    d.beginAttempt();
+    d.state = InFlightState.RUNNING;
+    const f = this.top;
+    this.copyUnaligned(f, d.desc, 0);
+    this.crWrittenFlag = false;
+    this.interruptFlag = false;
+    this.errorFlag = false;
+    let status: number;
+    try {
+      status = this.run(f, ctx, false, 0);
+    } catch (e) {
+      return this.unwound(e);
+    }
+    return this.session.tx === null ? status : this.finish(ctx, status);
+  }
+
+  /**
+   * The attempt threw: {@link PARK} (a fetch is under way) unwinds it and hands the descriptor out as
+   * parked; anything else (an embedder callback that threw) abandons the transaction and is rethrown.
+   */
+  private unwound(e: unknown): number {
+    const s = this.session;
+    const tx = s.tx;
+    const inElement = this.elementRunning;
+    this.elementRunning = false;
+    s.tx = null;
+    s.pending = false;
+    if (e !== PARK || tx === null) {
+      if (tx !== null) {
+        if (tx.owner === null) s.recycle(tx);
+        else tx.abortAttempt();
+      }
+      throw e;
+    }
+    if (tx.abandoned) {
+      s.recycle(tx);
+      return PARKED;
+    }
+    // Everything the descriptor (and the batch element it was in) will reach is asked for now, so it
+    // waits for one round of answers, not one per operand.
+    const top = this.top;
+    const space = top.ctx.space;
+    s.tx = tx;
+    prefetchDescriptor(space, top.view, top.base, top.runs[5] as DmaRun);
+    if (inElement) prefetchDescriptor(space, this.element.view, this.element.base, top.runs[5] as DmaRun);
+    s.tx = null;
+    tx.abortAttempt();
+    tx.state = InFlightState.PARKED;
+    // Keep the descriptor's bytes: its ring slot (or the caller's buffer) may be reused meanwhile.
+    const f = this.top;
+    for (let k = 0; k < DESC_LEN; k++) tx.desc[k] = f.view.getUint8(f.base + k);
+    this.heldValue = tx;
+    return PARKED;
+  }
+
+  /**
+   * The attempt completed in a transaction: commit its writes. Done at once (ordinary memory only),
+   * the held effects have been delivered; else the descriptor is held as committing.
+   */
+  private finish(ctx: ExecContext, status: number): number {
+    const s = this.session;
+    const tx = s.tx as InFlightDescriptor;
+    s.tx = null;
+    if (tx.abandoned) {
+      // Abandoned by a callback of its own attempt: nothing of it is committed.
+      s.recycle(tx);
+      return status;
+    }
+    tx.status = status;
+    tx.completedWith(ctx);
+    if (tx.commit()) {
+      if (tx.owner === null) s.recycle(tx);
+      return status;
+    }
+    tx.state = InFlightState.COMMITTING;
+    this.heldValue = tx;
+    return status;
   }
 
   /** Caches views of the submitter's buffer (rebuilt only when the buffer object changes). */
@@ -209,7 +344,9 @@ export class DescriptorEngine {
     const ctx = f.ctx;
     if (ctx.readback !== null && (f.ops.writesMemory(f.opcode) || f.opcode === 0x20)) {
       f.epoch++;
-      ctx.readback(ctx.pasid, f.opcode);
+      const tx = this.session.tx;
+      if (tx !== null) tx.holdReadback(ctx.pasid, f.opcode);
+      else ctx.readback(ctx.pasid, f.opcode);
     }
   }
 
@@ -222,7 +359,9 @@ export class DescriptorEngine {
     }
     if (f.handleState === 1) {
       f.epoch++;
-      ctx.interrupts.raise(f.handle, ctx.ims);
+      const tx = this.session.tx;
+      if (tx !== null) tx.holdInterrupt(f.handle, ctx.ims);
+      else ctx.interrupts.raise(f.handle, ctx.ims);
       if (f === this.top) this.interruptFlag = true;
     }
   }
@@ -250,6 +389,8 @@ export class DescriptorEngine {
       this.copyCrTail(f, bytes, off);
     }
     bytes[off] = status;
+    const tx = this.session.tx;
+    if (tx !== null) tx.published(f.crNum, 32);
   }
 
   /** Caches a word view of the CR's backing store (rebuilt only when the backing store changes). */
@@ -315,7 +456,9 @@ export class DescriptorEngine {
       e.addressHi = f.crHi;
     }
     f.epoch++;
-    ctx.errors.report(e);
+    const tx = this.session.tx;
+    if (tx !== null) tx.holdError(e);
+    else ctx.errors.report(e);
     if (f === this.top) this.errorFlag = true;
   }
 
@@ -349,7 +492,9 @@ export class DescriptorEngine {
         break;
       }
       if ((el.ownView.getUint32(Desc.FLAGS, true) & Flag.FENCE) !== 0 && failed) break;
+      this.elementRunning = true;
       const st = this.run(el, f.ctx, true, i);
+      this.elementRunning = false;
       completed++;
       if ((st & STATUS_CODE_MASK) !== Status.SUCCESS) failed = true;
     }

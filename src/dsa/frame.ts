@@ -3,7 +3,7 @@
  * operands, the reusable DMA runs, the fault being reported and the completion-record scratch.
  * The engine owns two frames (a directly submitted descriptor and a batch element) and reuses them.
  */
-import { type AddressSpace, DmaRun, IOVA_LIMIT } from '../memory/index.js';
+import { type AddressSpace, DmaRun, type DmaSession, IOVA_LIMIT } from '../memory/index.js';
 import type { EngineCaps } from './caps.js';
 import { type CompiledOps, Operand } from './compiled-ops.js';
 import { CR_SIZE, Cr } from './completion-record.js';
@@ -170,11 +170,19 @@ export class Frame {
   /** Block output buffer. */
   readonly blockOut = new Uint8Array(4104 + 8);
 
-  /** Builds a frame for the given capability tables. */
+  /**
+   * Builds a frame for the given capability tables; its runs belong to `session` (the engine's), the
+   * completion-record run being explicit (translated first, reported written when it is written).
+   */
   constructor(
     readonly caps: EngineCaps,
     readonly ops: CompiledOps,
-  ) {}
+    session: DmaSession | null = null,
+  ) {
+    for (const r of this.runs) r.session = session;
+    this.crRun.session = session;
+    this.crRun.explicit = true;
+  }
 
   /** Resets the per-descriptor outcome state and the CR scratch. */
   reset(): void {
@@ -392,11 +400,25 @@ export class Frame {
   }
 }
 
-/** `space.translate` guarded for the contract: clamps to 2^53, never more than `len`, 0 for a null space. */
+/**
+ * Thrown (this one preallocated object) by {@link translateRaw} when the page is memory reached only
+ * by messages and its fetch is under way: the engine unwinds the attempt at its `execute` boundary and
+ * the descriptor waits, as a DSA waits for a page request under block-on-fault (dsa-operations.md §6.2).
+ */
+export const PARK = Object.freeze({ park: true });
+
+/**
+ * `space.translate` guarded for the contract: clamps to 2^53, never more than `len`, 0 for a null
+ * space. The one place every engine DMA translates: a 0 with the run's session pending (a fetch under
+ * way) throws {@link PARK} — checked only after a 0, so ordinary memory pays nothing.
+ */
 export function translateRaw(space: AddressSpace | null, iova: number, len: number, write: boolean, run: DmaRun): number {
   if (space === null) return 0;
   const max = LIMIT - iova;
   const want = len < max ? len : max;
   const n = space.translate(iova, want, write, run);
-  return n > 0 ? (n < want ? n : want) : 0;
+  if (n > 0) return n < want ? n : want;
+  const s = run.session;
+  if (s !== null && s !== undefined && s.pending === true) throw PARK;
+  return 0;
 }

@@ -74,7 +74,8 @@ export {
   SoftwareError,
   type SoftwareErrorSink,
 } from './context.js';
-export { DescriptorEngine } from './engine.js';
+export { DescriptorEngine, PARKED } from './engine.js';
+export { InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {
   BITREV8,
@@ -124,7 +125,7 @@ export {
   type WaitKind, wqMaskOperand,
 } from './commands.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
-export { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';

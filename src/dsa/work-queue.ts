@@ -25,6 +25,26 @@ export const SLOT_PRIV = 1;
 /** Slot flag: submitted through an IMS portal. */
 export const SLOT_IMS = 2;
 
+/**
+ * A descriptor taken from a WQ that has not completed yet (it waits for memory reached only by
+ * messages, or for its write-back): it keeps its WQ entry — occupancy, acceptance and the waits of
+ * Drain and Disable count it — until it completes or is abandoned.
+ */
+export interface HeldDescriptor {
+  /** Acceptance sequence number. */
+  readonly seq: number;
+  /** Effective PASID. */
+  readonly pasid: number;
+  /**
+   * Executed, only its write-back acknowledgement awaited: its record may already be visible, so it no
+   * longer takes the room of a new submission (a driver that reuses a slot when it sees the record is
+   * not refused), though it still counts in occupancy and Drain still waits for it.
+   */
+  readonly settling: boolean;
+  /** Abandons it (abort, disable): no record, no interrupt, nothing more written. */
+  abandon(): void;
+}
+
 /** What a WQ needs from its device. */
 export interface WqHost {
   /** A MOVDIR64B hit the full dedicated WQ `wq`: log SWERR 0x53 for the descriptor at `src[off]`. */
@@ -110,8 +130,17 @@ export class WorkQueue {
   group = -1;
   /** Ring index (slot) of the oldest entry; kept when the WQ is emptied (see the class comment). */
   head = 0;
-  /** Entries queued (occupancy). */
+  /** Entries queued in the ring (not yet taken by an engine). */
   count = 0;
+  /**
+   * Entries taken by an engine but still in flight ({@link held}); they keep their WQ entry, so the
+   * WQ's occupancy is `count + heldCount`.
+   */
+  heldCount = 0;
+  /** In-flight entries that still take room in the WQ (not {@link HeldDescriptor.settling}). */
+  heldEntries = 0;
+  /** The entries in flight, oldest first. */
+  readonly held: HeldDescriptor[] = [];
   /** Sequence number the next accepted descriptor gets. */
   tailSeq = 0;
   /** Effective PASID per slot. */
@@ -167,11 +196,17 @@ export class WorkQueue {
     this.accepting = accepting;
   }
 
-  /** Disables the WQ; queued entries are dropped (callers abort or drain first). */
+  /** Entries the WQ holds: queued plus in flight (WQCFG occupancy). */
+  get occupancy(): number {
+    return this.count + this.heldCount;
+  }
+
+  /** Disables the WQ; queued and in-flight entries are dropped (callers abort or drain first). */
   disable(): void {
     this.enabled = false;
     this.accepting = false;
     this.count = 0;
+    this.abandonHeld(-1);
     // Forget the last submitter's buffer: a disabled WQ must not keep a guest's memory alive.
     this.lastSrc = null;
     this.lastWords = null;
@@ -184,7 +219,7 @@ export class WorkQueue {
   /** MOVDIR64B of `src[off, off + 64)` (dsa-operations.md §9.2). */
   post(src: Uint8Array, off: number, ims: boolean): SubmitStatusValue {
     if (!this.accepting || !this.dedicated) return SubmitStatus.IGNORED;
-    if (this.count >= this.size) {
+    if (this.count + this.heldEntries >= this.size) {
       this.host.dropped(this, src, off);
       return SubmitStatus.DROPPED;
     }
@@ -195,7 +230,7 @@ export class WorkQueue {
   /** ENQCMD/ENQCMDS of `src[off, off + 64)` with effective `pasid` and `priv` (§9.3). */
   enqueue(src: Uint8Array, off: number, pasid: number, priv: boolean, limited: boolean, ims: boolean): SubmitStatusValue {
     if (!this.accepting || this.dedicated) return SubmitStatus.RETRY;
-    if (this.count >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
+    if (this.count + this.heldEntries >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
     this.push(src, off, pasid & 0xfffff, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
     return SubmitStatus.ACCEPTED;
   }
@@ -282,18 +317,58 @@ export class WorkQueue {
     this.count--;
   }
 
-  /** Sequence number of the oldest entry, or {@link tailSeq} when empty. */
+  /** Sequence number of the oldest entry not completed (in flight or queued), or {@link tailSeq} when none. */
   headSeq(): number {
+    if (this.heldCount !== 0) return (this.held[0] as HeldDescriptor).seq;
     return this.count === 0 ? this.tailSeq : (this.slotSeq[this.head] as number);
   }
 
-  /** Abandons every queued entry (no record, no interrupt). */
-  abortAll(): void {
-    this.count = 0;
+  /** `d` was taken from this WQ and is in flight. */
+  hold(d: HeldDescriptor): void {
+    this.held.push(d);
+    this.heldCount++;
+    if (!d.settling) this.heldEntries++;
   }
 
-  /** Abandons the queued entries with effective PASID `pasid`, keeping the others in order. */
+  /** In-flight `d` became {@link HeldDescriptor.settling}: its room is free for a new submission. */
+  settle(d: HeldDescriptor): void {
+    if (this.held.includes(d)) this.heldEntries--;
+  }
+
+  /** In-flight `d` completed (or was abandoned): its entry is free. */
+  release(d: HeldDescriptor): void {
+    const i = this.held.indexOf(d);
+    if (i < 0) return;
+    this.held.splice(i, 1);
+    this.heldCount--;
+    if (!d.settling) this.heldEntries--;
+  }
+
+  /** True when an entry with effective PASID `pasid` is in flight. */
+  holds(pasid: number): boolean {
+    for (let i = 0; i < this.heldCount; i++) if ((this.held[i] as HeldDescriptor).pasid === pasid) return true;
+    return false;
+  }
+
+  /** Abandons the in-flight entries with PASID `pasid` (-1: all). */
+  private abandonHeld(pasid: number): void {
+    if (this.heldCount === 0) return;
+    const gone = pasid < 0 ? this.held.slice() : this.held.filter((d) => d.pasid === pasid);
+    for (const d of gone) {
+      this.release(d);
+      d.abandon();
+    }
+  }
+
+  /** Abandons every queued and in-flight entry (no record, no interrupt). */
+  abortAll(): void {
+    this.count = 0;
+    this.abandonHeld(-1);
+  }
+
+  /** Abandons the queued and in-flight entries with effective PASID `pasid`, keeping the others in order. */
   abortPasid(pasid: number): void {
+    this.abandonHeld(pasid);
     let kept = 0;
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);
@@ -305,19 +380,24 @@ export class WorkQueue {
     this.count = kept;
   }
 
-  /** One past the sequence number of the newest queued entry with PASID `pasid` (-1: none queued). */
+  /** One past the sequence number of the newest queued or in-flight entry with PASID `pasid` (-1: none). */
   lastSeqOf(pasid: number): number {
     for (let k = this.count - 1; k >= 0; k--) {
       const s = this.slotAt(k);
       if (this.slotPasid[s] === pasid) return (this.slotSeq[s] as number) + 1;
     }
+    for (let k = this.heldCount - 1; k >= 0; k--) {
+      const d = this.held[k] as HeldDescriptor;
+      if (d.pasid === pasid) return d.seq + 1;
+    }
     return -1;
   }
 
-  /** Entries queued with effective PASID `pasid`. */
+  /** Entries queued or in flight with effective PASID `pasid`. */
   occupancyOf(pasid: number): number {
     let n = 0;
     for (let k = 0; k < this.count; k++) if (this.slotPasid[this.slotAt(k)] === pasid) n++;
+    for (let k = 0; k < this.heldCount; k++) if ((this.held[k] as HeldDescriptor).pasid === pasid) n++;
     return n;
   }
 

@@ -26,7 +26,7 @@ import { encode } from './request.js';
 import { OpRunner } from './runner.js';
 import { SlotTable } from './slots.js';
 import { type GuestStats, GuestStatsCounter } from './stats.js';
-import { Submitter } from './submit.js';
+import { noProgressMessage, Submitter } from './submit.js';
 import type { SoftwareErrorReport } from './swerr.js';
 
 /** The reference guest driver of one idxd device (one WQ). */
@@ -212,7 +212,9 @@ export class IdxdGuest {
     let st = this.io.r32(CMDSTS.offset);
     for (let spins = 0; (st & CMDSTS_ACTIVE) !== 0; spins++) {
       if (!(await this.submitter.relax()) && spins > this.submitter.pollLimit) {
-        throw new IdxdGuestError('timeout', `command ${code} stayed active (CMDSTS 0x${st.toString(16)})`);
+        throw new IdxdGuestError('timeout', this.submitter.hasPoll
+          ? `command ${code} stayed active (CMDSTS 0x${st.toString(16)})`
+          : noProgressMessage(`command ${code} stayed active (CMDSTS 0x${st.toString(16)})`, spins));
       }
       st = this.io.r32(CMDSTS.offset);
     }

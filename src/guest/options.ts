@@ -60,7 +60,8 @@ export interface IdxdGuestOptions {
   readonly onError?: (report: SoftwareErrorReport) => void;
   /**
    * Waits (turns of the event loop) before a wait without a poll hook gives up with ETIMEDOUT
-   * (default 100000): for the record when polling, for the completion interrupt otherwise.
+   * (default 2000, about two seconds): for the record when polling, for the completion interrupt
+   * otherwise. The error says to pass `poll`: a deterministic model nobody steps never completes.
    */
   readonly pollLimit?: number;
   /**

@@ -41,6 +41,19 @@ export interface SubmitContext {
 
 const yieldMacrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * Turns of the event loop (each at least a timer tick, about 1 ms) a wait without a poll hook lasts
+ * before it gives up: about two seconds, far more than any device that runs by itself needs, and short
+ * enough that a deterministic model nobody steps is reported at once rather than after minutes.
+ */
+const DEFAULT_POLL_LIMIT = 2000;
+
+/** Why a wait without a poll hook gave up, and what to do about it. */
+export function noProgressMessage(what: string, waits: number): string {
+  return `${what} after ${waits} waits without a poll hook: nothing ran the device. A device model in deterministic mode runs only when ` +
+    'stepped: pass the `poll` option (for example `poll: () => dsa.step()`), or run the model in automatic mode';
+}
+
 /** Submission and completion of single descriptors. */
 export class Submitter {
   /** The mapped portal page (null: trapped writes). */
@@ -61,9 +74,14 @@ export class Submitter {
     this.handles = new Array<number>(vectors).fill(0);
   }
 
+  /** The VMM gave a poll hook (the driver steps the device itself while it waits). */
+  get hasPoll(): boolean {
+    return this.c.options.poll !== undefined;
+  }
+
   /** Waits (yields to the event loop) before polling without a hook gives up. */
   get pollLimit(): number {
-    return this.c.options.pollLimit ?? 100_000;
+    return this.c.options.pollLimit ?? DEFAULT_POLL_LIMIT;
   }
 
   /**
@@ -237,7 +255,7 @@ export class Submitter {
         if (writtenAt < 0) writtenAt = spins;
         else if (spins - writtenAt >= this.lostInterruptAfter) throw this.lostInterrupt(s);
       }
-      if (spins > this.pollLimit) throw new IdxdGuestError('timeout', `${s.req?.op ?? 'descriptor'}: no completion after ${spins} waits`);
+      if (spins > this.pollLimit) throw new IdxdGuestError('timeout', noProgressMessage(`${s.req?.op ?? 'descriptor'}: no completion`, spins));
       await (byInterrupt && irq.eventfds.length === 0 ? this.sleep(s) : yieldMacrotask());
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The pluggable address-space interface every DMA of the device model goes through.
  */
+import type { DmaSession, DmaTransaction } from './transaction.js';
 
 /** Size of a translation page (4 KiB). */
 export const PAGE_SIZE = 4096;
@@ -30,6 +31,18 @@ export class DmaRun {
   bytes: Uint8Array = EMPTY;
   /** Offset in `bytes` of the first translated byte. */
   offset = 0;
+  /**
+   * The DMA session the run's translations belong to. An address space with memory reached only by
+   * messages serves such memory only to a run with a session (it fetches into the session's
+   * transaction, and keeps that transaction's writes until it commits); without one that memory
+   * faults. Ordinary memory ignores it. (Optional, so a plain `{ bytes, offset }` object still is a run.)
+   */
+  session?: DmaSession | null = null;
+  /**
+   * The owner of the run reports its writes itself ({@link DmaTransaction.published}) instead of the
+   * translation counting as one: a completion record is translated for writing first and written last.
+   */
+  explicit?: boolean = false;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -46,4 +59,11 @@ const EMPTY = new Uint8Array(0);
 export interface AddressSpace {
   /** Translates `[iova, iova + length)` as far as one contiguous run with the permission goes. */
   translate(iova: number, length: number, write: boolean, out: DmaRun): number;
+  /**
+   * Optional hint: `[iova, iova + length)` is about to be accessed through runs of `out.session`. A
+   * space with memory reached only by messages starts fetching what the session's transaction does
+   * not hold yet, so a descriptor waits for one round of answers rather than one per operand. Changes
+   * nothing a translation returns; must not throw.
+   */
+  prefetch?(iova: number, length: number, out: DmaRun): void;
 }

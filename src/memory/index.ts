@@ -8,4 +8,6 @@ export { type Extent, IoAddressSpace } from './io-address-space.js';
 export { Iommu, NO_PASID, PASID_COUNT } from './iommu.js';
 export { Dma } from './dma.js';
 export { copyBytes } from './copy.js';
-export type { RemoteMemoryPort } from './remote.js';
+export { type RemoteMemoryPort, type RemotePageHolder, RemoteRegion, REMOTE_TRANSFER_LIMIT } from './remote.js';
+export { DmaSession, DmaTransaction, FETCH_SPAN, TRANSACTION_BUDGET } from './transaction.js';
+export { MappingPlace } from './mapping-place.js';

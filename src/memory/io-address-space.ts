@@ -1,5 +1,7 @@
 import { type AddressSpace, type DmaRun, IOVA_LIMIT, PAGE_SIZE, Perm } from './address-space.js';
 import type { GuestMemory } from './guest-memory.js';
+import type { MappingPlace } from './mapping-place.js';
+import type { RemoteRegion } from './remote.js';
 
 /** One mapping of an `IoAddressSpace`, as reported by `IoAddressSpace.extents()`. */
 export interface Extent {
@@ -7,12 +9,14 @@ export interface Extent {
   readonly iova: number;
   /** Length in bytes (multiple of 4 KiB). */
   readonly size: number;
-  /** Backing memory. */
-  readonly memory: GuestMemory;
-  /** Byte offset in `memory` that `iova` maps to. */
+  /** Backing memory (null for memory reached only by messages, see `remote`). */
+  readonly memory: GuestMemory | null;
+  /** Byte offset in `memory` that `iova` maps to (0 for remote memory). */
   readonly memOffset: number;
   /** Permission bits (`Perm`). */
   readonly perm: number;
+  /** The region reached through a port, for memory reached only by messages (absent otherwise). */
+  readonly remote?: RemoteRegion;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -36,15 +40,24 @@ function checkPageArg(name: string, value: number, limit: number): void {
  * in IOVA and in backing memory and have equal permissions are merged, so translating a large
  * physically contiguous range is one lookup (binary search, plus a last-hit cache).
  *
+ * Extents may also be memory reached only by messages ({@link mapRemote}: a {@link RemoteRegion} and
+ * its port). While the space holds one, every translation goes through the run's `DmaSession` (see
+ * `DmaTransaction`): remote pages are fetched into it and every write — to ordinary memory too — is
+ * kept in it until the descriptor commits, so a descriptor that must wait for a page can be run again
+ * from the start. A space without remote memory translates exactly as before (the last-hit cache).
+ *
  * `map`/`unmap` are host API: bad arguments throw `RangeError`. `translate` never throws.
  */
 export class IoAddressSpace implements AddressSpace {
   private starts: number[] = [];
   private ends: number[] = [];
-  private memories: GuestMemory[] = [];
+  private memories: (GuestMemory | null)[] = [];
   private backing: Uint8Array[] = [];
   private offsets: number[] = [];
   private perms: number[] = [];
+  private remotes: (RemoteRegion | null)[] = [];
+  /** Remote extents held: while non-zero, translation goes through the session (and the last-hit cache stays empty). */
+  private remoteCount = 0;
   // The last-hit extent as scalars, so a repeated hit is two compares and no array look-up.
   // An empty cache (start > end) matches no IOVA; every map/unmap/clear empties it.
   private hitStart = 1;
@@ -88,7 +101,7 @@ export class IoAddressSpace implements AddressSpace {
     if (i < this.starts.length && (this.starts[i] as number) < end) {
       throw new RangeError(`IOVA range [0x${iova.toString(16)}, 0x${end.toString(16)}) overlaps an existing mapping`);
     }
-    this.insertAt(i, iova, end, memory, memOffset, perm);
+    this.insertAt(i, iova, end, memory, memOffset, perm, null);
     // Merge with the successor first so index i stays valid, then with the predecessor.
     if (i + 1 < this.starts.length && this.contiguous(i, i + 1)) this.mergeInto(i, i + 1);
     if (i > 0 && this.contiguous(i - 1, i)) this.mergeInto(i - 1, i);
@@ -96,14 +109,78 @@ export class IoAddressSpace implements AddressSpace {
   }
 
   /**
+   * Maps `[region.iova, + region.size)` as memory reached only through `region.port`, with the region's
+   * permission. The same rules as {@link map} (aligned, below 2^53, no overlap); never merged with a
+   * neighbour.
+   */
+  mapRemote(region: RemoteRegion): void {
+    const { iova, size, perm } = region;
+    checkPageArg('iova', iova, IOVA_LIMIT);
+    checkPageArg('size', size, IOVA_LIMIT);
+    if (size === 0) throw new RangeError('size must not be 0');
+    if (iova + size > IOVA_LIMIT) throw new RangeError('mapping reaches beyond 2^53');
+    if (perm !== Perm.READ && perm !== Perm.WRITE && perm !== Perm.RW) {
+      throw new RangeError(`permission ${perm} is not READ, WRITE or RW`);
+    }
+    const end = iova + size;
+    const i = this.upperBound(iova);
+    if (i > 0 && (this.ends[i - 1] as number) > iova) throw new RangeError(`IOVA 0x${iova.toString(16)} is already mapped`);
+    if (i < this.starts.length && (this.starts[i] as number) < end) {
+      throw new RangeError(`IOVA range [0x${iova.toString(16)}, 0x${end.toString(16)}) overlaps an existing mapping`);
+    }
+    this.insertAt(i, iova, end, null, 0, perm, region);
+    this.forgetHit();
+  }
+
+  /**
+   * Where `iova` is mapped with the access `write` needs: fills `out` (region or backing bytes and
+   * delta, extent end) and returns true, or returns false (unmapped, or no permission).
+   */
+  locate(iova: number, write: boolean, out: MappingPlace): boolean {
+    const i = this.upperBound(iova) - 1;
+    if (i < 0 || (this.ends[i] as number) <= iova || ((this.perms[i] as number) & (write ? WRITE : READ)) === 0) return false;
+    out.region = this.remotes[i] as RemoteRegion | null;
+    out.backing = this.backing[i] as Uint8Array;
+    out.delta = (this.offsets[i] as number) - (this.starts[i] as number);
+    out.end = this.ends[i] as number;
+    return true;
+  }
+
+  /** See `AddressSpace.prefetch`: fetches the remote pages of the range the run's transaction lacks. */
+  prefetch(iova: number, length: number, out: DmaRun): void {
+    const session = out.session;
+    if (this.remoteCount === 0 || session === null || session === undefined || !(iova >= 0) || !(length > 0)) return;
+    const end = Math.min(iova + length, IOVA_LIMIT);
+    let a = iova;
+    let i = this.upperBound(a) - 1;
+    if (i < 0 || (this.ends[i] as number) <= a) i++;
+    for (; i < this.starts.length && a < end; i++) {
+      const s = this.starts[i] as number;
+      if (s >= end) return;
+      if (s > a) a = s;
+      const stop = Math.min(this.ends[i] as number, end);
+      const region = this.remotes[i] as RemoteRegion | null;
+      if (region !== null) (session.tx ?? session.begin()).prefetch(region, a, stop - a);
+      a = stop;
+    }
+  }
+
+  /** True while the space holds memory reached only by messages. */
+  get hasRemote(): boolean {
+    return this.remoteCount !== 0;
+  }
+
+  /**
    * Unmaps every mapped page of `[iova, iova + size)` (4 KiB aligned), splitting extents as needed.
-   * Unmapped holes in the range are ignored. Returns the number of bytes that were mapped.
+   * Unmapped holes in the range are ignored. Returns the number of bytes that were mapped. Every
+   * transaction holding pages of a remote extent in the range forgets them (`RemoteRegion.invalidate`).
    */
   unmap(iova: number, size: number): number {
     checkPageArg('iova', iova, IOVA_LIMIT);
     checkPageArg('size', size, IOVA_LIMIT);
     const end = Math.min(iova + size, IOVA_LIMIT);
     let removed = 0;
+    let gone: [RemoteRegion, number, number][] | null = null;
     let i = this.upperBound(iova) - 1;
     if (i < 0) i = 0;
     while (i < this.starts.length && (this.starts[i] as number) < end) {
@@ -116,30 +193,43 @@ export class IoAddressSpace implements AddressSpace {
       const cutStart = Math.max(s, iova);
       const cutEnd = Math.min(e, end);
       removed += cutEnd - cutStart;
-      const mem = this.memories[i] as GuestMemory;
+      const mem = this.memories[i] as GuestMemory | null;
       const off = this.offsets[i] as number;
       const perm = this.perms[i] as number;
+      const remote = this.remotes[i] as RemoteRegion | null;
       this.removeAt(i);
-      if (cutEnd < e) this.insertAt(i, cutEnd, e, mem, off + (cutEnd - s), perm);
+      if (cutEnd < e) this.insertAt(i, cutEnd, e, mem, remote === null ? off + (cutEnd - s) : 0, perm, remote);
       if (s < cutStart) {
-        this.insertAt(i, s, cutStart, mem, off, perm);
+        this.insertAt(i, s, cutStart, mem, off, perm, remote);
         i++;
       }
       if (cutEnd < e) i++;
+      if (remote !== null) (gone ??= []).push([remote, cutStart, cutEnd]);
     }
     this.forgetHit();
+    // Once the space is whole again: a holder told now (which may run a descriptor again at once)
+    // finds the range unmapped.
+    if (gone !== null) for (const [r, from, to] of gone) r.invalidate(from, to);
     return removed;
   }
 
   /** Removes every mapping. */
   clear(): void {
+    const gone: [RemoteRegion, number, number][] = [];
+    for (let i = 0; i < this.starts.length; i++) {
+      const r = this.remotes[i];
+      if (r !== null && r !== undefined) gone.push([r, this.starts[i] as number, this.ends[i] as number]);
+    }
     this.starts = [];
     this.ends = [];
     this.memories = [];
     this.backing = [];
     this.offsets = [];
     this.perms = [];
+    this.remotes = [];
+    this.remoteCount = 0;
     this.forgetHit();
+    for (const [r, from, to] of gone) r.invalidate(from, to);
   }
 
   /** True when every byte of `[iova, iova + size)` is mapped with at least the permission bits `perm`. */
@@ -160,13 +250,15 @@ export class IoAddressSpace implements AddressSpace {
     const out: Extent[] = [];
     for (let i = 0; i < this.starts.length; i++) {
       const iova = this.starts[i] as number;
-      out.push({
+      const e: Extent = {
         iova,
         size: (this.ends[i] as number) - iova,
-        memory: this.memories[i] as GuestMemory,
+        memory: this.memories[i] as GuestMemory | null,
         memOffset: this.offsets[i] as number,
         perm: this.perms[i] as number,
-      });
+      };
+      const remote = this.remotes[i];
+      out.push(remote === null || remote === undefined ? e : { ...e, remote });
     }
     return out;
   }
@@ -198,6 +290,7 @@ export class IoAddressSpace implements AddressSpace {
     }
     const i = lo - 1;
     if (i < 0 || (ends[i] as number) <= iova) return 0;
+    if (this.remoteCount !== 0) return this.translateMixed(i, iova, length, write, out);
     const start = starts[i] as number;
     const end = ends[i] as number;
     this.hitStart = start;
@@ -211,6 +304,31 @@ export class IoAddressSpace implements AddressSpace {
     out.offset = this.hitDelta + iova;
     const avail = end - iova;
     return avail < length ? avail : length;
+  }
+
+  /**
+   * `translate` in a space that holds remote memory (extent `i` holds `iova`): through the run's
+   * session's transaction; without a session, ordinary memory directly and remote memory not at all.
+   * The last-hit cache is not used (it would bypass the transaction).
+   */
+  private translateMixed(i: number, iova: number, length: number, write: boolean, out: DmaRun): number {
+    if (((this.perms[i] as number) & (write ? WRITE : READ)) === 0) return 0;
+    const end = this.ends[i] as number;
+    const n = end - iova < length ? end - iova : length;
+    const region = this.remotes[i] as RemoteRegion | null;
+    const delta = (this.offsets[i] as number) - (this.starts[i] as number);
+    const session = out.session;
+    if (session === null || session === undefined) {
+      if (region !== null) return 0;
+      out.bytes = this.backing[i] as Uint8Array;
+      out.offset = delta + iova;
+      return n;
+    }
+    const tx = session.tx ?? session.begin();
+    if (tx.space !== this) tx.space = this;
+    return region !== null
+      ? tx.translateRemote(region, iova, n, write, out)
+      : tx.translateLocal(this.backing[i] as Uint8Array, delta, iova, n, write, out);
   }
 
   private forgetHit(): void {
@@ -234,6 +352,8 @@ export class IoAddressSpace implements AddressSpace {
 
   private contiguous(a: number, b: number): boolean {
     return (
+      this.remotes[a] === null &&
+      this.remotes[b] === null &&
       this.ends[a] === this.starts[b] &&
       this.memories[a] === this.memories[b] &&
       this.perms[a] === this.perms[b] &&
@@ -246,16 +366,20 @@ export class IoAddressSpace implements AddressSpace {
     this.removeAt(b);
   }
 
-  private insertAt(i: number, start: number, end: number, memory: GuestMemory, offset: number, perm: number): void {
+  private insertAt(i: number, start: number, end: number, memory: GuestMemory | null, offset: number, perm: number, remote: RemoteRegion | null): void {
     this.starts.splice(i, 0, start);
     this.ends.splice(i, 0, end);
     this.memories.splice(i, 0, memory);
-    this.backing.splice(i, 0, memory.bytes);
+    this.backing.splice(i, 0, memory === null ? NO_BYTES : memory.bytes);
     this.offsets.splice(i, 0, offset);
     this.perms.splice(i, 0, perm);
+    this.remotes.splice(i, 0, remote);
+    if (remote !== null) this.remoteCount++;
   }
 
   private removeAt(i: number): void {
+    if (this.remotes[i] !== null) this.remoteCount--;
+    this.remotes.splice(i, 1);
     this.starts.splice(i, 1);
     this.ends.splice(i, 1);
     this.memories.splice(i, 1);

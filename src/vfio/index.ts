@@ -29,6 +29,7 @@ export {
   VfioIoas,
   type DmaMapping,
   type DmaMapRequest,
+  type RemoteDmaMapRequest,
   type DmaTarget,
   type DmaUnmapRequest,
   type IoasSpace,

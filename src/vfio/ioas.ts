@@ -1,9 +1,11 @@
 /**
  * An I/O address space a VMM fills with DMA mappings: the analogue of an iommufd IOAS or a VFIO type1
  * container (`vfio-uapi.md` §9.1–9.2). Mappings are kept as the user made them (unmap may not split
- * one); their union backs one `IoAddressSpace` that attached devices translate through.
+ * one); their union backs one `IoAddressSpace` that attached devices translate through. A mapping is
+ * either memory the process holds (a `GuestMemory`) or memory reached only by messages through a
+ * `RemoteMemoryPort` (vfio-user DMA_MAP without a file descriptor, `vfio-uapi.md` §11.8).
  */
-import { GuestMemory, IOVA_LIMIT, IoAddressSpace, Perm } from '../memory/index.js';
+import { GuestMemory, IOVA_LIMIT, IoAddressSpace, Perm, RemoteRegion, type RemoteMemoryPort } from '../memory/index.js';
 import { decodeDmaMap, decodeDmaUnmap, VFIO_DMA_MAP_SIZE, VFIO_DMA_UNMAP_SIZE } from './codec/dma.js';
 import { setU64, viewOf } from './codec/bytes.js';
 import {
@@ -24,6 +26,22 @@ export interface DmaMapping {
   readonly iova: number;
   /** Length in bytes (a non-zero multiple of 4 KiB). */
   readonly size: number;
+  /** The backing memory (what `vaddr` names in C); null for a mapping reached through `port`. */
+  readonly memory: GuestMemory | null;
+  /** Byte offset in `memory` that `iova` maps to (4 KiB aligned; 0 for a remote mapping). */
+  readonly offset: number;
+  /** VFIO_DMA_MAP_FLAG_READ | _WRITE, from the device's point of view. */
+  readonly flags: number;
+  /** The port of a mapping reached only by messages ({@link VfioIoas.mapRemote}); absent otherwise. */
+  readonly port?: RemoteMemoryPort;
+}
+
+/** A DMA map request (VFIO_IOMMU_MAP_DMA / IOMMU_IOAS_MAP): the mapping to make. */
+export interface DmaMapRequest {
+  /** First IOVA (4 KiB aligned). */
+  readonly iova: number;
+  /** Length in bytes (a non-zero multiple of 4 KiB). */
+  readonly size: number;
   /** The backing memory (what `vaddr` names in C). */
   readonly memory: GuestMemory;
   /** Byte offset in `memory` that `iova` maps to (4 KiB aligned). */
@@ -32,8 +50,17 @@ export interface DmaMapping {
   readonly flags: number;
 }
 
-/** A DMA map request (VFIO_IOMMU_MAP_DMA / IOMMU_IOAS_MAP): the mapping to make. */
-export type DmaMapRequest = DmaMapping;
+/** A map request for memory the device reaches only through a port (vfio-user DMA_MAP without an fd). */
+export interface RemoteDmaMapRequest {
+  /** First IOVA (4 KiB aligned). */
+  readonly iova: number;
+  /** Length in bytes (a non-zero multiple of 4 KiB). */
+  readonly size: number;
+  /** VFIO_DMA_MAP_FLAG_READ | _WRITE, from the device's point of view. */
+  readonly flags: number;
+  /** Fetches and writes back the memory (DMA_READ / DMA_WRITE); never answers synchronously. */
+  readonly port: RemoteMemoryPort;
+}
 
 /** A DMA unmap request (VFIO_IOMMU_UNMAP_DMA). */
 export interface DmaUnmapRequest {
@@ -74,6 +101,8 @@ const UNMAP_KNOWN = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_A
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const isCount = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 const einval = (message: string): VfioError => new VfioError('EINVAL', message);
+const permOf = (flags: number): number =>
+  ((flags & VFIO_DMA_MAP_FLAG_READ) !== 0 ? Perm.READ : 0) | ((flags & VFIO_DMA_MAP_FLAG_WRITE) !== 0 ? Perm.WRITE : 0);
 
 /**
  * An I/O address space of DMA mappings. Map and unmap follow the checks of `vfio-uapi.md` §9.1–9.2 in
@@ -88,6 +117,8 @@ export class VfioIoas {
   private readonly io = new IoAddressSpace();
   /** User mappings, sorted by IOVA, disjoint. */
   private readonly maps: DmaMapping[] = [];
+  /** The region of each remote mapping. */
+  private readonly regions = new Map<DmaMapping, RemoteRegion>();
 
   /** An empty IOAS (every DMA faults). A malformed option throws a plain Error. */
   constructor(options: VfioIoasOptions = {}) {
@@ -127,9 +158,35 @@ export class VfioIoas {
       throw new VfioError('EEXIST', `${where}: overlaps the mapping [${hex(next.iova)}, +${hex(next.size)})`);
     }
     if (this.maps.length >= this.maxMappings) throw new VfioError('ENOSPC', `${where}: ${this.maxMappings} mappings already present`);
-    const perm = ((flags & VFIO_DMA_MAP_FLAG_READ) !== 0 ? Perm.READ : 0) | ((flags & VFIO_DMA_MAP_FLAG_WRITE) !== 0 ? Perm.WRITE : 0);
-    this.io.map(iova, size, memory, offset, perm);
+    this.io.map(iova, size, memory, offset, permOf(flags));
     this.maps.splice(i, 0, Object.freeze({ iova, size, memory, offset, flags }));
+  }
+
+  /**
+   * Maps `[iova, iova + size)` as memory the device reaches only through `port` (vfio-user DMA_MAP
+   * without an fd): device DMA to it fetches pages with `port.read` and writes them back with
+   * `port.write` (see `DmaTransaction`). The checks of {@link VfioIoas.map}, in the same order and with
+   * the same errnos (the offset taken as 0), with one more after the argument checks: `port` not an
+   * object with `read` and `write` functions → EINVAL. Remote and ordinary mappings coexist in one IOAS.
+   */
+  mapRemote(req: RemoteDmaMapRequest): void {
+    const { iova, size, flags, port } = req;
+    this.checkMapArgs(flags, iova, size, 0, 'offset');
+    const where = `DMA map [${hex(iova)}, +${hex(size)})`;
+    if (typeof port !== 'object' || port === null || typeof port.read !== 'function' || typeof port.write !== 'function') {
+      throw einval(`${where}: port is not a RemoteMemoryPort`);
+    }
+    const i = this.firstEndingAfter(iova);
+    const next = this.maps[i];
+    if (next !== undefined && next.iova < iova + size) {
+      throw new VfioError('EEXIST', `${where}: overlaps the mapping [${hex(next.iova)}, +${hex(next.size)})`);
+    }
+    if (this.maps.length >= this.maxMappings) throw new VfioError('ENOSPC', `${where}: ${this.maxMappings} mappings already present`);
+    const region = new RemoteRegion(port, iova, size, permOf(flags));
+    this.io.mapRemote(region);
+    const m: DmaMapping = Object.freeze({ iova, size, memory: null, offset: 0, flags, port });
+    this.maps.splice(i, 0, m);
+    this.regions.set(m, region);
   }
 
   /**
@@ -141,9 +198,30 @@ export class VfioIoas {
    *
    * When this returns, no attached device can reach the range any more: devices translate through
    * {@link VfioIoas.space} each time they execute (no translation is cached across a descriptor), so
-   * a descriptor that runs after the unmap faults instead of touching the memory.
+   * a descriptor that runs after the unmap faults instead of touching the memory. For a remote mapping
+   * that is true of new translations; port calls already under way may still be answered — use
+   * {@link VfioIoas.unmapAsync} to wait for them.
    */
   unmap(req: DmaUnmapRequest): number {
+    return this.unmapRange(req, null);
+  }
+
+  /**
+   * {@link VfioIoas.unmap} — the same checks (thrown at once) and the same effect at once (new
+   * translations fault from this call on; a descriptor waiting for pages of the range forgets them and
+   * faults there when it runs again) — resolving with the bytes unmapped only when no DMA to the range
+   * is in flight any more: every fetch answered and every write-back acknowledged (`vfio-uapi.md`
+   * §11.8: DMA_UNMAP is answered only then). Resolves at once for ordinary mappings.
+   */
+  unmapAsync(req: DmaUnmapRequest): Promise<number> {
+    const regions: RemoteRegion[] = [];
+    const removed = this.unmapRange(req, regions);
+    if (regions.length === 0) return Promise.resolve(removed);
+    return Promise.all(regions.map((r) => r.whenIdle())).then(() => removed);
+  }
+
+  /** The checks and the effect of unmap; the regions of the remote mappings removed go to `gone`. */
+  private unmapRange(req: DmaUnmapRequest, gone: RemoteRegion[] | null): number {
     const { iova, size, flags } = req;
     const where = `DMA unmap [${hex(iova)}, +${hex(size)})`;
     if (flags >>> 0 !== flags || (flags & ~UNMAP_KNOWN) !== 0) throw einval(`${where}: unknown flag bits in ${hex(flags)}`);
@@ -154,7 +232,7 @@ export class VfioIoas {
     if (iova % PAGE !== 0) throw einval(`${where}: iova is not 4 KiB aligned`);
     if ((flags & VFIO_DMA_UNMAP_FLAG_ALL) !== 0) {
       if (iova !== 0 || size !== 0) throw einval(`${where}: ALL needs iova = size = 0`);
-      return this.removeAll();
+      return this.removeAll(gone);
     }
     if (size === 0 || size % PAGE !== 0) throw einval(`${where}: size is 0 or not 4 KiB aligned`);
     const end = iova + size;
@@ -169,10 +247,23 @@ export class VfioIoas {
       throw einval(`${where}: would split the mapping [${hex(m.iova)}, +${hex(m.size)})`);
     }
     let removed = 0;
-    for (let k = i; k < j; k++) removed += (this.maps[k] as DmaMapping).size;
-    this.io.unmap(first.iova, last.iova + last.size - first.iova);
+    for (let k = i; k < j; k++) {
+      const m = this.maps[k] as DmaMapping;
+      removed += m.size;
+      this.dropRegion(m, gone);
+    }
+    // The user mappings first: a descriptor the unmap lets run again (from inside io.unmap) sees both updated.
     this.maps.splice(i, j - i);
+    this.io.unmap(first.iova, last.iova + last.size - first.iova);
     return removed;
+  }
+
+  /** Forgets the region of mapping `m` (if remote), handing it to `gone`. */
+  private dropRegion(m: DmaMapping, gone: RemoteRegion[] | null): void {
+    const r = this.regions.get(m);
+    if (r === undefined) return;
+    this.regions.delete(m);
+    gone?.push(r);
   }
 
   /**
@@ -230,11 +321,14 @@ export class VfioIoas {
     return lo;
   }
 
-  private removeAll(): number {
+  private removeAll(gone: RemoteRegion[] | null): number {
     let removed = 0;
-    for (const m of this.maps) removed += m.size;
-    this.io.clear();
+    for (const m of this.maps) {
+      removed += m.size;
+      this.dropRegion(m, gone);
+    }
     this.maps.length = 0;
+    this.io.clear();
     return removed;
   }
 }

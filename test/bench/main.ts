@@ -7,6 +7,7 @@
  */
 import { engineSection } from './engine.js';
 import { portalSection } from './portal.js';
+import { remoteSection } from './remote.js';
 import { scaleSection } from './scale.js';
 import { targetCell } from './targets.js';
 import { trapSection } from './trap.js';
@@ -16,6 +17,7 @@ import type { BenchRow, BenchSection } from './timing.js';
 const SECTIONS: readonly (readonly [string, BenchSection])[] = [
   ['engine', engineSection],
   ['portal', portalSection],
+  ['remote', remoteSection],
   ['trap', trapSection],
   ['scale', scaleSection],
   ['vfio-user', vfioUserSection],

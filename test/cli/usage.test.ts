@@ -1,4 +1,5 @@
 /** `vidxd` help and usage errors: help exits 0; an unknown command, option or value exits 2 with a message. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { run } from './run.js';
 
@@ -11,7 +12,15 @@ describe('vidxd help', () => {
     expect(r.err).toBe('');
   });
 
-  it.each(['demo', 'lspci', 'regs'])('%s --help shows its usage and options and exits 0', async (cmd) => {
+  it('--version (and -V) prints the package version on stdout and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await run(flag);
+      expect([r.status, r.out, r.err]).toEqual([0, `vidxd ${version}\n`, '']);
+    }
+  });
+
+  it.each(['demo', 'lspci', 'regs', 'serve'])('%s --help shows its usage and options and exits 0', async (cmd) => {
     const r = await run(cmd, '--help');
     expect(r.status).toBe(0);
     expect(r.out).toMatch(new RegExp(`^usage: vidxd ${cmd} `));
@@ -31,10 +40,15 @@ describe('vidxd usage errors exit 2 with a message on stderr', () => {
     [['demo', 'extra'], /unexpected argument 'extra'/],
     [['lspci', '--type', 'gpu'], /--type must be one of dsa-1dwq-v1, dsa-1swq-v1, pf, not 'gpu'/],
     [['regs', '--type'], /--type needs a value/],
+    [['--version', 'extra'], /--version takes no argument/],
+    [['serve'], /vidxd serve: /],
+    [['serve', '--socket', '/tmp/x.sock', '--vdevs', 'dsa-1swq-v1:1'], /vidxd serve: /],
   ])('vidxd %j', async (args, message) => {
     const r = await run(...args);
     expect(r.status).toBe(2);
     expect(r.err).toMatch(message);
+    // Every usage error names the usage line of what was called.
+    expect(r.err).toMatch(/^usage: vidxd /m);
     expect(r.out).toBe('');
   });
 });

@@ -101,7 +101,16 @@ describe('records that come without an interrupt, and waits that find nothing', 
     const e = await rejection(vm.g.fill(buf, 0x100, 1n));
     expect(e).toBeInstanceOf(IdxdGuestError);
     expect(e).toMatchObject({ reason: 'timeout', code: 'ETIMEDOUT' });
-    expect((e as Error).message).toMatch(/^fill: no completion after 6 waits/);
+    expect((e as Error).message).toMatch(/^fill: no completion after 6 waits without a poll hook/);
     expect(vm.vdev.occupancy).toBe(1);
+  });
+
+  it('a deterministic model nobody steps fails fast by default, with a message that says to pass a poll hook', async () => {
+    const vm = await openVm(DWQ, { poll: undefined, completion: 'poll' });
+    const buf = vm.g.heap.alloc(0x100);
+    const e = await rejection(vm.g.fill(buf, 0x100, 1n));
+    expect(e).toMatchObject({ reason: 'timeout', code: 'ETIMEDOUT' });
+    // The default bound is 2000 waits (about two seconds of timer ticks), not the minutes it used to be.
+    expect((e as Error).message).toMatch(/^fill: no completion after 2001 waits without a poll hook: .*deterministic mode runs only when stepped: pass the `poll` option/);
   });
 });

@@ -132,3 +132,13 @@ describe('a consumer project', () => {
     expect(run('node', ['out/example.js'], consumer).trim()).toBe('1 171');
   });
 });
+
+describe('npm run demo -- --json', () => {
+  // In this file rather than its own: both this and the packing above rebuild dist/, and tests of one
+  // file run one after the other.
+  it('writes exactly the JSON report on stdout (npm\'s script banners go to stderr, see .npmrc)', () => {
+    const out = run('npm', ['run', 'demo', '--', '--json'], ROOT);
+    const report = JSON.parse(out) as { ok: boolean; failed: number };
+    expect([report.ok, report.failed]).toEqual([true, 0]);
+  }, 180_000);
+});

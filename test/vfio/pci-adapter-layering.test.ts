@@ -52,7 +52,7 @@ describe('src/vfio layering', () => {
   });
 
   it('takes from src/memory only types and the mapping machinery of the IOAS as values', () => {
-    expect(memoryValueImports()).toEqual(['ioas.ts: GuestMemory', 'ioas.ts: IOVA_LIMIT', 'ioas.ts: IoAddressSpace', 'ioas.ts: Perm']);
+    expect(memoryValueImports()).toEqual(['ioas.ts: GuestMemory', 'ioas.ts: IOVA_LIMIT', 'ioas.ts: IoAddressSpace', 'ioas.ts: Perm', 'ioas.ts: RemoteRegion']);
   });
 
   it('imports nothing of dsa, host, vidxd or mdev, and no package (the shared errno table excepted)', () => {
