@@ -13,17 +13,13 @@ import {
 import type { VdevMode } from './facts.js';
 import { LIMITED_PAGE, VDEV_BAR2_SIZE } from './layout.js';
 import type { VdevPortals } from './portals.js';
+import { QWORD, SlotAssembler } from './slot-assembler.js';
 
 /** The mappable areas of BAR2 per type (§7.1). */
 export const VDEV_BAR2_AREAS: Readonly<Record<VdevMode, readonly SparseMmapArea[]>> = Object.freeze({
   dedicated: Object.freeze([{ offset: 0, size: PORTAL_PAGE }, { offset: PORTAL_PAGE, size: PORTAL_PAGE }]),
   shared: Object.freeze([{ offset: LIMITED_PAGE * PORTAL_PAGE, size: PORTAL_PAGE }]),
 });
-
-const QWORD = 8;
-const SLOTS = VDEV_BAR2_SIZE / PORTAL_SLOT;
-/** Fill mask of a complete slot: one bit per qword. */
-const FULL = (1 << (PORTAL_SLOT / QWORD)) - 1;
 
 /** BAR2 of a vdev as a PCI BAR handler. */
 export class VdevBar2 implements PciBarHandler<Portal> {
@@ -34,13 +30,8 @@ export class VdevBar2 implements PciBarHandler<Portal> {
   /** The type's mappable pages. */
   readonly sparseAreas: readonly SparseMmapArea[];
   private readonly portals: VdevPortals;
-  /**
-   * Slots being assembled from qword writes (made at the first such write: most VMMs map the portal
-   * or write whole slots, and a thousand vdevs should not carry 8 KiB each for it), and which qwords
-   * of each have arrived.
-   */
-  private slots: Uint8Array | null = null;
-  private readonly filled = new Uint8Array(SLOTS);
+  /** Slots being assembled from qword writes. */
+  private readonly pieces = new SlotAssembler(VDEV_BAR2_SIZE);
 
   /** BAR2 of a vdev of `mode` over its `portals`. */
   constructor(mode: VdevMode, portals: VdevPortals) {
@@ -60,21 +51,13 @@ export class VdevBar2 implements PciBarHandler<Portal> {
    */
   write(offset: number, buf: Uint8Array): void {
     const page = (offset / PORTAL_PAGE) | 0;
-    const slot = (offset / PORTAL_SLOT) | 0;
     if (buf.length === PORTAL_SLOT) {
-      this.filled[slot] = 0;
+      this.pieces.discard(offset);
       this.portals.page(page).submit(buf, 0);
       return;
     }
-    const slots = this.slots ?? (this.slots = new Uint8Array(VDEV_BAR2_SIZE));
-    slots.set(buf, offset);
-    const mask = (this.filled[slot] as number) | (1 << ((offset % PORTAL_SLOT) / QWORD));
-    if (mask !== FULL) {
-      this.filled[slot] = mask;
-      return;
-    }
-    this.filled[slot] = 0;
-    this.portals.page(page).submit(slots, slot * PORTAL_SLOT);
+    const slots = this.pieces.add(offset, buf);
+    if (slots !== null) this.portals.page(page).submit(slots, offset - (offset % PORTAL_SLOT));
   }
 
   /** The portal object of the page at `offset` (the core has checked: one whole page inside an area). */
@@ -84,7 +67,6 @@ export class VdevBar2 implements PciBarHandler<Portal> {
 
   /** Forgets every half-assembled slot (reset, close). */
   reset(): void {
-    this.filled.fill(0);
-    this.slots?.fill(0);
+    this.pieces.reset();
   }
 }

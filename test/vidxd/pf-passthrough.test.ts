@@ -97,6 +97,42 @@ describe('the DSA PF as a pass-through VFIO device', () => {
     expect(ff.every((b) => b === 0xff)).toBe(true);
   });
 
+  it('takes a trapped slot as eight aligned 8-byte writes, as QEMU\'s vfio-user-pci forwards a guest\'s portal stores; a reset or FLR forgets a half-written slot', () => {
+    const g = new PfGuest().up();
+    const pieces = (desc: Uint8Array, slot: number, order: readonly number[]): void => {
+      for (const q of order) g.dev.writeRegion(2, slot + 8 * q, desc.subarray(8 * q, 8 * q + 8));
+    };
+    g.mem.bytes.fill(0x5e, 0x1000, 0x1100);
+    // Slot 1 of WQ 0's portal page, the qwords out of order: nothing is submitted before the eighth.
+    const a = memmove(0x1000, 0x8000, 0x100, { cr: 0x9000, handle: 1 });
+    pieces(a, 0x40, [7, 0, 1, 2, 3, 4, 5]);
+    expect(g.model.runUntilIdle()).toBe(0);
+    pieces(a, 0x40, [6]);
+    expect(g.model.runUntilIdle()).toBe(1);
+    expect([g.mem.bytes[0x9000], g.mem.bytes[0x80ff], g.fds[1]?.count]).toEqual([Status.SUCCESS, 0x5e, 1]);
+    // A misaligned or odd-sized piece is refused by the region, not half-taken.
+    expect(() => g.dev.writeRegion(2, 0x44, new Uint8Array(8))).toThrow(/EINVAL/);
+    expect(() => g.dev.writeRegion(2, 0x40, new Uint8Array(4))).toThrow(/EINVAL/);
+    // Seven pieces, then a VFIO reset: the eighth after the reset completes nothing.
+    const b = memmove(0x1000, 0xa000, 0x10, { cr: 0x9020, handle: 1 });
+    pieces(b, 0x80, [0, 1, 2, 3, 4, 5, 6]);
+    g.dev.reset();
+    g.up();
+    pieces(b, 0x80, [7]);
+    expect(g.model.runUntilIdle()).toBe(0);
+    // The same across the guest's FLR through PCIe DevCtl.
+    pieces(b, 0xc0, [0, 1, 2, 3, 4, 5, 6]);
+    g.wr(7, 0x48, 0x8000, 2);
+    g.up();
+    pieces(b, 0xc0, [7]);
+    expect([g.model.runUntilIdle(), g.mem.bytes[0x9020]]).toEqual([0, 0]);
+    // A whole 64-byte write still goes at once, and replaces the half-written slot under it.
+    pieces(b, 0x100, [0, 1, 2]);
+    g.dev.writeRegion(2, 0x100, b);
+    pieces(b, 0x100, [3, 4, 5, 6, 7]);
+    expect([g.model.runUntilIdle(), g.mem.bytes[0x9020]]).toEqual([1, Status.SUCCESS]);
+  });
+
   it('gates MSI-X on bus mastering as the model does, and resets the whole function on VFIO reset', () => {
     const g = new PfGuest().up();
     expect(g.cmd(Command.DISABLE_DEVICE)).toBe(0);
