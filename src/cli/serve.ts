@@ -6,14 +6,12 @@
  * closes every server and removes the sockets.
  */
 import { join } from 'node:path';
-import { DsaDevice, type Portal } from '../dsa/index.js';
-import { IdxdHost } from '../host/index.js';
-import { MdevBus } from '../mdev/index.js';
+import { DsaDevice } from '../dsa/index.js';
 import { VfioDevice } from '../vfio/index.js';
 import { type ServerEvent, type TransportChoice, VfioUserServer } from '../vfio-user/index.js';
-import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, VidxdParent } from '../vidxd/index.js';
+import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE } from '../vidxd/index.js';
 import { UsageError } from './args.js';
-import { DEMO_CONFIG, type DeviceType } from './system.js';
+import { buildHost, type DeviceType } from './system.js';
 
 /** One device to serve. */
 export interface ServeTarget {
@@ -101,13 +99,7 @@ export async function startServe(req: ServeRequest, io: ServeIo): Promise<Runnin
     const pf = new DsaDevice({ mode: 'automatic' });
     devices.push({ target: pfTargets[0] as ServeTarget, device: new VfioDevice(pfVfioOps(pf)), what: 'the DSA PF (whole-function pass-through)' });
   } else {
-    const dev = new DsaDevice({ mode: 'automatic' });
-    const host = new IdxdHost(dev, { wait: () => dev.runUntilIdle() });
-    host.probe();
-    host.load(DEMO_CONFIG);
-    const parent = new VidxdParent(host);
-    const bus = new MdevBus<Portal>();
-    parent.register(bus);
+    const { parent, bus } = buildHost('automatic');
     vdevTargets.forEach((t, i) => {
       const uuid = `3b0ad1a5-0000-4000-8000-${(i + 1).toString(16).padStart(12, '0')}`;
       bus.create(`${parent.name}-${t.type}`, uuid);

@@ -31,7 +31,7 @@ export const DEMO_CONFIG: DeviceConfig = {
 
 /** The parent side: device model, host driver, vidxd parent and the mdev bus. */
 export interface HostSystem {
-  /** The DSA device model (deterministic). */
+  /** The DSA device model (deterministic unless built otherwise). */
   readonly dev: DsaDevice;
   /** Its host driver. */
   readonly host: IdxdHost;
@@ -41,9 +41,12 @@ export interface HostSystem {
   readonly bus: MdevBus<Portal>;
 }
 
-/** Builds the parent side. */
-export function buildHost(): HostSystem {
-  const dev = new DsaDevice();
+/**
+ * Builds the parent side. `mode`: deterministic (default; the VMM steps the model) or automatic (the
+ * model runs descriptors as they arrive, as `vidxd serve` needs).
+ */
+export function buildHost(mode: 'deterministic' | 'automatic' = 'deterministic'): HostSystem {
+  const dev = new DsaDevice({ mode });
   const host = new IdxdHost(dev, { wait: () => dev.runUntilIdle() });
   host.probe();
   host.load(DEMO_CONFIG);
