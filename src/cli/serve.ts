@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DsaDevice } from '../dsa/index.js';
 import { VfioDevice } from '../vfio/index.js';
 import { type ServerEvent, type TransportChoice, VfioUserServer } from '../vfio-user/index.js';
-import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE } from '../vidxd/index.js';
+import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, type VdevTypeName } from '../vidxd/index.js';
 import { UsageError } from './args.js';
 import { buildHost, type DeviceType } from './system.js';
 
@@ -91,7 +91,7 @@ export async function startServe(req: ServeRequest, io: ServeIo): Promise<Runnin
     if (req.json) io.out(`${JSON.stringify({ time: new Date().toISOString(), ...(socket !== null ? { socket } : {}), kind, message, ...(fields ?? {}) })}\n`);
     else io.out(`vidxd serve${socket !== null ? ` [${socket}]` : ''} ${kind}: ${message}\n`);
   };
-  const vdevTargets = req.targets.filter((t) => t.type !== 'pf');
+  const vdevTargets = req.targets.filter((t): t is ServeTarget & { readonly type: VdevTypeName } => t.type !== 'pf');
   const pfTargets = req.targets.filter((t) => t.type === 'pf');
   if (pfTargets.length > 1 || (pfTargets.length === 1 && vdevTargets.length > 0)) throw new UsageError('the PF is served alone (one --socket with --type pf)');
   const devices: { target: ServeTarget; device: VfioDevice<unknown>; what: string }[] = [];
@@ -102,7 +102,7 @@ export async function startServe(req: ServeRequest, io: ServeIo): Promise<Runnin
     const { parent, bus } = buildHost('automatic');
     vdevTargets.forEach((t, i) => {
       const uuid = `3b0ad1a5-0000-4000-8000-${(i + 1).toString(16).padStart(12, '0')}`;
-      bus.create(`${parent.name}-${t.type}`, uuid);
+      bus.create(parent.typeId(t.type), uuid);
       devices.push({ target: t, device: bus.open(uuid), what: `${t.type} vdev ${uuid}` });
     });
   }

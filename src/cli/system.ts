@@ -9,7 +9,7 @@ import { type DeviceConfig, IdxdHost } from '../host/index.js';
 import { GuestMemory, PAGE_SIZE } from '../memory/index.js';
 import { MdevBus } from '../mdev/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioDevice, VfioIoas } from '../vfio/index.js';
-import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, VDEV_BLOCKS, VidxdParent } from '../vidxd/index.js';
+import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, VDEV_BLOCKS, type VdevTypeName, VidxdParent } from '../vidxd/index.js';
 
 /** The device types the commands know. */
 export const DEVICE_TYPES = [DEDICATED_TYPE, SHARED_TYPE, 'pf'] as const;
@@ -80,8 +80,8 @@ const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
  * Creates a vdev of `type` with `uuid`, opens it and gives it `memSize` bytes of guest memory mapped
  * 1:1 at IOVA 0 in a new IOAS, except the pages listed in `holes` (mapped later by {@link DemoVm.mapPage}).
  */
-export function createVm(sys: HostSystem, type: string, uuid: string, memSize: number, holes: readonly number[] = []): DemoVm {
-  sys.bus.create(`${sys.parent.name}-${type}`, uuid);
+export function createVm(sys: HostSystem, type: VdevTypeName, uuid: string, memSize: number, holes: readonly number[] = []): DemoVm {
+  sys.bus.create(sys.parent.typeId(type), uuid);
   const device = sys.bus.open(uuid);
   const memory = new GuestMemory(memSize);
   const ioas = new VfioIoas();

@@ -101,9 +101,9 @@ export {
   WQCFG_SIZE,
 } from './layout.js';
 export {
-  type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields,
+  type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields, type FieldsOf,
   type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterOptions, type RegisterWindow,
-  resetValue, ro, rw, status, wo,
+  resetValue, ro, rw, type SnakeCase, status, wo,
 } from './register-def.js';
 export {
   VERSION_BITS, GENCAP_BITS, WQCAP_BITS, GRPCAP_BITS, ENGCAP_BITS, OPCAP_BITS, OFFSETS_BITS, GENCFG_BITS,

@@ -173,6 +173,19 @@ export function fields<L extends Readonly<Record<string, FieldBits>>, P extends 
 
 const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** `S` in snake case (`userIntEn` → `user_int_en`): a field's documented name from its key. */
+export type SnakeCase<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}`
+  : S;
+
+/**
+ * The fields of a register by key and, as well, by their documented name (the snake-case spelling
+ * docs/registers.md and `vidxd regs` print, as Linux's registers.h spells them): `GENCFG.fields.userIntEn`
+ * and `GENCFG.fields.user_int_en` are the same field. The documented aliases are not enumerable, so
+ * iterating the fields sees each once.
+ */
+export type FieldsOf<K extends string> = Readonly<Record<K, FieldDef>> & Readonly<Record<SnakeCase<K>, FieldDef>>;
+
 /** Options of a register. */
 export interface RegisterOptions {
   /** RESET_DEVICE leaves the register alone. */
@@ -198,7 +211,7 @@ export function register<K extends string>(
   doc: string,
   specs: Readonly<Record<K, FieldSpec>>,
   options: RegisterOptions = {},
-): RegisterDef<Readonly<Record<K, FieldDef>>> {
+): RegisterDef<FieldsOf<K>> {
   if (offset % 4 !== 0 || ![4, 8, 16, 32].includes(size)) throw new Error(`register ${name}: bad offset ${offset} or size ${size}`);
   const fields = {} as Record<K, FieldDef>;
   const used = new Uint8Array(size * 8);
@@ -218,8 +231,13 @@ export function register<K extends string>(
     fields[key] = f;
   }
   const fieldList = Object.freeze(Object.values<FieldDef>(fields).sort((a, b) => a.lo - b.lo));
+  // The documented spelling reaches the same field (not enumerable: iteration sees each field once).
+  for (const key of Object.keys(fields) as K[]) {
+    const doc = snake(key);
+    if (doc !== key) Object.defineProperty(fields, doc, { value: fields[key], enumerable: false });
+  }
   return Object.freeze({
-    name, offset, size, doc, fields: Object.freeze(fields), fieldList,
+    name, offset, size, doc, fields: Object.freeze(fields) as FieldsOf<K>, fieldList,
     preservedByReset: options.preservedByReset ?? false, hooked: options.hook === true, refreshed: options.refresh === true,
     window: options.window,
   });

@@ -23,7 +23,7 @@ export interface GuestVfio {
   readRegion(index: number, offset: number, buf: Uint8Array): number;
   /** `pwrite` of region `index` at `offset`. */
   writeRegion(index: number, offset: number, buf: Uint8Array): number;
-  /** `mmap` at a region-encoded position (`index << 40 | offset`). */
+  /** `mmap` at a region-encoded position (`regionOffset(index) + offset`). */
   mmap(pos: number, length: number, shared?: boolean): unknown;
 }
 

@@ -7,7 +7,7 @@
  * carries its CMDSTS code.
  */
 import { HostError } from './errors.js';
-import type { DeviceInfo } from './probe.js';
+import type { DsaDeviceInfo } from './probe.js';
 
 /** Dedicated (one owner, MOVDIR64B) or shared (several PASIDs, ENQCMD). */
 export type WqMode = 'dedicated' | 'shared';
@@ -88,7 +88,7 @@ function int(what: string, v: unknown, lo: number, hi: number): number {
 }
 
 /** Checks the shape of `cfg` against what the probe found; throws `HostError` EINVAL on the first problem. */
-export function validateConfig(cfg: DeviceConfig, info: DeviceInfo): void {
+export function validateConfig(cfg: DeviceConfig, info: DsaDeviceInfo): void {
   const groups = new Set<number>();
   for (const g of cfg.groups) {
     const id = int('group id', g.id, 0, info.groups - 1);

@@ -14,7 +14,7 @@ import { dwordField, packRegister } from './codec.js';
 import { type DeviceConfig, userInterruptsOf, validateConfig, type WqSpec } from './config.js';
 import { HostError } from './errors.js';
 import { enableDevice, enableMsix, enableSvm, type MsixInfo, readMsix, type SvmState } from './pci.js';
-import { type DeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
+import { type DsaDeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
 import { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
 import { HostWq, type WqOwner } from './wq.js';
 
@@ -78,7 +78,7 @@ export class IdxdHost {
   private readonly wait: () => void;
   private readonly maxPolls: number;
   private readonly svm: boolean;
-  private probed: DeviceInfo | null = null;
+  private probed: DsaDeviceInfo | null = null;
   private svmState: SvmState | null = null;
   private wqList: HostWq[] = [];
   private groupEngines: number[] = [];
@@ -104,7 +104,7 @@ export class IdxdHost {
    * BAR0, a Reset Device, PASID/ATS/PRI enabled (option `svm`), MSI-X programmed and enabled, error
    * and halt interrupts unmasked. Throws `HostError` ENODEV without MSI-X, ENXIO for a halted device.
    */
-  probe(): DeviceInfo {
+  probe(): DsaDeviceInfo {
     const cfg = this.device.pci.config;
     enableDevice(cfg);
     const msix = readMsix(cfg);
@@ -142,7 +142,7 @@ export class IdxdHost {
   }
 
   /** What the probe found. Throws `HostError` EPERM before {@link probe}. */
-  get info(): DeviceInfo {
+  get info(): DsaDeviceInfo {
     if (this.probed === null) throw new HostError('EPERM', 'the device has not been probed');
     return this.probed;
   }

@@ -12,6 +12,6 @@ export { HostErrno, type HostErrnoName, HostError } from './errors.js';
 export {
   enableCommand, enableDevice, enableMsix, enableSvm, findCapability, findExtCapability, type MsixInfo, readMsix, type SvmState,
 } from './pci.js';
-export { type DeviceInfo, probeRegisters, readRegister, type RegisterAccess } from './probe.js';
+export { type DsaDeviceInfo, probeRegisters, readRegister, type RegisterAccess } from './probe.js';
 export { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
 export { HostWq, type WqOwner } from './wq.js';

@@ -24,7 +24,7 @@ export function readRegister(mmio: RegisterAccess, reg: RegisterDef, base = 0): 
 }
 
 /** What the probe learned about the device. */
-export interface DeviceInfo {
+export interface DsaDeviceInfo {
   /** VERSION. */
   readonly version: number;
   /** GENCAP low and high dwords. */
@@ -70,7 +70,7 @@ export interface DeviceInfo {
 }
 
 /** Reads the capabilities and table offsets from BAR0. */
-export function probeRegisters(mmio: RegisterAccess, msix: MsixInfo): DeviceInfo {
+export function probeRegisters(mmio: RegisterAccess, msix: MsixInfo): DsaDeviceInfo {
   const gencap = readRegister(mmio, GENCAP);
   const wqcap = readRegister(mmio, WQCAP);
   const grpcap = readRegister(mmio, GRPCAP);

@@ -50,6 +50,11 @@ export class MdevParent<M = unknown> {
   }
 }
 
+/** The id of type `typeName` of parent `parentName`, as Linux sysfs names it: `<parent>-<type>`. */
+export function mdevTypeId(parentName: string, typeName: string): string {
+  return `${parentName}-${typeName}`;
+}
+
 /** A type of a parent, with its sysfs attributes. */
 export class MdevType<M = unknown> {
   /** `<parent name>-<type name>`. */
@@ -60,7 +65,7 @@ export class MdevType<M = unknown> {
     readonly parent: MdevParent<M>,
     readonly spec: MdevTypeSpec<M>,
   ) {
-    this.id = `${parent.name}-${spec.name}`;
+    this.id = mdevTypeId(parent.name, spec.name);
   }
 
   /** The sysfs `name` attribute. */

@@ -16,7 +16,7 @@ import {
 import type { RegionOps, VfioDeviceOps } from './device-ops.js';
 import { isValidMigrationFlags } from './migration.js';
 
-/** Most regions a device can have so that `index << 40` stays an exact number (< 2^53). */
+/** Most regions a device can have so that `regionOffset(index)` stays an exact number (< 2^53). */
 export const MAX_REGIONS = 8192;
 
 const REGION_FLAGS = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP;

@@ -149,7 +149,7 @@ export const VFIO_REGION_TYPE_GFX = 1;
 export const VFIO_REGION_TYPE_CCW = 2;
 /** Region type: v1 migration region (deprecated). */
 export const VFIO_REGION_TYPE_MIGRATION_DEPRECATED = 3;
-/** The shift of the vfio-pci region offset encoding: region `i` starts at `i << 40` on the device handle. */
+/** The shift of the vfio-pci region offset encoding: region `i` starts at i × 2^40 on the device handle (`regionOffset(i)`). */
 export const VFIO_PCI_OFFSET_SHIFT = 40;
 
 // ---- IRQs (§5) ----

@@ -128,7 +128,7 @@ export class VfioDevice<M = unknown> {
   }
 
   /**
-   * `pread` at a region-encoded position (`index << 40 | offset`); returns `buf.length`. Decodes the
+   * `pread` at a region-encoded position (`regionOffset(index) + offset`); returns `buf.length`. Decodes the
    * position and runs {@link VfioDevice.readRegion}: same checks, same results.
    */
   read(pos: number, buf: Uint8Array): number {
@@ -145,8 +145,8 @@ export class VfioDevice<M = unknown> {
   /**
    * Reads `buf.length` bytes of region `index` at region-relative `offset` (what vfio-user's REGION_READ
    * names); returns `buf.length`. The trapped hot path: small-integer arguments only (a position such
-   * as `7 << 40` is a heap number when passed through a call), no allocation. Exactly the checks and
-   * results of {@link VfioDevice.read} at position `index << 40 | offset`; an `offset` of 2^40 or more
+   * as `regionOffset(7)` is a heap number when passed through a call), no allocation. Exactly the checks
+   * and results of {@link VfioDevice.read} at position `regionOffset(index) + offset`; an `offset` of 2^40 or more
    * (no position has it) → EINVAL.
    */
   readRegion(index: number, offset: number, buf: Uint8Array): number {

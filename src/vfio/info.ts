@@ -7,13 +7,17 @@ import {
   VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
   VFIO_REGION_INFO_CAP_SPARSE_MMAP,
   VFIO_REGION_INFO_CAP_TYPE,
+  VFIO_REGION_INFO_FLAG_MMAP,
 } from './constants.js';
 import type { SparseMmapArea } from './device-ops.js';
 
 /** Bytes of device-handle position space per region: 2^40. */
 export const REGION_SPAN = 2 ** VFIO_PCI_OFFSET_SHIFT;
 
-/** The device-handle position where region `index` starts: `index << 40` (exact up to index 8191). */
+/**
+ * The device-handle position where region `index` starts: index × 2^40, vfio-pci's encoding (exact up to
+ * index 8191). Use this rather than a shift: JavaScript's `<<` works on 32 bits and wraps.
+ */
 export function regionOffset(index: number): number {
   return index * REGION_SPAN;
 }
@@ -76,10 +80,20 @@ export interface RegionInfo {
   readonly flags: number;
   /** Size in bytes (0 = absent). */
   readonly size: number;
-  /** Device-handle position of the region: `index << 40`. */
+  /** Device-handle position of the region: `regionOffset(index)`. */
   readonly offset: number;
   /** Capabilities, in chain order. */
   readonly caps: readonly RegionCap[];
+}
+
+/**
+ * The mappable areas of a region from its GET_REGION_INFO answer: the SPARSE_MMAP capability's areas;
+ * the whole region when it is mappable without one; none when it is not mappable.
+ */
+export function sparseAreas(info: RegionInfo): readonly SparseMmapArea[] {
+  if ((info.flags & VFIO_REGION_INFO_FLAG_MMAP) === 0) return [];
+  for (const cap of info.caps) if (cap.id === VFIO_REGION_INFO_CAP_SPARSE_MMAP) return cap.areas;
+  return [{ offset: 0, size: info.size }];
 }
 
 /** GET_IRQ_INFO answer. */

@@ -21,7 +21,7 @@ export {
   LIMITED_PAGE, UNLIMITED_PAGE, VDEV_BAR0_SIZE, VDEV_BAR2_SIZE, VDEV_DEFAULT_VECTORS, VDEV_LAYOUT, VDEV_MAX_VECTORS,
   VDEV_PORTAL_BAR, VDEV_REGISTER_BAR,
 } from './layout.js';
-export { DEDICATED_TYPE, SHARED_TYPE, VidxdParent, type VidxdParentOptions } from './parent.js';
+export { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName, VidxdParent, type VidxdParentOptions } from './parent.js';
 export { type PfMapping, pfVfioOps } from './pf.js';
 export { VdevPortals } from './portals.js';
 export {

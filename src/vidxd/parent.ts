@@ -6,7 +6,7 @@
  */
 import type { Portal } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost } from '../host/index.js';
-import type { MdevBus, MdevParent, MdevParentSpec, MdevTypeSpec } from '../mdev/index.js';
+import { type MdevBus, type MdevParent, type MdevParentSpec, mdevTypeId, type MdevTypeSpec } from '../mdev/index.js';
 import { VFIO_DEVICE_API_PCI_STRING, type VfioDeviceOps, VfioError } from '../vfio/index.js';
 import type { VdevMode } from './facts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_MAX_VECTORS } from './layout.js';
@@ -16,6 +16,8 @@ import { Vdev } from './vdev.js';
 export const DEDICATED_TYPE = 'dsa-1dwq-v1';
 /** Type name of a vdev on a shared WQ. */
 export const SHARED_TYPE = 'dsa-1swq-v1';
+/** The name of one of the vdev's mdev types. */
+export type VdevTypeName = typeof DEDICATED_TYPE | typeof SHARED_TYPE;
 
 /** Options of a {@link VidxdParent}. */
 export interface VidxdParentOptions {
@@ -70,6 +72,15 @@ export class VidxdParent {
     this.vectors = vectors;
     this.sharedSlots = slots;
     this.spec = Object.freeze({ name: this.name, types: Object.freeze([this.type('dedicated'), this.type('shared')]) });
+  }
+
+  /**
+   * The mdev type id of `type` on this parent, as the bus and sysfs name it (`<parent>-<type>`, e.g.
+   * `idxd-dsa-1dwq-v1`): what `bus.create` takes. A plain `Error` for a type this parent does not have.
+   */
+  typeId(type: VdevTypeName): string {
+    if (type !== DEDICATED_TYPE && type !== SHARED_TYPE) throw new Error(`vidxd parent: no mdev type '${String(type)}' (types: ${DEDICATED_TYPE}, ${SHARED_TYPE})`);
+    return mdevTypeId(this.name, type);
   }
 
   /** Registers the parent with `bus` (shorthand for `bus.registerParent(parent.spec)`). */

@@ -12,11 +12,12 @@ const host = new IdxdHost(dsa, { wait: () => dsa.runUntilIdle() });
 host.probe();
 host.load({ groups: [{ id: 0, engines: [0] }], wqs: [{ id: 0, group: 0, mode: 'dedicated', size: 16, mediated: true }] });
 const bus = new MdevBus<Portal>();
-new VidxdParent(host).register(bus);
+const parent = new VidxdParent(host);
+parent.register(bus);
 
 // VMM: create and open a vdev, and give it the guest's memory through an IOAS.
 const uuid = '0b6e1f4c-2d3a-4e5f-8a9b-0c1d2e3f4a5b';
-bus.create('idxd-dsa-1dwq-v1', uuid);
+bus.create(parent.typeId('dsa-1dwq-v1'), uuid);
 const device = bus.open(uuid);
 const memory = new GuestMemory(1 << 20);
 const ioas = new VfioIoas();

@@ -143,3 +143,20 @@ describe('power-on reset', () => {
     expect(fieldPieces(r.dev, 4).filter((p) => readPiece(r.dev, p) !== p.reset).map(pieceName)).toEqual([]);
   });
 });
+
+describe('register field names', () => {
+  it('reach a field by its key and by the name docs/registers.md and vidxd regs print (one spelling per field, both accepted)', () => {
+    expect(GENCFG.fields.user_int_en).toBe(GENCFG.fields.userIntEn);
+    expect(GENCFG.fields.user_int_en.name).toBe('user_int_en');
+    expect(WQCFG.fields.max_xfer_shift).toBe(WQCFG.fields.maxXferShift);
+    for (const reg of [GENCFG, WQCFG, SWERR, INTCAUSE]) {
+      const byName = reg.fields as unknown as Readonly<Record<string, unknown>>;
+      for (const f of reg.fieldList) expect(byName[f.name], `${reg.name}.${f.name}`).toBe(f);
+    }
+  });
+
+  it('list each field once when the fields are iterated (the documented aliases are not enumerable)', () => {
+    expect(Object.keys(GENCFG.fields)).toEqual(['rdbufLimit', 'userIntEn']);
+    expect(Object.values(WQCFG.fields)).toHaveLength(WQCFG.fieldList.length);
+  });
+});

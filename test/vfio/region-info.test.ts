@@ -11,6 +11,8 @@ import {
   encodeRegionInfo,
   regionInfoSize,
   regionOffset,
+  sparseAreas,
+  VFIO_REGION_INFO_FLAG_MMAP,
 } from '../../src/vfio/index.js';
 import { TestDevice } from './test-device.js';
 
@@ -68,6 +70,15 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
       offset: 0x200_0000_0000,
       caps: [{ id: VFIO_REGION_INFO_CAP_SPARSE_MMAP, areas: [{ offset: 0, size: 0x1000 }, { offset: 0x1000, size: 0x1000 }] }],
     });
+  });
+
+  it('sparseAreas gives a region\'s mappable areas: the SPARSE_MMAP areas, the whole region without them, none when not mappable', () => {
+    const bar2 = dev.getRegionInfo(2);
+    const cap = bar2.caps.find((c) => c.id === VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+    expect(cap).toBeDefined();
+    expect(sparseAreas(bar2)).toEqual((cap as { areas: unknown }).areas);
+    expect(sparseAreas(dev.getRegionInfo(0))).toEqual([]);
+    expect(sparseAreas({ index: 3, flags: VFIO_REGION_INFO_FLAG_MMAP, size: 0x2000, offset: regionOffset(3), caps: [] })).toEqual([{ offset: 0, size: 0x2000 }]);
   });
 
   it('reports a device-specific region with its TYPE capability and a BAR with MSIX_MAPPABLE', () => {

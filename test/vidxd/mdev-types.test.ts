@@ -23,6 +23,13 @@ describe('the types', () => {
     expect(files.get(`class/mdev_bus/idxd/mdev_supported_types/${SWQ}/device_api`)).toBe('vfio-pci\n');
   });
 
+  it('give their mdev type ids without string-building: parent.typeId(type) is what the bus creates by', () => {
+    const rig = parentRig();
+    expect([rig.parent.typeId(DEDICATED_TYPE), rig.parent.typeId(SHARED_TYPE)]).toEqual([`idxd-${DEDICATED_TYPE}`, `idxd-${SHARED_TYPE}`]);
+    for (const t of [DEDICATED_TYPE, SHARED_TYPE] as const) expect(rig.bus.type(rig.parent.typeId(t))?.name).toBe(t);
+    expect(() => rig.parent.typeId('dsa-4dwq-v1' as typeof DEDICATED_TYPE)).toThrow(/no mdev type 'dsa-4dwq-v1'/);
+  });
+
   it('count live: dedicated = free mediated DWQs; shared = slots left on mediated SWQs', () => {
     const rig = parentRig({ parent: { sharedSlots: 2 } });
     expect([available(rig, DWQ), available(rig, SWQ)]).toEqual([2, 4]);
