@@ -290,4 +290,20 @@ export class ConfigSpace {
   reset(): void {
     this.value.set(this.resetImage);
   }
+
+  /**
+   * From now on {@link reset} (and {@link matchesReadOnly}) use `other`'s reset image: a space of the
+   * same size with the same masks and owners whose read-only values differ (a device presenting the
+   * identity of the device it was migrated from). The current bytes are not touched. Throws a plain
+   * `Error` when the sizes, masks or owners differ.
+   */
+  adoptResetImage(other: ConfigSpace): void {
+    if (other.size !== this.size) throw new Error(`cannot adopt the reset image of a ${other.size}-byte space`);
+    for (let b = 0; b < this.size; b++) {
+      if (other.wmask[b] !== this.wmask[b] || other.w1cmask[b] !== this.w1cmask[b] || other.dynmask[b] !== this.dynmask[b] || other.owner[b] !== this.owner[b]) {
+        throw new Error(`cannot adopt the reset image of a space whose masks differ at 0x${b.toString(16)}`);
+      }
+    }
+    this.resetImage.set(other.resetImage);
+  }
 }

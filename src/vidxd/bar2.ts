@@ -41,6 +41,11 @@ export class VdevBar2 implements PciBarHandler<Portal> {
    */
   private slots: Uint8Array | null = null;
   private readonly filled = new Uint8Array(SLOTS);
+  /**
+   * Migration: while set (the vdev is stopped), a complete trapped submission goes here instead of to
+   * a portal (`page` is the BAR2 page it was written to).
+   */
+  trap: ((page: number, src: Uint8Array, off: number) => void) | null = null;
 
   /** BAR2 of a vdev of `mode` over its `portals`. */
   constructor(mode: VdevMode, portals: VdevPortals) {
@@ -63,7 +68,8 @@ export class VdevBar2 implements PciBarHandler<Portal> {
     const slot = (offset / PORTAL_SLOT) | 0;
     if (buf.length === PORTAL_SLOT) {
       this.filled[slot] = 0;
-      this.portals.page(page).submit(buf, 0);
+      if (this.trap !== null) this.trap(page, buf, 0);
+      else this.portals.page(page).submit(buf, 0);
       return;
     }
     const slots = this.slots ?? (this.slots = new Uint8Array(VDEV_BAR2_SIZE));
@@ -74,12 +80,35 @@ export class VdevBar2 implements PciBarHandler<Portal> {
       return;
     }
     this.filled[slot] = 0;
-    this.portals.page(page).submit(slots, slot * PORTAL_SLOT);
+    if (this.trap !== null) this.trap(page, slots, slot * PORTAL_SLOT);
+    else this.portals.page(page).submit(slots, slot * PORTAL_SLOT);
   }
 
   /** The portal object of the page at `offset` (the core has checked: one whole page inside an area). */
   mmap(offset: number, _length: number): Portal {
     return this.portals.page((offset / PORTAL_PAGE) | 0);
+  }
+
+  /** The half-assembled slots: index, qwords received (bit k = qword k) and the slot's 64 bytes. */
+  halfSlots(): { slot: number; mask: number; bytes: Uint8Array }[] {
+    const out: { slot: number; mask: number; bytes: Uint8Array }[] = [];
+    for (let i = 0; i < SLOTS; i++) {
+      const mask = this.filled[i] as number;
+      if (mask === 0 || this.slots === null) continue;
+      out.push({ slot: i, mask, bytes: this.slots.slice(i * PORTAL_SLOT, (i + 1) * PORTAL_SLOT) });
+    }
+    return out;
+  }
+
+  /** Migration: holds exactly `slots` as half-assembled (every other slot empty). */
+  loadSlots(slots: readonly { readonly slot: number; readonly mask: number; readonly bytes: Uint8Array }[]): void {
+    this.reset();
+    if (slots.length === 0) return;
+    const buf = this.slots ?? (this.slots = new Uint8Array(VDEV_BAR2_SIZE));
+    for (const t of slots) {
+      buf.set(t.bytes, t.slot * PORTAL_SLOT);
+      this.filled[t.slot] = t.mask;
+    }
   }
 
   /** Forgets every half-assembled slot (reset, close). */
