@@ -166,10 +166,14 @@ export class Vdev {
       migration: this.migration,
       dmaLogging: true,
       onClose: () => {
+        // The next opener sees the vdev's own facts again (config space was reset with the presented ones).
+        if (this.presented !== this.ownFacts) {
+          this.present(this.ownFacts);
+          this.pci.reset();
+        }
         this.resetState();
         this.unstop();
         this.migration.forget();
-        this.present(this.ownFacts);
         this.portals.renew();
       },
       onReset: () => {
