@@ -339,11 +339,33 @@ export class RegisterFile {
    */
   adoptResetImage(template: RegisterFile): void {
     if (template.blocks !== this.blocks || template.size !== this.size) throw new RangeError('register file template compiled from other blocks or for another size');
-    for (let d = 0; d < this.value.length; d++) {
-      if (template.wmask[d] !== this.wmask[d] || template.w1c[d] !== this.w1c[d] || template.vmask[d] !== this.vmask[d] || template.lock[d] !== this.lock[d]) {
-        throw new RangeError(`register file template differs in the masks of dword ${d}`);
-      }
-    }
+    const d = this.maskMismatch(template);
+    if (d >= 0) throw new RangeError(`register file template differs in the masks of dword ${d}`);
     this.resetImage = template.resetImage;
+  }
+
+  /** The first dword whose write, RW1C, variable or lock masks differ in `other` (compiled from the same blocks), or −1. */
+  maskMismatch(other: RegisterFile): number {
+    if (other.wmask === this.wmask && other.w1c === this.w1c && other.vmask === this.vmask && other.lock === this.lock) return -1;
+    const n = Math.min(this.value.length, other.value.length);
+    for (let d = 0; d < n; d++) {
+      if (other.wmask[d] !== this.wmask[d] || other.w1c[d] !== this.w1c[d] || other.vmask[d] !== this.vmask[d] || other.lock[d] !== this.lock[d]) return d;
+    }
+    return this.value.length === other.value.length ? -1 : n;
+  }
+
+  /**
+   * The first dword of `image` (a full copy of the values) whose bits outside {@link variableMask}
+   * differ from this file's reset image — a value no device with this file's context ever holds — or
+   * −1 when there is none. Throws `RangeError` for an image of another size.
+   */
+  constantMismatch(image: Uint32Array): number {
+    if (image.length !== this.value.length) throw new RangeError(`register image of ${image.length} dwords, expected ${this.value.length}`);
+    const reset = this.resetImage;
+    const vmask = this.vmask;
+    for (let d = 0; d < image.length; d++) {
+      if ((((image[d] as number) ^ (reset[d] as number)) & ~(vmask[d] as number)) !== 0) return d;
+    }
+    return -1;
   }
 }

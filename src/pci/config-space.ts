@@ -299,9 +299,11 @@ export class ConfigSpace {
    */
   adoptResetImage(other: ConfigSpace): void {
     if (other.size !== this.size) throw new Error(`cannot adopt the reset image of a ${other.size}-byte space`);
-    for (let b = 0; b < this.size; b++) {
-      if (other.wmask[b] !== this.wmask[b] || other.w1cmask[b] !== this.w1cmask[b] || other.dynmask[b] !== this.dynmask[b] || other.owner[b] !== this.owner[b]) {
-        throw new Error(`cannot adopt the reset image of a space whose masks differ at 0x${b.toString(16)}`);
+    for (const [a, b] of [[this.wmask, other.wmask], [this.w1cmask, other.w1cmask], [this.dynmask, other.dynmask], [this.owner, other.owner]] as const) {
+      const x = new Int32Array(a.buffer, a.byteOffset, a.length >>> 2);
+      const y = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+      for (let i = 0; i < x.length; i++) {
+        if (x[i] !== y[i]) throw new Error(`cannot adopt the reset image of a space whose masks differ near 0x${(4 * i).toString(16)}`);
       }
     }
     this.resetImage.set(other.resetImage);
