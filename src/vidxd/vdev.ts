@@ -100,8 +100,6 @@ export class Vdev {
   private stopped = false;
   /** Descriptors to submit when the vdev runs again: taken back from the WQ, or trapped while stopped. */
   private readonly queue: QueuedDescriptor[] = [];
-  /** A PCI function built from the presented facts, to check saved config images in (made at the first load). */
-  private scratchPci: PciFunction | undefined;
   /** Removes the progress listener of a replay waiting for room in a shared WQ. */
   private unwatchReplay: (() => void) | null = null;
   private attachedSpace: AddressSpace | null = null;
@@ -708,10 +706,7 @@ export class Vdev {
    * reset state (the caller resets it) and throws.
    */
   private load(image: VdevImage): void {
-    const t = checkImage(image, {
-      mode: this.mode, own: this.ownFacts, presented: this.presented, regs: this.regs, pci: this.pci, wqcfg: this.wqcfg,
-      scratch: () => (this.scratchPci ??= buildVdevFunction(this.presented).fn),
-    });
+    const t = checkImage(image, { mode: this.mode, own: this.ownFacts, presented: this.presented, regs: this.regs, pci: this.pci, wqcfg: this.wqcfg });
     const d = image.device;
     const wqcfg = this.wqcfg;
     const field = (f: { readonly lo: number; readonly width: number }): number =>
@@ -781,7 +776,6 @@ export class Vdev {
       const pci = t?.pci ?? buildVdevFunction(facts).fn;
       this.regs.adoptResetImage(regs);
       this.pci.config.adoptResetImage(pci.config);
-      this.scratchPci = undefined;
     }
     this.presented = facts;
   }
