@@ -71,7 +71,7 @@ export interface Capability {
   /**
    * Optional: whether `src` is state this capability can hold exactly as given — {@link loadState}
    * followed by {@link saveState} would give the same bytes (no reserved bit set). Changes nothing.
-   * Absent: any state of the right size is.
+   * Absent: every state of the right size is exact.
    */
   isExactState?(src: Uint8Array): boolean;
 }

@@ -94,7 +94,13 @@ export class VdevHandles {
       this.releaseAll();
       throw e;
     } finally {
-      for (const h of aside) this.host.freeInterruptHandle(h);
+      for (const h of aside) {
+        try {
+          this.host.freeInterruptHandle(h);
+        } catch (e) {
+          if (!(e instanceof HostError)) throw e;
+        }
+      }
     }
     return map;
   }
