@@ -7,6 +7,7 @@
  * by mapping the missing page. Every result is checked against a plain-JS computation (reference.ts).
  */
 import { IdxdGuest, type PageFault } from '../guest/index.js';
+import { MigratingVm, type MigrationReport } from './demo-migration.js';
 import { configDump } from './inspect.js';
 import { createVm, type HostSystem, buildHost } from './system.js';
 import {
@@ -72,6 +73,8 @@ export interface DemoReport {
   readonly failed: number;
   /** Every check passed. */
   readonly ok: boolean;
+  /** The migration scene: VM 1 moved to a second parent in the middle of its workload (null if it did not happen). */
+  readonly migration: MigrationReport | null;
 }
 
 /** Guest memory of each VM. */
@@ -84,6 +87,11 @@ const FAULT_SRC = 0xb0000;
 export const FAULT_PAGE = 0xc2000;
 /** The fill pattern. */
 const PATTERN = 0x0123456789abcdefn;
+
+/** The VM that is live-migrated to a second parent (index), and the workload step it is migrated in. */
+export const MIGRATED_VM = 0;
+/** The step of its workload the migration happens in (its operations are in flight). */
+export const MIGRATED_DURING = 'batch';
 
 /** Which operation meets the unmapped page, per VM. */
 const FORCED = ['memmove', 'crc32c', 'difInsert'] as const;
@@ -233,39 +241,54 @@ export async function workload(vm: WorkloadVm, g: IdxdGuest, rnd: DemoRandom, in
   step('done');
 }
 
-/** Runs the demo with data from `seed`; `progress` is told about each step. */
-export async function runDemo(seed: number, progress: Progress = () => undefined): Promise<DemoReport> {
+/** What the demo measured with the clock (kept out of the report, which the seed determines). */
+export interface DemoTimings {
+  /** Downtime of the migration scene (STOP on the source → RUNNING on the destination), ms; null when it did not happen. */
+  migrationDowntimeMs: number | null;
+}
+
+/** Runs the demo with data from `seed`; `progress` is told about each step; `timings` gets what was measured with the clock. */
+export async function runDemo(seed: number, progress: Progress = () => undefined, timings?: DemoTimings): Promise<DemoReport> {
   const sys: HostSystem = buildHost();
   // The VMM's cpu_relax for every guest: one step of the deterministic device model.
   const poll = (): boolean => sys.dev.step();
   let total = 0;
+  let migrating: MigratingVm | null = null;
   const runs = VMS.map(async (type, i) => {
     const uuid = `3b0ad1a5-0000-4000-8000-${(i + 1).toString(16).padStart(12, '0')}`;
     const vm = createVm(sys, type, uuid, MEM_SIZE, [FAULT_PAGE]);
+    const backingWq = sys.parent.vdev(uuid)?.wq.id ?? -1;
+    // The migration scene: this VM's VMM forwards its device calls and migrates it from its cpu_relax.
+    const mig = i === MIGRATED_VM ? new MigratingVm(i + 1, sys, uuid, vm.device, vm.ioas, vm.memory, vm.unmapped) : null;
+    if (mig !== null) migrating = mig;
     const faults: PageFault[] = [];
     const checks = new Checks(() => { total++; });
     const g = await IdxdGuest.open({
-      device: vm.device,
+      device: mig?.device ?? vm.device,
       memory: vm.memory,
       heap: { iova: 0, size: HEAP_END },
-      poll,
+      poll: mig === null ? poll : () => mig.poll(),
       pasid: 0x100 + i,
       onPageFault: (fault) => {
         faults.push(fault);
-        return vm.mapPage(fault.address);
+        return mig?.mapPage(fault.address) ?? vm.mapPage(fault.address);
       },
     });
+    const handlesBefore = g.interruptHandles.slice(1);
     try {
-      await workload(vm, g, new DemoRandom(seed * 977 + i), i, faults, checks, (s) => progress(i, s, total));
+      await workload(vm, g, new DemoRandom(seed * 977 + i), i, faults, checks, (s) => {
+        if (s === MIGRATED_DURING) mig?.migrateSoon(s);
+        progress(i, s, total);
+      });
     } catch (e) {
       checks.check('the workload ran to its end', false, e instanceof Error ? e.message : String(e));
     }
-    const vdev = sys.parent.vdev(uuid);
+    if (mig !== null) migrationChecks(mig, g, handlesBefore, checks);
     const report: VdevReport = {
-      uuid, type, backingWq: vdev?.wq.id ?? -1, mode: g.mode, wqSize: g.wq.size, pasid: g.pasid, portal: g.portalMode, completion: g.completion,
+      uuid, type, backingWq, mode: g.mode, wqSize: g.wq.size, pasid: g.pasid, portal: g.portalMode, completion: g.completion,
       interruptHandles: g.interruptHandles.slice(1), forcedFault: FORCED[i % FORCED.length] as string, pageFaults: faults, stats: g.stats,
       checks: checks.list,
-      configSpace: configDump(vm.device, `00:0${i + 1}.0`, `System peripheral: vidxd ${type} (VM ${i + 1}, after the workload)`, true),
+      configSpace: configDump(mig?.current ?? vm.device, `00:0${i + 1}.0`, `System peripheral: vidxd ${type} (VM ${i + 1}, after the workload)`, true),
     };
     await g.close();
     return report;
@@ -273,5 +296,28 @@ export async function runDemo(seed: number, progress: Progress = () => undefined
   const vdevs = await Promise.all(runs);
   const all = vdevs.flatMap((v) => v.checks);
   const failed = all.filter((x) => !x.ok).length;
-  return { seed, vdevs, passed: all.length - failed, failed, ok: failed === 0 && all.length > 0 };
+  const mig = migrating as MigratingVm | null;
+  const migration = mig?.report ?? null;
+  if (timings !== undefined) timings.migrationDowntimeMs = mig?.downtimeMs ?? null;
+  return { seed, vdevs, passed: all.length - failed, failed, ok: failed === 0 && all.length > 0, migration };
+}
+
+/**
+ * The migration scene's checks, in the migrated VM's list: it ran on to a vdev of the second parent
+ * (another parent WQ, host PASID and interrupt handle), the copy of guest memory the VMM made with the
+ * device's dirty log equalled the guest's memory at switchover, and the guest re-requested its
+ * interrupt handles (it holds the destination's).
+ */
+function migrationChecks(mig: MigratingVm, g: IdxdGuest, handlesBefore: readonly number[], c: Checks): void {
+  const r = mig.report;
+  c.check('migration: the VM was live-migrated in the middle of its workload', r !== null, 'it was not migrated');
+  if (r === null) return;
+  c.check('migration: it runs on a vdev of a second parent (another WQ, host PASID and interrupt handle)',
+    r.to.parent === 'second' && r.to.backingWq !== r.from.backingWq && r.to.hostPasid !== r.from.hostPasid && r.to.handles[0] !== r.from.handles[0],
+    `WQ ${r.from.backingWq} → ${r.to.backingWq}, PASID ${r.from.hostPasid} → ${r.to.hostPasid}, handles ${r.from.handles.join(',')} → ${r.to.handles.join(',')}`);
+  c.check('migration: guest memory copied with the device\'s dirty log equals the source\'s at switchover', r.memoryEqual);
+  const now = g.interruptHandles.slice(1);
+  const held = mig.vdev.heldHandles().slice(1);
+  c.check('migration: the guest re-requested its interrupt handles (it holds the destination\'s)',
+    now.join(',') === held.join(',') && now.join(',') !== handlesBefore.join(','), `guest ${now.join(',')}, vdev ${held.join(',')}, before ${handlesBefore.join(',')}`);
 }

@@ -8,7 +8,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type OptionSpec, optionHelp, type ParsedOptions, parseOptions, UsageError } from './args.js';
-import { runDemo } from './demo.js';
+import { type DemoTimings, runDemo } from './demo.js';
 import { lspciText, regsText } from './inspect.js';
 import { renderReport } from './report.js';
 import { READY_PREFIX, runServe, serveTargets } from './serve.js';
@@ -91,9 +91,10 @@ plain-JS computation. The report ends with each guest's config space as an lspci
       const seed = typeof o.seed === 'number' ? o.seed : 1;
       const t0 = performance.now();
       const progress = progressLine(io);
-      const report = await runDemo(seed, progress.update);
+      const timings: DemoTimings = { migrationDowntimeMs: null };
+      const report = await runDemo(seed, progress.update, timings);
       progress.end();
-      io.out(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, performance.now() - t0));
+      io.out(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, performance.now() - t0, timings));
       return report.ok ? 0 : 1;
     },
   },

@@ -5,7 +5,8 @@
  * `lspci -F /dev/stdin`), and the verdict.
  */
 import { DEMO_CONFIG } from './system.js';
-import type { DemoReport, VdevReport } from './demo.js';
+import type { DemoReport, DemoTimings, VdevReport } from './demo.js';
+import type { MigrationReport } from './demo-migration.js';
 
 function bytes(n: number): string {
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
@@ -40,18 +41,36 @@ function vdevSection(v: VdevReport, i: number, n: number): string[] {
   return out;
 }
 
+function migrationSection(m: MigrationReport, type: string, downtimeMs: number | null): string[] {
+  const end = (e: MigrationReport['from']): string => `${e.parent} parent, WQ ${e.backingWq}, host PASID ${e.hostPasid}, interrupt handle ${e.handles.join(', ')}`;
+  const rows: string[][] = [['round', 'device steps', 'dirty pages copied', 'state bytes']];
+  rows.push(['0 (all of memory)', '—', String(m.initialPages), '—']);
+  m.rounds.forEach((r, i) => rows.push([String(i + 1), String(r.steps), String(r.dirtyPages), String(r.stateBytes)]));
+  rows.push(['STOP (final report)', '—', String(m.finalPages), String(m.streamBytes)]);
+  return [
+    `migration: VM ${m.vm} (${type}) was live-migrated to a second parent during its "${m.during}" step`,
+    `  from ${end(m.from)}`,
+    `  to   ${end(m.to)}`,
+    ...table(rows, 1),
+    `  ${m.inFlightAtStop} descriptor(s) in its WQ at STOP, completed before the state was saved; device state ${m.streamBytes} bytes in all`,
+    ...(downtimeMs === null ? [] : [`  downtime (STOP on the source → RUNNING on the destination): ${downtimeMs.toFixed(2)} ms`]),
+    `  guest memory copied with the device's dirty log ${m.memoryEqual ? 'equals' : 'DIFFERS FROM'} the source's at switchover; the guest re-requested its interrupt handles`,
+  ];
+}
+
 /** The report, ending with the verdict line. */
-export function renderReport(r: DemoReport, elapsedMs: number): string {
+export function renderReport(r: DemoReport, elapsedMs: number, timings?: DemoTimings): string {
   const wqs = DEMO_CONFIG.wqs.map((w) => `WQ ${w.id} ${w.mode} (${w.size} entries${w.threshold === undefined ? '' : `, threshold ${w.threshold}`})`).join(', ');
   const groups = DEMO_CONFIG.groups.map((g) => `group ${g.id} = engines ${g.engines.join(', ')}`).join('; ');
   const lines = [
     `vidxd demo (seed ${r.seed})`,
     `DSA model (default profile) configured by the host driver: ${groups}; ${wqs}; both WQs mediated.`,
     `Three VMs, each with its own 1 MiB guest memory and IOAS, run the reference guest driver concurrently;`,
-    `every result is checked against a plain-JS computation.`,
+    `every result is checked against a plain-JS computation. VM 1 is live-migrated to a second parent on the way.`,
     '',
   ];
   r.vdevs.forEach((v, i) => lines.push(...vdevSection(v, i, r.vdevs.length), ''));
+  if (r.migration !== null) lines.push(...migrationSection(r.migration, r.vdevs[r.migration.vm - 1]?.type ?? '', timings?.migrationDowntimeMs ?? null), '');
   lines.push(
     'statuses: 0x01 success · 0x03 / 0x83 page fault on a read / write (partial completion, resumed) · 0x09 DIF error (the corrupted block, expected).',
     'Batch items complete inside their batch: the batch descriptor takes the one interrupt.',

@@ -32,6 +32,14 @@ import { SwerrLog } from './swerr.js';
 import { DESC_SIZE } from './descriptor.js';
 import { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 
+/** A descriptor taken back from a WQ by {@link DsaDevice.withdraw}. */
+export interface WithdrawnDescriptor {
+  /** Its 64 bytes, as submitted. */
+  readonly bytes: Uint8Array;
+  /** Its slot flags (`SLOT_PRIV`, `SLOT_IMS`). */
+  readonly flags: number;
+}
+
 /** What kind of BAR2 write {@link DsaDevice.portalWrite} performs. */
 export type PortalWriteKind = 'movdir64b' | 'enqcmd' | 'enqcmds' | 'write';
 
@@ -354,6 +362,37 @@ export class DsaDevice {
     const w = this.wqs[wq];
     if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
     return pasid === undefined ? w.occupancy : w.occupancyOf(pasid);
+  }
+
+  /**
+   * Takes back from WQ `wq` every descriptor with effective PASID `pasid` that has had no effect yet —
+   * queued, or taken but waiting for memory reached only by messages (parked, ready to run again, or
+   * behind an earlier one of its stream): nothing of them was written or raised, and they leave the WQ
+   * without a record or an interrupt, as after an abort. Returns them in acceptance order (the 64 bytes
+   * as submitted, and the slot flags), so that their owner can submit them again later (a virtual
+   * device being quiesced for migration). When a descriptor of `pasid` is past that point — executing,
+   * or committing its write-back — nothing is taken and null is returned. Throws `RangeError` for a WQ
+   * index out of range.
+   */
+  withdraw(wq: number, pasid: number): WithdrawnDescriptor[] | null {
+    const w = this.wqs[wq];
+    if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
+    for (const h of w.held) {
+      const d = h as InFlightDescriptor;
+      if (d.pasid === pasid && d.state !== InFlightState.PARKED && d.state !== InFlightState.READY && d.state !== InFlightState.BEHIND) return null;
+    }
+    const out: (WithdrawnDescriptor & { readonly seq: number })[] = [];
+    for (const h of w.held.slice()) {
+      const d = h as InFlightDescriptor;
+      if (d.pasid !== pasid) continue;
+      out.push({ seq: d.seq, bytes: d.desc.slice(), flags: d.flags });
+      w.release(d);
+      d.abandon();
+    }
+    w.takeQueued(pasid, (at, seq, flags) => out.push({ seq, bytes: this.bytes.slice(at, at + DESC_SIZE), flags }));
+    out.sort((a, b) => a.seq - b.seq);
+    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    return out.map(({ bytes, flags }) => ({ bytes, flags }));
   }
 
   /** Descriptors in flight that wait for something outside the device (fetches, write-back acknowledgements). */

@@ -132,4 +132,4 @@ export { logSoftwareError, SwerrLog } from './swerr.js';
 export { type PasidPolicy, Portal, PortalRegion, PortalWindow } from './portal.js';
 export { MappedRegisters, RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
-export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind } from './device.js';
+export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind, type WithdrawnDescriptor } from './device.js';

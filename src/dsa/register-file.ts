@@ -62,7 +62,9 @@ export class RegisterFile {
   readonly value: Uint32Array;
   private readonly wmask: Uint32Array;
   private readonly w1c: Uint32Array;
-  private readonly resetImage: Uint32Array;
+  /** Bits software or the device may change (RW, RW1C, WO and status fields); the others keep their reset value. */
+  private readonly vmask: Uint32Array;
+  private resetImage: Uint32Array;
   private readonly preserve: Uint8Array;
   private readonly kind: Uint8Array;
   private readonly hook: Uint16Array;
@@ -100,6 +102,7 @@ export class RegisterFile {
       this.value = template.resetImage.slice();
       this.wmask = template.wmask;
       this.w1c = template.w1c;
+      this.vmask = template.vmask;
       this.resetImage = template.resetImage;
       this.preserve = template.preserve;
       this.kind = template.kind;
@@ -119,6 +122,7 @@ export class RegisterFile {
     this.value = new Uint32Array(n);
     this.wmask = new Uint32Array(n);
     this.w1c = new Uint32Array(n);
+    this.vmask = new Uint32Array(n);
     this.resetImage = new Uint32Array(n);
     this.preserve = new Uint8Array(n);
     this.kind = new Uint8Array(n);
@@ -170,6 +174,7 @@ export class RegisterFile {
       this.resetImage[d] = (this.resetImage[d] as number) | ((resetValue(f, this.context, k) << shift) & mask);
       if (f.access === 'RW') this.wmask[d] = (this.wmask[d] as number) | mask;
       if (f.access === 'RW1C') this.w1c[d] = (this.w1c[d] as number) | mask;
+      if (f.access !== 'RO' || f.status) this.vmask[d] = (this.vmask[d] as number) | mask;
       if (f.lock !== undefined && mask !== 0) {
         const lk = LOCKS.indexOf(f.lock) + 1;
         if (this.lock[d] !== LOCK_NONE && this.lock[d] !== lk) throw new Error(`field ${f.name}: two locks in one dword`);
@@ -315,5 +320,52 @@ export class RegisterFile {
   /** The RW1C mask of a dword. */
   clearMask(d: number): number {
     return this.w1c[d] as number;
+  }
+
+  /**
+   * The bits of a dword that may ever differ from its reset value: those of RW, RW1C and write-only
+   * fields and of status fields. Every other bit (read-only constants, reserved bits) holds its reset
+   * value for good, so a saved image whose other bits differ was not taken from a device like this one.
+   */
+  variableMask(d: number): number {
+    return this.vmask[d] as number;
+  }
+
+  /**
+   * From now on {@link reset} returns to `template`'s reset image: a register file compiled from the
+   * same blocks and size, with the same masks, for another context (a virtual device presenting the
+   * values of the device it was migrated from). The current values are not touched. Throws
+   * `RangeError` when the template differs in blocks, size or any mask.
+   */
+  adoptResetImage(template: RegisterFile): void {
+    if (template.blocks !== this.blocks || template.size !== this.size) throw new RangeError('register file template compiled from other blocks or for another size');
+    const d = this.maskMismatch(template);
+    if (d >= 0) throw new RangeError(`register file template differs in the masks of dword ${d}`);
+    this.resetImage = template.resetImage;
+  }
+
+  /** The first dword whose write, RW1C, variable or lock masks differ in `other` (compiled from the same blocks), or −1. */
+  maskMismatch(other: RegisterFile): number {
+    if (other.wmask === this.wmask && other.w1c === this.w1c && other.vmask === this.vmask && other.lock === this.lock) return -1;
+    const n = Math.min(this.value.length, other.value.length);
+    for (let d = 0; d < n; d++) {
+      if (other.wmask[d] !== this.wmask[d] || other.w1c[d] !== this.w1c[d] || other.vmask[d] !== this.vmask[d] || other.lock[d] !== this.lock[d]) return d;
+    }
+    return this.value.length === other.value.length ? -1 : n;
+  }
+
+  /**
+   * The first dword of `image` (a full copy of the values) whose bits outside {@link variableMask}
+   * differ from this file's reset image — a value no device with this file's context ever holds — or
+   * −1 when there is none. Throws `RangeError` for an image of another size.
+   */
+  constantMismatch(image: Uint32Array): number {
+    if (image.length !== this.value.length) throw new RangeError(`register image of ${image.length} dwords, expected ${this.value.length}`);
+    const reset = this.resetImage;
+    const vmask = this.vmask;
+    for (let d = 0; d < image.length; d++) {
+      if ((((image[d] as number) ^ (reset[d] as number)) & ~(vmask[d] as number)) !== 0) return d;
+    }
+    return -1;
   }
 }

@@ -380,6 +380,28 @@ export class WorkQueue {
     this.count = kept;
   }
 
+  /**
+   * Removes the queued entries (not taken yet) with effective PASID `pasid`, keeping the others in
+   * order; `take` sees each one first (its bytes at `bytes[at]`, its sequence number and slot flags).
+   * Entries in flight are left alone. Returns how many were removed.
+   */
+  takeQueued(pasid: number, take: (at: number, seq: number, flags: number) => void): number {
+    let kept = 0;
+    const n = this.count;
+    for (let k = 0; k < n; k++) {
+      const from = this.slotAt(k);
+      if (this.slotPasid[from] === pasid) {
+        take(this.base + from * PORTAL_SLOT, this.slotSeq[from] as number, this.slotFlags[from] as number);
+        continue;
+      }
+      const to = this.slotAt(kept);
+      if (to !== from) this.moveSlot(from, to);
+      kept++;
+    }
+    this.count = kept;
+    return n - kept;
+  }
+
   /** One past the sequence number of the newest queued or in-flight entry with PASID `pasid` (-1: none). */
   lastSeqOf(pasid: number): number {
     for (let k = this.count - 1; k >= 0; k--) {

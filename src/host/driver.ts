@@ -6,7 +6,8 @@
  */
 import {
   CMD, CmdStatus, CMDSTS, Command, DeviceState, GENCTRL, GENCFG, GENSTS, GRPENGCFG, GRPFLAGS, GRPCFG_SIZE, GRPWQCFG,
-  IMS_ENTRY, IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, MSIX_PERM, MSIX_PERM_SIZE, type Portal, type VectorDelivery, WQCFG,
+  IMS_ENTRY, IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, MSIX_PERM, MSIX_PERM_SIZE, type Portal, type VectorDelivery, type WithdrawnDescriptor,
+  WQCFG,
 } from '../dsa/index.js';
 import type { AddressSpace, Iommu } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
@@ -34,6 +35,12 @@ export interface DsaPciDevice {
   occupancy(wq: number, pasid?: number): number;
   /** The IOMMU the device's DMA goes through (PASID 0 = requester-ID space). */
   readonly iommu: Iommu;
+  /**
+   * Takes back the descriptors of `pasid` on WQ `wq` that have had no effect yet, in acceptance order
+   * (see `DsaDevice.withdraw`); null when one is past that point. Optional: without it
+   * {@link HostWq.withdraw} throws ENODEV.
+   */
+  withdraw?(wq: number, pasid: number): WithdrawnDescriptor[] | null;
   /**
    * Listens to execution progress (`listener(wq)` after each descriptor of WQ `wq` ran); returns a
    * remover. Optional: without it {@link HostWq.onProgress} throws ENODEV.
@@ -160,6 +167,15 @@ export class IdxdHost {
   /** GENSTS.state. */
   deviceState(): number {
     return dwordField(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
+  }
+
+  /**
+   * Lets the device run once, as between two polls of a waiting command (the `wait` option: a
+   * deterministic model is stepped there). A user that must see its descriptors finish without a
+   * command to wait on (a virtual device being quiesced) calls it.
+   */
+  letRun(): void {
+    this.wait();
   }
 
   // ---------------------------------------------------------------- commands

@@ -3,7 +3,7 @@
  * PASID binding, drain and abort, occupancy, completion interrupts, and the owner (a kernel user or
  * the mdev layer) its software errors are routed to.
  */
-import { Command, type Portal, PORTAL_PAGE, PORTAL_STRIDE, WQCFG, wqMaskOperand } from '../dsa/index.js';
+import { Command, type Portal, PORTAL_PAGE, PORTAL_STRIDE, type WithdrawnDescriptor, WQCFG, wqMaskOperand } from '../dsa/index.js';
 import { dwordField, packRegister } from './codec.js';
 import type { WqMode, WqSpec } from './config.js';
 import type { CompletionHandler, IdxdHost } from './driver.js';
@@ -317,6 +317,34 @@ export class HostWq {
     return dev.onProgress((wq) => {
       if (wq === id) listener();
     });
+  }
+
+  /**
+   * Lets the device run (the driver's `wait` hook) until no descriptor of `pasid` is left on this WQ,
+   * or until a run leaves their count unchanged (what is left waits for something outside the device:
+   * memory reached only by messages). Returns how many are left. Nothing is abandoned.
+   */
+  quiesce(pasid: number): number {
+    let left = this.occupancyOf(pasid);
+    while (left > 0) {
+      this.driver.letRun();
+      const now = this.occupancyOf(pasid);
+      if (now >= left) break;
+      left = now;
+    }
+    return left;
+  }
+
+  /**
+   * Takes back the descriptors of `pasid` that have had no effect yet (queued, or waiting for memory
+   * reached only by messages), in acceptance order, without a record or an interrupt; null (nothing
+   * taken) when one of them is already executing or writing back. Throws `HostError` ENODEV when the
+   * device cannot do it.
+   */
+  withdraw(pasid: number): WithdrawnDescriptor[] | null {
+    const dev = this.driver.device;
+    if (dev.withdraw === undefined) throw new HostError('ENODEV', 'the device cannot take descriptors back');
+    return dev.withdraw(this.id, pasid);
   }
 
   /** Reset WQ: abandon queued descriptors and disable the WQ (its configuration stays). */

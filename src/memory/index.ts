@@ -7,6 +7,7 @@ export { type AddressSpace, DmaRun, IOVA_LIMIT, PAGE_MASK, PAGE_SIZE, Perm } fro
 export { type Extent, IoAddressSpace } from './io-address-space.js';
 export { Iommu, NO_PASID, PASID_COUNT } from './iommu.js';
 export { Dma } from './dma.js';
+export { DirtyLog, type DirtyRange } from './dirty-log.js';
 export { copyBytes } from './copy.js';
 export { type RemoteMemoryPort, type RemotePageHolder, RemoteRegion, REMOTE_TRANSFER_LIMIT } from './remote.js';
 export { DmaSession, DmaTransaction, FETCH_SPAN, TRANSACTION_BUDGET } from './transaction.js';

@@ -1,4 +1,5 @@
 import { type AddressSpace, type DmaRun, IOVA_LIMIT, PAGE_SIZE, Perm } from './address-space.js';
+import type { DirtyLog } from './dirty-log.js';
 import type { GuestMemory } from './guest-memory.js';
 import type { MappingPlace } from './mapping-place.js';
 import type { RemoteRegion } from './remote.js';
@@ -46,6 +47,12 @@ function checkPageArg(name: string, value: number, limit: number): void {
  * kept in it until the descriptor commits, so a descriptor that must wait for a page can be run again
  * from the start. A space without remote memory translates exactly as before (the last-hit cache).
  *
+ * Dirty logs ({@link addDirtyLog}) are marked on every device write, whatever path wrote: a direct
+ * write when it is translated (the device writes what it translated before anything else can run), a
+ * transaction's writes when they reach the memory (`DmaTransaction` commit). While no log is
+ * installed a write costs nothing more: the last-hit cache then keeps the WRITE permission, and it
+ * drops it while a log is installed, so every write translation takes the miss path, which marks.
+ *
  * `map`/`unmap` are host API: bad arguments throw `RangeError`. `translate` never throws.
  */
 export class IoAddressSpace implements AddressSpace {
@@ -65,6 +72,8 @@ export class IoAddressSpace implements AddressSpace {
   private hitPerm = 0;
   private hitBytes: Uint8Array = NO_BYTES;
   private hitDelta = 0;
+  /** The dirty logs installed (null: none, the common case). */
+  private logs: DirtyLog[] | null = null;
 
   /** Number of extents (after merging). */
   get extentCount(): number {
@@ -266,8 +275,9 @@ export class IoAddressSpace implements AddressSpace {
   /** See `AddressSpace.translate`. */
   translate(iova: number, length: number, write: boolean, out: DmaRun): number {
     if (iova < this.hitEnd && iova >= this.hitStart) {
-      // Same extent as the last hit (the common case: one large mapping).
-      if ((this.hitPerm & (write ? WRITE : READ)) === 0) return 0;
+      // Same extent as the last hit (the common case: one large mapping). A permission the cache lacks
+      // is rare: a fault, or a write while a dirty log is installed (the cache then holds no WRITE).
+      if ((this.hitPerm & (write ? WRITE : READ)) === 0) return this.translateMiss(iova, length, write, out);
       out.bytes = this.hitBytes;
       out.offset = this.hitDelta + iova;
       const avail = this.hitEnd - iova;
@@ -293,17 +303,20 @@ export class IoAddressSpace implements AddressSpace {
     if (this.remoteCount !== 0) return this.translateMixed(i, iova, length, write, out);
     const start = starts[i] as number;
     const end = ends[i] as number;
+    const perm = this.perms[i] as number;
     this.hitStart = start;
     this.hitEnd = end;
-    this.hitPerm = this.perms[i] as number;
+    // While a log is installed, writes must come back here to be marked.
+    this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
-    const need = write ? WRITE : READ;
-    if ((this.hitPerm & need) === 0) return 0;
+    if ((perm & (write ? WRITE : READ)) === 0) return 0;
     out.bytes = this.hitBytes;
     out.offset = this.hitDelta + iova;
     const avail = end - iova;
-    return avail < length ? avail : length;
+    const n = avail < length ? avail : length;
+    if (write && this.logs !== null) this.markDirty(iova, n);
+    return n;
   }
 
   /**
@@ -322,6 +335,7 @@ export class IoAddressSpace implements AddressSpace {
       if (region !== null) return 0;
       out.bytes = this.backing[i] as Uint8Array;
       out.offset = delta + iova;
+      if (write && this.logs !== null) this.markDirty(iova, n);
       return n;
     }
     const tx = session.tx ?? session.begin();
@@ -329,6 +343,39 @@ export class IoAddressSpace implements AddressSpace {
     return region !== null
       ? tx.translateRemote(region, iova, n, write, out)
       : tx.translateLocal(this.backing[i] as Uint8Array, delta, iova, n, write, out);
+  }
+
+  // ---------------------------------------------------------------- dirty logging
+
+  /**
+   * Installs `log`: from now on every device write through this space inside the log's ranges marks
+   * it, whatever path wrote (see the class comment). Installing a log twice is a no-op.
+   */
+  addDirtyLog(log: DirtyLog): void {
+    const logs = this.logs ?? [];
+    if (logs.includes(log)) return;
+    this.logs = [...logs, log];
+    this.forgetHit();
+  }
+
+  /** Removes `log` (no more marks); a log not installed is ignored. */
+  removeDirtyLog(log: DirtyLog): void {
+    if (this.logs === null) return;
+    const rest = this.logs.filter((l) => l !== log);
+    this.logs = rest.length === 0 ? null : rest;
+    this.forgetHit();
+  }
+
+  /** True while a dirty log is installed. */
+  get logging(): boolean {
+    return this.logs !== null;
+  }
+
+  /** Marks `[iova, iova + length)` written in every installed log (a no-op without one). */
+  markDirty(iova: number, length: number): void {
+    const logs = this.logs;
+    if (logs === null) return;
+    for (let i = 0; i < logs.length; i++) (logs[i] as DirtyLog).mark(iova, length);
   }
 
   private forgetHit(): void {

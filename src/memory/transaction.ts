@@ -573,7 +573,11 @@ export class DmaTransaction implements RemotePageHolder {
       }
       this.writesOut++;
       const gen = this.gen;
-      region.write(a, this.scratch.subarray(0, n), (ok) => this.written(gen, ok));
+      const at = a;
+      // Dirty logging: marked when sent and again when acknowledged, so a report made while the peer
+      // has not applied the write yet cannot be the last to show the page.
+      this.space?.markDirty(at, n);
+      region.write(at, this.scratch.subarray(0, n), (ok) => this.written(gen, ok, at, n));
       a += n;
     }
   }
@@ -614,12 +618,14 @@ export class DmaTransaction implements RemotePageHolder {
       const end = Math.min(e.end, this.place.end, a + this.extend(p, idx, a, e.end - a));
       const at = p.offset + (a - idx * PAGE);
       e.backing.set(p.bytes.subarray(at, at + (end - a)), e.delta + a);
+      this.space?.markDirty(a, end - a);
       a = end;
     }
   }
 
-  private written(gen: number, ok: boolean): void {
+  private written(gen: number, ok: boolean, iova: number, length: number): void {
     if (gen !== this.gen || !this.committing) return;
+    if (ok) this.space?.markDirty(iova, length);
     this.writesOut--;
     if (!ok) this.failed++;
     if (this.writesOut === 0 && !this.pumping) this.pump();

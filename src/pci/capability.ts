@@ -68,6 +68,12 @@ export interface Capability {
   saveState?(dst: Uint8Array): void;
   /** Optional: loads state saved by {@link saveState}; throws a plain `Error` if it is invalid. */
   loadState?(src: Uint8Array): void;
+  /**
+   * Optional: whether `src` is state this capability can hold exactly as given — {@link loadState}
+   * followed by {@link saveState} would give the same bytes (no reserved bit set). Changes nothing.
+   * Absent: every state of the right size is exact.
+   */
+  isExactState?(src: Uint8Array): boolean;
 }
 
 /**

@@ -290,4 +290,22 @@ export class ConfigSpace {
   reset(): void {
     this.value.set(this.resetImage);
   }
+
+  /**
+   * From now on {@link reset} (and {@link matchesReadOnly}) use `other`'s reset image: a space of the
+   * same size with the same masks and owners whose read-only values differ (a device presenting the
+   * identity of the device it was migrated from). The current bytes are not touched. Throws a plain
+   * `Error` when the sizes, masks or owners differ.
+   */
+  adoptResetImage(other: ConfigSpace): void {
+    if (other.size !== this.size) throw new Error(`cannot adopt the reset image of a ${other.size}-byte space`);
+    for (const [a, b] of [[this.wmask, other.wmask], [this.w1cmask, other.w1cmask], [this.dynmask, other.dynmask], [this.owner, other.owner]] as const) {
+      const x = new Int32Array(a.buffer, a.byteOffset, a.length >>> 2);
+      const y = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+      for (let i = 0; i < x.length; i++) {
+        if (x[i] !== y[i]) throw new Error(`cannot adopt the reset image of a space whose masks differ near 0x${(4 * i).toString(16)}`);
+      }
+    }
+    this.resetImage.set(other.resetImage);
+  }
 }

@@ -205,6 +205,28 @@ export class PciFunction {
   }
 
   /**
+   * Why {@link restore} would refuse `snapshot`, or would not hold it exactly as given (a capability's
+   * state with a reserved bit set), or null when it would restore it exactly. Changes nothing.
+   */
+  snapshotProblem(snapshot: Uint8Array): string | null {
+    try {
+      checkSnapshot(snapshot, this.config.size, this.stateSize);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    if (!this.config.matchesReadOnly(snapshot.subarray(SNAPSHOT_HEADER_SIZE, SNAPSHOT_HEADER_SIZE + this.config.size))) {
+      return 'read-only config bytes differ from this function (IDs, BAR types or capability layout)';
+    }
+    let at = SNAPSHOT_HEADER_SIZE + this.config.size;
+    for (const c of this.capabilities) {
+      const n = c.stateSize ?? 0;
+      if (n > 0 && c.isExactState !== undefined && !c.isExactState(snapshot.subarray(at, at + n))) return `the state of capability 0x${c.id.toString(16)} holds bits it never holds`;
+      at += n;
+    }
+    return null;
+  }
+
+  /**
    * Restores a snapshot. Throws a plain `Error`, changing nothing, for a wrong magic, version or size,
    * or when the snapshot's guest-read-only bytes differ from this function's reset image (it was taken
    * from a different function). Listeners are not called.

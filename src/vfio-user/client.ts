@@ -26,6 +26,20 @@ import {
   VFIO_IRQ_SET_DATA_TYPE_MASK,
   VfioError,
   errnoName,
+  DMA_LOGGING_REPORT_SIZE,
+  decodeFeatureU64,
+  decodeMigState,
+  encodeDmaLoggingReport,
+  encodeDmaLoggingStart,
+  encodeMigState,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+  VFIO_DEVICE_FEATURE_GET,
+  VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+  VFIO_DEVICE_FEATURE_MIGRATION,
+  VFIO_DEVICE_FEATURE_SET,
 } from '../vfio/index.js';
 import { type Channel, FdChannel, NetChannel } from './channel.js';
 import {
@@ -328,6 +342,94 @@ export class VfioUserClient {
     p.set(data, 8);
     const r = await this.call(Cmd.DEVICE_FEATURE, p);
     return r.subarray(8);
+  }
+
+  // ---------------------------------------------------------------- migration (vfio-uapi.md §11.9)
+
+  /** MIGRATION GET: the device's migration flags (ENOTTY without migration). */
+  async migrationFlags(): Promise<number> {
+    return decodeFeatureU64(await this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, new Uint8Array(8)));
+  }
+
+  /** MIG_DEVICE_STATE GET: the current migration state. */
+  async migrationState(): Promise<number> {
+    return decodeMigState(await this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, new Uint8Array(8))).deviceState;
+  }
+
+  /**
+   * MIG_DEVICE_STATE SET: moves the device to `state` (every arc on the way; `data_fd` is unused over
+   * the wire: the stream travels in {@link migrationRead} and {@link migrationWrite}).
+   */
+  async setMigrationState(state: number): Promise<void> {
+    await this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, encodeMigState({ deviceState: state, dataFd: -1 }));
+  }
+
+  /** MIG_DATA_SIZE GET: the device's estimate of its STOP_COPY stream, in bytes. */
+  async migrationDataSize(): Promise<number> {
+    return decodeFeatureU64(await this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, new Uint8Array(8)));
+  }
+
+  /**
+   * MIG_DATA_READ of at most `max` bytes (default and limit: the transfer size) of the saving stream
+   * (PRE_COPY, STOP_COPY). Fewer bytes than asked for mark the end of the data available now: in
+   * STOP_COPY, the end of the stream.
+   */
+  async migrationRead(max = MAX_DATA_XFER_SIZE): Promise<Uint8Array> {
+    const p = new Uint8Array(8);
+    view(p).setUint32(0, 8 + max, true);
+    view(p).setUint32(4, Math.min(max, MAX_DATA_XFER_SIZE), true);
+    const r = await this.call(Cmd.MIG_DATA_READ, p);
+    if (r.length < 8 || view(r).getUint32(4, true) !== r.length - 8) throw new VfioError('EIO', 'MIG_DATA_READ: the reply disagrees with its size');
+    return r.subarray(8);
+  }
+
+  /** Reads the saving stream until a short read (all the data available now; in STOP_COPY, the whole stream). */
+  async migrationReadAll(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const b = await this.migrationRead();
+      parts.push(b);
+      if (b.length < MAX_DATA_XFER_SIZE) break;
+    }
+    const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of parts) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return out;
+  }
+
+  /** MIG_DATA_WRITE of `bytes` to the loading stream (RESUMING), in pieces of at most the transfer size. */
+  async migrationWrite(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length; at += MAX_DATA_XFER_SIZE) {
+      const piece = bytes.subarray(at, Math.min(bytes.length, at + MAX_DATA_XFER_SIZE));
+      const p = new Uint8Array(8 + piece.length);
+      view(p).setUint32(0, p.length, true);
+      view(p).setUint32(4, piece.length, true);
+      p.set(piece, 8);
+      await this.call(Cmd.MIG_DATA_WRITE, p);
+    }
+  }
+
+  /** DMA_LOGGING_START over `ranges` at `pageSize`; resolves with the page size the device uses. */
+  async dmaLoggingStart(pageSize: number, ranges: readonly { readonly iova: number; readonly length: number }[]): Promise<number> {
+    return decodeFeatureU64(await this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, encodeDmaLoggingStart(pageSize, ranges)));
+  }
+
+  /** DMA_LOGGING_STOP. */
+  async dmaLoggingStop(): Promise<void> {
+    await this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
+  }
+
+  /**
+   * DMA_LOGGING_REPORT of `[iova, iova + length)` at `pageSize`: resolves with the bitmap (bit u = the
+   * unit at `iova + u·pageSize` was written since the last report; those pages are clean again).
+   */
+  async dmaLoggingReport(iova: number, length: number, pageSize: number): Promise<Uint8Array> {
+    const req = encodeDmaLoggingReport(iova, length, pageSize);
+    const r = await this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, req);
+    return r.subarray(DMA_LOGGING_REPORT_SIZE);
   }
 
   /**

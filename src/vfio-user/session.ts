@@ -461,9 +461,17 @@ export class Session {
     if (p.length !== 8) throw protocolError(`MIG_DATA_READ: payload of ${p.length} bytes, 8 expected`);
     const size = u32(p, 4);
     if (size > MAX_DATA_XFER_SIZE) throw protocolError(`MIG_DATA_READ: size ${size} exceeds ${MAX_DATA_XFER_SIZE}`);
-    if (this.stream === null) throw protocolError('MIG_DATA_READ: no migration data stream is open');
+    // vfio-uapi.md §11.9: valid in PRE_COPY and STOP_COPY only, EINVAL elsewhere.
+    const stream = this.stream;
+    if (stream === null || !stream.valid || !stream.saving) throw protocolError('MIG_DATA_READ: no saving stream is open (the device is not in PRE_COPY or STOP_COPY)');
     const out = new Uint8Array(8 + size);
-    const n = this.stream.read(out.subarray(8));
+    let n = 0;
+    try {
+      n = stream.read(out.subarray(8));
+    } catch (e) {
+      // PRE_COPY with nothing new: a short read (here of 0 bytes) says so.
+      if (!(e instanceof VfioError && e.code === 'ENOMSG')) throw e;
+    }
     const v = new DataView(out.buffer);
     v.setUint32(0, 8 + n, true);
     v.setUint32(4, n, true);
@@ -472,9 +480,10 @@ export class Session {
 
   private migWrite(h: MessageHeader, p: Uint8Array): void {
     if (p.length < 8 || u32(p, 4) !== p.length - 8) throw protocolError(`MIG_DATA_WRITE: payload of ${p.length} bytes disagrees with its size`);
-    if (this.stream === null) throw protocolError('MIG_DATA_WRITE: no migration data stream is open');
+    const stream = this.stream;
+    if (stream === null || !stream.valid || stream.saving) throw protocolError('MIG_DATA_WRITE: no loading stream is open (the device is not in RESUMING)');
     const data = p.subarray(8);
-    for (let at = 0; at < data.length; ) at += Math.max(1, this.stream.write(data.subarray(at)));
+    for (let at = 0; at < data.length; ) at += Math.max(1, stream.write(data.subarray(at)));
     this.reply(h, null);
   }
 

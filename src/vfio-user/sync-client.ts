@@ -28,6 +28,20 @@ import {
   VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_IRQ_SET_DATA_TYPE_MASK,
   VfioError,
+  DMA_LOGGING_REPORT_SIZE,
+  decodeFeatureU64,
+  decodeMigState,
+  encodeDmaLoggingReport,
+  encodeDmaLoggingStart,
+  encodeMigState,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+  VFIO_DEVICE_FEATURE_GET,
+  VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+  VFIO_DEVICE_FEATURE_MIGRATION,
+  VFIO_DEVICE_FEATURE_SET,
 } from '../vfio/index.js';
 import { loadNative, nativeUnavailableReason } from './native.js';
 import type { TransportChoice } from './server.js';
@@ -41,6 +55,12 @@ export interface VfioUserSyncOptions {
   readonly memorySize?: number;
   /** Longest wait for one answer, in ms (default 30000); then ETIMEDOUT. */
   readonly timeoutMs?: number;
+  /**
+   * Guest memory to use instead of memory of the device's own: the DMA to it is served by messages
+   * (DMA_READ/DMA_WRITE) in both transport modes, and several devices may share it (a VM whose device
+   * is migrated from one server to another keeps its RAM). `memorySize` is then its size.
+   */
+  readonly memory?: SharedArrayBuffer;
 }
 
 /** The compiled worker: beside this module once built; from the TypeScript sources, the build of `tsc -p test` or `src`. */
@@ -77,8 +97,8 @@ export class VfioUserSyncDevice {
     const choice = options.transport ?? 'auto';
     const native = choice === 'net' ? null : loadNative();
     if (choice === 'fd' && native === null) throw new Error(`vfio-user fd mode needs the fd-passing addon (${nativeUnavailableReason()})`);
-    const size = options.memorySize ?? 1 << 20;
-    const sab = native === null ? new SharedArrayBuffer(size) : null;
+    const size = options.memory?.byteLength ?? options.memorySize ?? 1 << 20;
+    const sab = options.memory ?? (native === null ? new SharedArrayBuffer(size) : null);
     const calls = new MessageChannel();
     const irqs = new MessageChannel();
     this.calls = calls.port1;
@@ -93,7 +113,7 @@ export class VfioUserSyncDevice {
     this.irqPort.unref();
     const r = this.call('connect') as { mode: 'fd' | 'net'; fd: number };
     this.mode = r.mode;
-    if (r.mode === 'fd' && native !== null) {
+    if (r.mode === 'fd' && native !== null && r.fd >= 0) {
       this.memory = new GuestMemory(native.mmap(r.fd, 0, size, true));
     } else this.memory = new GuestMemory(sab ?? new SharedArrayBuffer(size));
   }
@@ -176,6 +196,51 @@ export class VfioUserSyncDevice {
   /** VFIO_DEVICE_FEATURE (see `VfioUserClient.feature`). */
   feature(flags: number, data: Uint8Array = new Uint8Array(0), replyData = data.length): Uint8Array {
     return this.call('feature', flags, data, replyData) as Uint8Array;
+  }
+
+  /** MIGRATION GET (see `VfioUserClient.migrationFlags`). */
+  migrationFlags(): number {
+    return decodeFeatureU64(this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, new Uint8Array(8)));
+  }
+
+  /** MIG_DEVICE_STATE GET. */
+  migrationState(): number {
+    return decodeMigState(this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, new Uint8Array(8))).deviceState;
+  }
+
+  /** MIG_DEVICE_STATE SET (see `VfioUserClient.setMigrationState`). */
+  setMigrationState(state: number): void {
+    this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, encodeMigState({ deviceState: state, dataFd: -1 }));
+  }
+
+  /** MIG_DATA_SIZE GET. */
+  migrationDataSize(): number {
+    return decodeFeatureU64(this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, new Uint8Array(8)));
+  }
+
+  /** MIG_DATA_READ until a short read (see `VfioUserClient.migrationReadAll`). */
+  migrationReadAll(): Uint8Array {
+    return this.call('migrationReadAll') as Uint8Array;
+  }
+
+  /** MIG_DATA_WRITE of `bytes` (see `VfioUserClient.migrationWrite`). */
+  migrationWrite(bytes: Uint8Array): void {
+    this.call('migrationWrite', bytes.slice());
+  }
+
+  /** DMA_LOGGING_START (see `VfioUserClient.dmaLoggingStart`); returns the page size used. */
+  dmaLoggingStart(pageSize: number, ranges: readonly { readonly iova: number; readonly length: number }[]): number {
+    return decodeFeatureU64(this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, encodeDmaLoggingStart(pageSize, ranges)));
+  }
+
+  /** DMA_LOGGING_STOP. */
+  dmaLoggingStop(): void {
+    this.feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
+  }
+
+  /** DMA_LOGGING_REPORT (see `VfioUserClient.dmaLoggingReport`): the bitmap. */
+  dmaLoggingReport(iova: number, length: number, pageSize: number): Uint8Array {
+    return this.feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, encodeDmaLoggingReport(iova, length, pageSize)).subarray(DMA_LOGGING_REPORT_SIZE);
   }
 
   /** DMA_MAP of `[offset, offset + size)` of {@link memory} at `iova` (by fd in fd mode unless `noFd`). */

@@ -17,7 +17,7 @@ export interface SyncWorkerData {
   readonly transport: TransportChoice;
   /** Guest memory size. */
   readonly memorySize: number;
-  /** Mode 1: the guest memory, shared with the main thread. */
+  /** The guest memory, shared with the main thread (no-fd mode, or memory the caller gave); null: a memfd of ours. */
   readonly sab: SharedArrayBuffer | null;
   /** The wake-up word (index 0). */
   readonly flag: Int32Array;
@@ -52,12 +52,13 @@ async function run(call: SyncCall): Promise<unknown> {
   const [a0, a1, a2] = call.args as [unknown, unknown, unknown];
   if (call.op === 'connect') {
     client = await VfioUserClient.connect(data.path, { transport: data.transport });
-    if (client.mode === 'fd') {
-      memory = client.allocMemory(data.memorySize);
-      return { mode: 'fd', fd: client.sharedFd(memory) };
+    if (data.sab !== null) {
+      // The caller's memory (or, without the addon, ours): served by messages.
+      memory = new GuestMemory(data.sab);
+      return { mode: client.mode, fd: -1 };
     }
-    memory = new GuestMemory(data.sab as SharedArrayBuffer);
-    return { mode: 'net', fd: -1 };
+    memory = client.allocMemory(data.memorySize);
+    return { mode: 'fd', fd: client.sharedFd(memory) };
   }
   const c = client;
   if (c === null) throw new VfioError('ENODEV', 'not connected');
@@ -88,6 +89,10 @@ async function run(call: SyncCall): Promise<unknown> {
       const m = a0 as { iova: number; size: number; offset: number; flags: number; noFd?: boolean };
       return c.dmaMap({ ...m, memory: memory as GuestMemory });
     }
+    case 'migrationReadAll':
+      return c.migrationReadAll();
+    case 'migrationWrite':
+      return c.migrationWrite(a0 as Uint8Array);
     case 'dmaUnmap':
       return c.dmaUnmap(a0 as { iova: number; size: number; flags?: number });
     case 'close':

@@ -98,6 +98,12 @@ export interface VfioDeviceOps<M = unknown> {
   readonly irqs: readonly IrqIndexOps[];
   /** Migration support; absent = the migration features answer ENOTTY. */
   readonly migration?: MigrationOps | undefined;
+  /**
+   * The device offers DMA logging (features 6/7/8, `vfio-uapi.md` §9.3). The core implements it in the
+   * IOAS the device is attached to, so a device offers it only when all its DMA goes through the space
+   * `attachIoas` gives it. Absent or false = the three features answer ENOTTY.
+   */
+  readonly dmaLogging?: boolean | undefined;
   /** A handle was opened; `sink` delivers interrupts until the matching `close`. */
   open?(sink: InterruptSink): void;
   /** The handle was closed (triggers already removed): return to the post-create state. */

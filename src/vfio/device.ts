@@ -5,6 +5,9 @@
  */
 import { checkDeviceOps } from './check-ops.js';
 import {
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
   VFIO_DEVICE_FEATURE_GET,
   VFIO_DEVICE_FEATURE_MASK,
   VFIO_DEVICE_FEATURE_MIGRATION,
@@ -16,8 +19,12 @@ import {
   VFIO_DEVICE_STATE_RESUMING,
   VFIO_DEVICE_STATE_ERROR,
 } from './constants.js';
-import type { AddressSpace } from '../memory/index.js';
+import type { AddressSpace, DirtyLog } from '../memory/index.js';
 import type { IrqIndexOps, VfioDeviceOps } from './device-ops.js';
+import {
+  checkDmaLoggingReport, checkDmaLoggingStart, DMA_LOGGING_MAX_RANGES, DMA_LOGGING_RANGE_SIZE, DMA_LOGGING_REPORT_SIZE, DMA_LOGGING_START_SIZE,
+  decodeDmaLoggingStart, dmaLoggingBitmapBytes, type DmaLoggingReport, type DmaLoggingStart,
+} from './dma-logging.js';
 import { VfioError } from './errors.js';
 import { REGION_SPAN, regionIndexOf, type DeviceInfo, type IrqInfo, type RegionInfo } from './info.js';
 import type { VfioIoas } from './ioas.js';
@@ -39,12 +46,31 @@ interface FeatureSpec {
   readonly size: number;
 }
 
-/** The device features the core implements (all of them migration features). */
+/** The device features the core implements: migration (1, 2, 9) and DMA logging (6, 7, 8). */
 const FEATURES: ReadonlyMap<number, FeatureSpec> = new Map([
   [VFIO_DEVICE_FEATURE_MIGRATION, { get: true, set: false, size: 8 }],
   [VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, { get: true, set: true, size: 8 }],
+  [VFIO_DEVICE_FEATURE_DMA_LOGGING_START, { get: false, set: true, size: 16 }],
+  [VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, { get: false, set: true, size: 0 }],
+  [VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, { get: true, set: false, size: DMA_LOGGING_REPORT_SIZE }],
   [VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, { get: true, set: false, size: 8 }],
 ]);
+
+const isLoggingFeature = (f: number): boolean =>
+  f === VFIO_DEVICE_FEATURE_DMA_LOGGING_START || f === VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP || f === VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+
+/**
+ * The process memory behind a user pointer of an ioctl argument (DMA logging's `ranges` and `bitmap`):
+ * `length` bytes at `address` as a view, or null when nothing is there (EFAULT).
+ */
+export type UserMemory = (address: number, length: number) => Uint8Array | null;
+
+function userBytes(user: UserMemory, address: bigint, length: number, what: string): Uint8Array {
+  const a = address < 2n ** 53n ? Number(address) : -1;
+  const b = a < 0 ? null : user(a, length);
+  if (b === null || b.length < length) throw new VfioError('EFAULT', `DEVICE_FEATURE: the ${what} pointer 0x${address.toString(16)} (+${length}) is not readable memory`);
+  return b.subarray(0, length);
+}
 
 /** All valid `vfio_device_feature.flags` bits. */
 const FEATURE_FLAG_BITS = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
@@ -62,6 +88,8 @@ export class VfioDevice<M = unknown> {
   private readonly fsm: MigrationFsm | undefined;
   private stream: VfioMigrationStream | null = null;
   private attached: VfioIoas | null = null;
+  /** The DMA log while logging is on (installed in the attached IOAS's space). */
+  private dirtyLog: DirtyLog | null = null;
   private isClosed = false;
 
   /**
@@ -170,8 +198,13 @@ export class VfioDevice<M = unknown> {
    * VFIO_DEVICE_FEATURE with `data` as the bytes after the 8-byte header (GET writes into it, SET
    * reads from it). Checks §7.1 in order. MIG_DEVICE_STATE SET writes `data_fd` −1 and returns the
    * stream the transition opened (the ioctl front end turns it into a handle); otherwise null.
+   *
+   * DMA logging START and REPORT carry their ranges and bitmap inline after the fixed fields (the
+   * vfio-user form, `vfio-uapi.md` §11.9). With `user`, they are in the ioctl form instead: the fixed
+   * fields end with a user pointer (`ranges` at byte 16, `bitmap` at byte 24) that `user` resolves to
+   * bytes (null, or no `user`: EFAULT).
    */
-  feature(flags: number, data: Uint8Array = new Uint8Array(0)): VfioMigrationStream | null {
+  feature(flags: number, data: Uint8Array = new Uint8Array(0), user?: UserMemory): VfioMigrationStream | null {
     this.check();
     if (!Number.isInteger(flags) || flags < 0 || (flags & ~FEATURE_FLAG_BITS) !== 0) {
       throw new VfioError('EINVAL', `DEVICE_FEATURE: unknown flag bits in 0x${flags.toString(16)}`);
@@ -183,14 +216,49 @@ export class VfioDevice<M = unknown> {
     const feature = flags & VFIO_DEVICE_FEATURE_MASK;
     const spec = FEATURES.get(feature);
     if (spec === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} is not supported`);
-    if (this.fsm === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} needs migration support`);
+    const logging = isLoggingFeature(feature);
+    if (logging && this.ops.dmaLogging !== true) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} needs DMA logging, which the device does not offer`);
+    if (!logging && this.fsm === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} needs migration support`);
     if ((get && !spec.get) || (set && !spec.set)) {
       throw new VfioError('EINVAL', `DEVICE_FEATURE: feature ${feature} does not support ${get && !spec.get ? 'GET' : 'SET'}`);
     }
     if (probe) return null;
     if (!get && !set) throw new VfioError('EINVAL', 'DEVICE_FEATURE: neither GET nor SET');
-    if (data.length < spec.size) throw new VfioError('EINVAL', `DEVICE_FEATURE: feature ${feature} needs ${spec.size} data bytes`);
+    // The ioctl form of START and REPORT ends with an 8-byte user pointer.
+    const size = user !== undefined && (feature === VFIO_DEVICE_FEATURE_DMA_LOGGING_START || feature === VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) ? spec.size + 8 : spec.size;
+    if (data.length < size) throw new VfioError('EINVAL', `DEVICE_FEATURE: feature ${feature} needs ${size} data bytes`);
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    switch (feature) {
+      case VFIO_DEVICE_FEATURE_DMA_LOGGING_START: {
+        let req = data;
+        if (user !== undefined) {
+          const n = view.getUint32(8, true);
+          const ranges = n > DMA_LOGGING_MAX_RANGES ? new Uint8Array(0) : userBytes(user, view.getBigUint64(16, true), n * DMA_LOGGING_RANGE_SIZE, 'ranges');
+          req = new Uint8Array(DMA_LOGGING_START_SIZE + ranges.length);
+          req.set(data.subarray(0, DMA_LOGGING_START_SIZE));
+          req.set(ranges, DMA_LOGGING_START_SIZE);
+        }
+        view.setBigUint64(0, BigInt(this.dmaLoggingStart(decodeDmaLoggingStart(req))), true);
+        return null;
+      }
+      case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+        this.dmaLoggingStop();
+        return null;
+      case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT: {
+        const req = { iova: view.getBigUint64(0, true), length: view.getBigUint64(8, true), pageSize: view.getBigUint64(16, true) };
+        if (user === undefined) {
+          this.dmaLoggingReport(req, data.subarray(DMA_LOGGING_REPORT_SIZE));
+          return null;
+        }
+        // Resolve the user's bitmap before any bit is read and cleared.
+        this.loggingOption();
+        const r = checkDmaLoggingReport(req);
+        if (this.dirtyLog === null) throw new VfioError('EINVAL', 'DMA_LOGGING_REPORT: logging is off');
+        this.dmaLoggingReport(req, userBytes(user, view.getBigUint64(24, true), dmaLoggingBitmapBytes(r.length, r.pageSize), 'bitmap'));
+        return null;
+      }
+    }
+    if (this.fsm === undefined) throw new VfioError('ENOTTY', `DEVICE_FEATURE: feature ${feature} needs migration support`);
     switch (feature) {
       case VFIO_DEVICE_FEATURE_MIGRATION:
         view.setBigUint64(0, BigInt(this.fsm.flags), true);
@@ -244,6 +312,67 @@ export class VfioDevice<M = unknown> {
     return this.ops.migration?.dataSize?.() ?? 0;
   }
 
+  // ---------------------------------------------------------------- DMA logging (vfio-uapi.md §9.3)
+
+  /** True while DMA logging is on. */
+  get dmaLogging(): boolean {
+    return this.dirtyLog !== null;
+  }
+
+  /**
+   * DMA_LOGGING_START: checks the request (see `checkDmaLoggingStart`: EINVAL, E2BIG, EOVERFLOW) and
+   * starts logging the device's writes inside the ranges; returns the page size used (the one asked
+   * for, at least 4096). The log is kept by the address space of the IOAS the device is attached to
+   * (and follows it to another IOAS), so every write the device makes there marks it. ENOTTY without
+   * the device's DMA logging option; EBUSY while logging is already on [library choice].
+   */
+  dmaLoggingStart(req: DmaLoggingStart): number {
+    this.loggingOption();
+    if (this.dirtyLog !== null) throw new VfioError('EBUSY', 'DMA_LOGGING_START: logging is already on (stop it first)');
+    const { pageSize, log } = checkDmaLoggingStart(req);
+    this.dirtyLog = log;
+    this.attached?.addDirtyLog(log);
+    return pageSize;
+  }
+
+  /** DMA_LOGGING_STOP: logging ends (a no-op when it is off). ENOTTY without the device's DMA logging option. */
+  dmaLoggingStop(): void {
+    this.loggingOption();
+    this.stopLogging();
+  }
+
+  /**
+   * DMA_LOGGING_REPORT: one bit per `pageSize` unit of `[iova, iova + length)` written by the device
+   * since the last report (bit *u* of the little-endian u64 words: byte u / 8, bit u % 8), then those
+   * pages are clean again. Checks: page size below 4096 or not a power of two → EINVAL, length 0 →
+   * EINVAL, end past 2^64 or the IOVA aperture → EOVERFLOW, logging off → EINVAL, `bitmap` shorter
+   * than the `ceil(units / 64)` words the range needs → EINVAL. Returns the bitmap (a new one when
+   * none is given). Pages outside the logged ranges read 0.
+   */
+  dmaLoggingReport(req: DmaLoggingReport, bitmap?: Uint8Array): Uint8Array {
+    this.loggingOption();
+    const r = checkDmaLoggingReport(req);
+    const log = this.dirtyLog;
+    if (log === null) throw new VfioError('EINVAL', 'DMA_LOGGING_REPORT: logging is off');
+    const need = dmaLoggingBitmapBytes(r.length, r.pageSize);
+    const out = bitmap ?? new Uint8Array(need);
+    if (out.length < need) throw new VfioError('EINVAL', `DMA_LOGGING_REPORT: the bitmap needs ${need} bytes, ${out.length} given`);
+    log.report(r.iova, r.length, r.pageSize, out);
+    return out;
+  }
+
+  private loggingOption(): void {
+    this.check();
+    if (this.ops.dmaLogging !== true) throw new VfioError('ENOTTY', 'the device does not offer DMA logging');
+  }
+
+  private stopLogging(): void {
+    const log = this.dirtyLog;
+    if (log === null) return;
+    this.dirtyLog = null;
+    this.attached?.removeDirtyLog(log);
+  }
+
   /** The IOAS the handle is attached to, or null (detached: every DMA of the device faults). */
   get ioas(): VfioIoas | null {
     return this.attached;
@@ -257,6 +386,11 @@ export class VfioDevice<M = unknown> {
   attachIoas(ioas: VfioIoas): void {
     const hook = this.ioasHook();
     hook.call(this.ops, ioas.space);
+    const log = this.dirtyLog;
+    if (log !== null && this.attached !== ioas) {
+      this.attached?.removeDirtyLog(log);
+      ioas.addDirtyLog(log);
+    }
     this.attached = ioas;
   }
 
@@ -268,6 +402,7 @@ export class VfioDevice<M = unknown> {
     const hook = this.ioasHook();
     if (this.attached === null) return;
     hook.call(this.ops, null);
+    if (this.dirtyLog !== null) this.attached.removeDirtyLog(this.dirtyLog);
     this.attached = null;
   }
 
@@ -289,6 +424,7 @@ export class VfioDevice<M = unknown> {
     this.irqTable.clear();
     this.endStream();
     this.fsm?.reset();
+    this.stopLogging();
     this.ops.close?.();
     if (this.attached !== null) {
       this.attached = null;

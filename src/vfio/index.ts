@@ -17,6 +17,7 @@ export * from './migration-stream.js';
 export * from './regions.js';
 export * from './check-ops.js';
 export * from './device.js';
+export * from './dma-logging.js';
 export * from './config-access.js';
 export * from './handles.js';
 export * from './ioctl.js';

@@ -5,7 +5,7 @@
  * either memory the process holds (a `GuestMemory`) or memory reached only by messages through a
  * `RemoteMemoryPort` (vfio-user DMA_MAP without a file descriptor, `vfio-uapi.md` §11.8).
  */
-import { GuestMemory, IOVA_LIMIT, IoAddressSpace, Perm, RemoteRegion, type RemoteMemoryPort } from '../memory/index.js';
+import { type DirtyLog, GuestMemory, IOVA_LIMIT, IoAddressSpace, Perm, RemoteRegion, type RemoteMemoryPort } from '../memory/index.js';
 import { decodeDmaMap, decodeDmaUnmap, VFIO_DMA_MAP_SIZE, VFIO_DMA_UNMAP_SIZE } from './codec/dma.js';
 import { setU64, viewOf } from './codec/bytes.js';
 import {
@@ -126,6 +126,20 @@ export class VfioIoas {
     if (!isCount(max)) throw new Error(`maxMappings ${max} is not a non-negative integer`);
     this.maxMappings = max;
     this.space = this.io;
+  }
+
+  /**
+   * Installs a DMA log in the IOAS's address space: every device write through it inside the log's
+   * ranges marks the log, whatever path wrote (`vfio-uapi.md` §9.3; a device handle does this for
+   * DMA_LOGGING_START). Several devices attached to one IOAS each see the others' writes too.
+   */
+  addDirtyLog(log: DirtyLog): void {
+    this.io.addDirtyLog(log);
+  }
+
+  /** Removes a DMA log installed with {@link addDirtyLog}. */
+  removeDirtyLog(log: DirtyLog): void {
+    this.io.removeDirtyLog(log);
   }
 
   /** Number of mappings. */

@@ -22,11 +22,14 @@ import { decodeIrqInfo, encodeIrqInfo } from './codec/irq-info.js';
 import { VFIO_IRQ_SET_MINSZ, decodeIrqHandles, decodeIrqSet } from './codec/irq-set.js';
 import { encodeRegionInfo } from './codec/region-info.js';
 import { needBytes, viewOf } from './codec/bytes.js';
-import type { VfioDevice } from './device.js';
+import type { UserMemory, VfioDevice } from './device.js';
 import { VfioError } from './errors.js';
 import { HandleTable } from './handles.js';
 import { VfioMigrationStream } from './migration-stream.js';
 import { isIrqTrigger, UnresolvedHandle, type TriggerSlot } from './trigger.js';
+
+/** No user memory: every DMA logging pointer is EFAULT. */
+const NO_USER_MEMORY: UserMemory = () => null;
 
 function write(arg: Uint8Array, out: Uint8Array, what: string): void {
   needBytes(arg, out.length, what);
@@ -37,11 +40,13 @@ function write(arg: Uint8Array, out: Uint8Array, what: string): void {
 export class VfioIoctl<M = unknown> {
   /**
    * Wraps `device`. `handles` is the table SET_IRQS EVENTFD handles are resolved through (put
-   * triggers in it with `add`) and where MIG_DEVICE_STATE SET stores new streams.
+   * triggers in it with `add`) and where MIG_DEVICE_STATE SET stores new streams. `user` resolves the
+   * user pointers of DMA logging START (`ranges`) and REPORT (`bitmap`); without it they are EFAULT.
    */
   constructor(
     readonly device: VfioDevice<M>,
     readonly handles: HandleTable = new HandleTable(),
+    private readonly user?: UserMemory,
   ) {}
 
   /** Runs one device ioctl on `arg` (in/out); returns 0 (the ioctl's return value). */
@@ -124,7 +129,7 @@ export class VfioIoctl<M = unknown> {
     const flags = v.getUint32(4, true);
     if (argsz < VFIO_DEVICE_FEATURE_MINSZ) throw new VfioError('EINVAL', `DEVICE_FEATURE: argsz ${argsz} < 8`);
     needBytes(arg, argsz, 'DEVICE_FEATURE data');
-    const stream = this.device.feature(flags, arg.subarray(VFIO_DEVICE_FEATURE_MINSZ, argsz));
+    const stream = this.device.feature(flags, arg.subarray(VFIO_DEVICE_FEATURE_MINSZ, argsz), this.user ?? NO_USER_MEMORY);
     if (stream !== null) v.setInt32(VFIO_DEVICE_FEATURE_MINSZ + 4, this.handles.add(stream), true);
   }
 }

@@ -39,6 +39,8 @@ export interface PciVfioOptions<M = unknown> {
   readonly rom?: PciRomHandler;
   /** Migration support, passed through to the VFIO core unchanged. */
   readonly migration?: MigrationOps;
+  /** The device offers DMA logging (see `VfioDeviceOps.dmaLogging`); passed through unchanged. */
+  readonly dmaLogging?: boolean;
   /** A handle opened; `sink` raises interrupts (e.g. ERR, REQ, INTx) until `onClose`. */
   onOpen?(sink: InterruptSink): void;
   /** The handle closed; the function has already been reset. Return BAR state to post-create. */
@@ -73,6 +75,8 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
   readonly irqs: readonly IrqIndexOps[];
   /** The author's migration support, if any. */
   readonly migration: MigrationOps | undefined;
+  /** Whether the device offers DMA logging. */
+  readonly dmaLogging: boolean;
   /** Present exactly when the author gave `onAttachIoas`: forwards attach and detach to it. */
   readonly attachIoas?: (space: AddressSpace | null) => void;
   private current: InterruptSink | null = null;
@@ -111,6 +115,7 @@ export class PciVfioAdapter<M = unknown> implements VfioDeviceOps<M> {
     this.regions = regions;
     this.irqs = pciIrqIndices(pci);
     this.migration = options.migration;
+    this.dmaLogging = options.dmaLogging === true;
     const onAttach = options.onAttachIoas;
     if (onAttach !== undefined) this.attachIoas = (space) => onAttach.call(options, space);
     checkDeviceOps(this);

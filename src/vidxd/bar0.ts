@@ -28,6 +28,8 @@ export class VdevBar0<M> implements PciBarHandler<M> {
   readonly readSizes = SIZES;
   /** 1, 2, 4 or 8 bytes, naturally aligned. */
   readonly writeSizes = SIZES;
+  /** Migration: while true (the vdev is stopped), writes are checked and then ignored; reads answer. */
+  frozen = false;
   private readonly regs: RegisterFile;
   /** Per dword: the only write size allowed (0: no restriction). */
   private readonly exact: Uint8Array;
@@ -60,6 +62,7 @@ export class VdevBar0<M> implements PciBarHandler<M> {
     const need = this.exact[d] as number;
     const next = n === 8 ? (this.exact[d + 1] as number) : 0;
     if ((need !== 0 && need !== n) || (next !== 0 && next !== n)) throw this.refused(offset, n);
+    if (this.frozen) return;
     if (n === 8) {
       this.regs.write(offset, 4, load(buf, 0, 4));
       this.regs.write(offset + 4, 4, load(buf, 4, 4));

@@ -13,7 +13,7 @@ import {
 import type { VdevMode } from './facts.js';
 import { LIMITED_PAGE, VDEV_BAR2_SIZE } from './layout.js';
 import type { VdevPortals } from './portals.js';
-import { QWORD, SlotAssembler } from './slot-assembler.js';
+import { type HalfSlot, QWORD, SlotAssembler } from './slot-assembler.js';
 
 /** The mappable areas of BAR2 per type (§7.1). */
 export const VDEV_BAR2_AREAS: Readonly<Record<VdevMode, readonly SparseMmapArea[]>> = Object.freeze({
@@ -32,6 +32,11 @@ export class VdevBar2 implements PciBarHandler<Portal> {
   private readonly portals: VdevPortals;
   /** Slots being assembled from qword writes. */
   private readonly pieces = new SlotAssembler(VDEV_BAR2_SIZE);
+  /**
+   * Migration: while set (the vdev is stopped), a complete trapped submission goes here instead of to
+   * a portal (`page` is the BAR2 page it was written to).
+   */
+  trap: ((page: number, src: Uint8Array, off: number) => void) | null = null;
 
   /** BAR2 of a vdev of `mode` over its `portals`. */
   constructor(mode: VdevMode, portals: VdevPortals) {
@@ -53,16 +58,30 @@ export class VdevBar2 implements PciBarHandler<Portal> {
     const page = (offset / PORTAL_PAGE) | 0;
     if (buf.length === PORTAL_SLOT) {
       this.pieces.discard(offset);
-      this.portals.page(page).submit(buf, 0);
+      if (this.trap !== null) this.trap(page, buf, 0);
+      else this.portals.page(page).submit(buf, 0);
       return;
     }
     const slots = this.pieces.add(offset, buf);
-    if (slots !== null) this.portals.page(page).submit(slots, offset - (offset % PORTAL_SLOT));
+    if (slots === null) return;
+    const at = offset - (offset % PORTAL_SLOT);
+    if (this.trap !== null) this.trap(page, slots, at);
+    else this.portals.page(page).submit(slots, at);
   }
 
   /** The portal object of the page at `offset` (the core has checked: one whole page inside an area). */
   mmap(offset: number, _length: number): Portal {
     return this.portals.page((offset / PORTAL_PAGE) | 0);
+  }
+
+  /** The half-assembled slots: index, qwords received (bit k = qword k) and the slot's 64 bytes. */
+  halfSlots(): HalfSlot[] {
+    return this.pieces.halfSlots();
+  }
+
+  /** Migration: holds exactly `slots` as half-assembled (every other slot empty). */
+  loadSlots(slots: readonly HalfSlot[]): void {
+    this.pieces.loadSlots(slots);
   }
 
   /** Forgets every half-assembled slot (reset, close). */

@@ -93,6 +93,37 @@ export class VdevCommandUnit {
     if (this.isActive) this.complete(CmdStatus.HARDWARE_ERROR);
   }
 
+  /**
+   * Migration: stops watching the backing WQ (nothing of the vdev runs while it is stopped); a
+   * waiting command stays active and waiting. {@link recheck} resumes it.
+   */
+  suspend(): void {
+    const u = this.unwatch;
+    this.unwatch = null;
+    u?.();
+  }
+
+  /** Migration: re-evaluates a waiting command (it completes now, or watches the backing WQ again). */
+  recheck(): void {
+    this.checkWait();
+  }
+
+  /** Whether the active command asked for a completion interrupt (saved with the vdev's state). */
+  get interruptRequested(): boolean {
+    return this.intReq;
+  }
+
+  /**
+   * Migration: the command state a saved vdev had (CMD and CMDSTS themselves are registers): active,
+   * its interrupt request and what it waits for. Nothing is watched until {@link recheck}.
+   */
+  load(active: boolean, intReq: boolean, wait: VdevWaitKind | null): void {
+    this.suspend();
+    this.isActive = active;
+    this.intReq = active && intReq;
+    this.waitKind = active ? wait : null;
+  }
+
   /** VFIO reset, close, remove: an active command is dropped without completing (the registers are reset next). */
   cancel(): void {
     this.stopWaiting();

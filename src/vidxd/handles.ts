@@ -62,6 +62,49 @@ export class VdevHandles {
     return this.byVector.map((h) => (h === null ? null : h.handle));
   }
 
+  /**
+   * Migration (vidxd-device.md §10.4): allocates a handle of this parent for every vector `saved` (the
+   * numbers the guest held on the source, by vector) has one for, after freeing those held now. A
+   * new number equal to one the guest holds for *another* vector is set aside and another one taken
+   * (then the set-aside ones are freed), so that a descriptor still naming an old number cannot reach
+   * the wrong vector: it fails the parent's check (0x19) as a revoked handle must. Returns the
+   * translation old number → new number. Throws `HostError` (everything allocated here freed) when the
+   * parent runs out.
+   */
+  adopt(saved: readonly (number | null)[]): Map<number, number> {
+    this.releaseAll();
+    const aside: InterruptHandle[] = [];
+    const map = new Map<number, number>();
+    try {
+      for (let v = 0; v < this.byVector.length; v++) {
+        const old = saved[v];
+        if (old === null || old === undefined) continue;
+        for (;;) {
+          const h = this.host.allocInterruptHandle(() => this.deliver(v), this.pasid);
+          const clash = saved.some((o, w) => w !== v && o === h.handle);
+          if (!clash) {
+            this.byVector[v] = h;
+            map.set(old, h.handle);
+            break;
+          }
+          aside.push(h);
+        }
+      }
+    } catch (e) {
+      this.releaseAll();
+      throw e;
+    } finally {
+      for (const h of aside) {
+        try {
+          this.host.freeInterruptHandle(h);
+        } catch (e) {
+          if (!(e instanceof HostError)) throw e;
+        }
+      }
+    }
+    return map;
+  }
+
   private free(vector: number): void {
     const h = this.byVector[vector];
     if (h === null || h === undefined) return;

@@ -36,10 +36,27 @@ export class VdevInterrupts {
     this.causeDword = regs.dwordIndex(VDEV_INTCAUSE);
   }
 
+  /**
+   * Migration: while true, vector 0 is not raised but remembered ({@link vector0Held}): a stopped
+   * vdev raises no interrupt (vfio-uapi.md §8.1); the cause is in INTCAUSE all the same.
+   */
+  holding = false;
+  /** Vector 0 was to be raised while {@link holding}: the vdev raises it when it runs again. */
+  vector0Held = false;
+
   /** Records `cause` (an INTCAUSE field) and raises vector 0 (signalled to its SET_IRQS trigger; none: dropped). */
   raiseCause(cause: FieldDef): void {
     const v = this.regs.value;
     v[this.causeDword] = ((v[this.causeDword] as number) | fieldMask(cause)) >>> 0;
+    if (this.holding) this.vector0Held = true;
+    else this.msix.notify(0);
+  }
+
+  /** Ends {@link holding}; raises vector 0 once when it was held. */
+  release(): void {
+    this.holding = false;
+    if (!this.vector0Held) return;
+    this.vector0Held = false;
     this.msix.notify(0);
   }
 

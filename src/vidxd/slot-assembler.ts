@@ -11,6 +11,16 @@ export const QWORD = 8;
 /** Fill mask of a complete slot: one bit per qword. */
 const FULL = (1 << (PORTAL_SLOT / QWORD)) - 1;
 
+/** One half-assembled slot: its index, the qwords received (bit k = qword k) and its 64 bytes. */
+export interface HalfSlot {
+  /** Slot index in the BAR. */
+  readonly slot: number;
+  /** Qwords received, bit k = qword k. */
+  readonly mask: number;
+  /** The slot's 64 bytes. */
+  readonly bytes: Uint8Array;
+}
+
 /** Collects 8-byte pieces per 64-byte slot of a BAR of `size` bytes. Nothing allocates after the first piece. */
 export class SlotAssembler {
   private readonly size: number;
@@ -49,6 +59,28 @@ export class SlotAssembler {
   /** Forgets the half-assembled slot holding `offset` (a whole 64-byte write replaces it). */
   discard(offset: number): void {
     this.filled[(offset / PORTAL_SLOT) | 0] = 0;
+  }
+
+  /** The half-assembled slots (migration state): index, qwords received (bit k = qword k) and the slot's 64 bytes. */
+  halfSlots(): HalfSlot[] {
+    const out: HalfSlot[] = [];
+    if (this.slots === null) return out;
+    for (let i = 0; i < this.filled.length; i++) {
+      const mask = this.filled[i] as number;
+      if (mask !== 0) out.push({ slot: i, mask, bytes: this.slots.slice(i * PORTAL_SLOT, (i + 1) * PORTAL_SLOT) });
+    }
+    return out;
+  }
+
+  /** Holds exactly `slots` as half-assembled, every other slot empty (a loaded migration state). */
+  loadSlots(slots: readonly HalfSlot[]): void {
+    this.reset();
+    if (slots.length === 0) return;
+    const buf = this.slots ?? (this.slots = new Uint8Array(this.size));
+    for (const t of slots) {
+      buf.set(t.bytes, t.slot * PORTAL_SLOT);
+      this.filled[t.slot] = t.mask;
+    }
   }
 
   /** Forgets every half-assembled slot (reset, close). */

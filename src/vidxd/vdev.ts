@@ -7,11 +7,14 @@
  * PASID attach, PASID binding, abort, occupancy, portals, progress) and its interrupt-handle and
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
-import { CmdStatus, descOpcodeAt, descPrivAt, DeviceState, type PasidPolicy, type Portal, type RegisterFile, SoftwareErrorCode, Status } from '../dsa/index.js';
+import {
+  CmdStatus, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
+  SubmitStatus,
+} from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
 import type { AddressSpace } from '../memory/index.js';
 import { Command as PciCommand, type MsixCapability, type PciFunction } from '../pci/index.js';
-import { type PciVfioAdapter, pciVfioOps } from '../vfio/index.js';
+import { MigrationArcError, type PciVfioAdapter, pciVfioOps } from '../vfio/index.js';
 import { VdevBar0 } from './bar0.js';
 import { VdevBar2 } from './bar2.js';
 import { VdevCommandUnit, type VdevWaitSupport } from './command-unit.js';
@@ -21,9 +24,13 @@ import { type VdevFacts, vdevFacts, type VdevMode } from './facts.js';
 import { VdevHandles } from './handles.js';
 import { VdevErrorCode, VdevInterrupts } from './interrupts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
+import { VdevMigration } from './migration.js';
+import { checkImage, type ImageTemplates } from './migration-check.js';
+import { MigRecordKind, MigStreamError, type QueuedDescriptor, type VdevImage } from './migration-format.js';
 import { VdevPortals } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
-import { VDEV_GENCFG, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevWqcfg } from './registers.js';
+import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevRegisterContext, vdevWqcfg } from './registers.js';
+import { VDEV_BAR0_SIZE } from './layout.js';
 
 /** Options of a {@link Vdev}. */
 export interface VdevOptions {
@@ -48,8 +55,8 @@ interface Latched {
 export class Vdev {
   /** Dedicated or shared backing WQ. */
   readonly mode: VdevMode;
-  /** The parent's and the backing WQ's values the vdev presents. */
-  readonly facts: VdevFacts;
+  /** The parent's and the backing WQ's values, as the vdev found them when it was created. */
+  readonly ownFacts: VdevFacts;
   /** The backing WQ (the host driver's object). */
   readonly wq: HostWq;
   /** The host PASID every descriptor of this vdev runs with (allocated from the host driver). */
@@ -70,6 +77,8 @@ export class Vdev {
   readonly interrupts: VdevInterrupts;
   /** The VFIO device operations (the generic PCI adapter over the function and BAR handlers). */
   readonly ops: PciVfioAdapter<Portal>;
+  /** Migration (vidxd-device.md §10): the arcs and streams the VFIO core runs. */
+  readonly migration: VdevMigration;
   private readonly host: IdxdHost;
   private readonly caps: VdevPciParts;
   private readonly handles: VdevHandles;
@@ -83,6 +92,16 @@ export class Vdev {
   private readonly original: { readonly pasid: number | null; readonly priv: boolean };
   private stateValue: number = DeviceState.DISABLED;
   private wqOn = false;
+  /** The values the vdev presents: its own, or those of the vdev it was migrated from (§10.3). */
+  private presented: VdevFacts;
+  /** The portals should reach the backing WQ (they do unless the vdev is stopped). */
+  private portalsWanted = false;
+  /** Stopped for migration (STOP, STOP_COPY, RESUMING, ERROR): nothing of the vdev runs. */
+  private stopped = false;
+  /** Descriptors to submit when the vdev runs again: taken back from the WQ, or trapped while stopped. */
+  private readonly queue: QueuedDescriptor[] = [];
+  /** Removes the progress listener of a replay waiting for room in a shared WQ. */
+  private unwatchReplay: (() => void) | null = null;
   private attachedSpace: AddressSpace | null = null;
   private destroyed = false;
 
@@ -98,12 +117,13 @@ export class Vdev {
     this.host = host;
     this.wq = wq;
     this.mode = wq.dedicated ? 'dedicated' : 'shared';
-    this.facts = vdevFacts(host, wq, this.mode, options.vectors ?? VDEV_DEFAULT_VECTORS);
-    this.caps = buildVdevFunction(this.facts);
+    this.ownFacts = vdevFacts(host, wq, this.mode, options.vectors ?? VDEV_DEFAULT_VECTORS);
+    this.presented = this.ownFacts;
+    this.caps = buildVdevFunction(this.ownFacts);
     this.pci = this.caps.fn;
     this.msix = this.caps.msix;
     this.wqcfg = vdevWqcfg(this.mode);
-    this.regs = vdevRegisterFile(host, this.facts);
+    this.regs = vdevRegisterFile(host, this.ownFacts);
     this.interrupts = new VdevInterrupts(this.regs, this.msix);
     this.commands = new VdevCommandUnit(this.regs, this.interrupts, this.commandContext(), this.waitSupport());
     this.regs.connect({
@@ -121,7 +141,7 @@ export class Vdev {
     this.original = { pasid: this.mode === 'dedicated' ? wq.pasid : null, priv: this.mode === 'dedicated' ? wq.priv : false };
     this.hostPasid = host.allocatePasid(null);
     try {
-      this.handles = new VdevHandles(host, this.hostPasid, this.facts.vectors, (v) => this.interrupts.completion(v));
+      this.handles = new VdevHandles(host, this.hostPasid, this.ownFacts.vectors, (v) => this.interrupts.completion(v));
       this.portals = new VdevPortals(wq, this.mode, this.portalPolicy());
       this.takeWq();
     } catch (e) {
@@ -133,15 +153,55 @@ export class Vdev {
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
     // §3.3: a guest's FLR (DevCtl bit 15) is exactly VFIO_DEVICE_RESET; config space is reset already.
     this.pci.onFunctionReset(() => this.resetState());
+    this.migration = new VdevMigration({
+      stop: () => this.stopForMigration(),
+      run: () => this.runAfterMigration(),
+      capture: (final) => this.capture(final),
+      prepareLoad: () => this.resetState(),
+      load: (image) => this.load(image),
+      refused: () => this.resetState(),
+    });
     this.ops = pciVfioOps<Portal>(this.pci, {
       bars: { [VDEV_REGISTER_BAR]: this.bar0, [VDEV_PORTAL_BAR]: this.bar2 },
+      migration: this.migration,
+      dmaLogging: true,
       onClose: () => {
+        // The next opener sees the vdev's own facts again (config space was reset with the presented ones).
+        if (this.presented !== this.ownFacts) {
+          this.present(this.ownFacts);
+          this.pci.reset();
+        }
         this.resetState();
+        this.unstop();
+        this.migration.forget();
         this.portals.renew();
       },
-      onReset: () => this.resetState(),
+      onReset: () => {
+        this.resetState();
+        this.unstop();
+        this.migration.forget();
+      },
       onAttachIoas: (space) => this.attachSpace(space),
     });
+  }
+
+  /**
+   * The values the vdev presents (vidxd-device.md §3, §4, §6): the parent's and the backing WQ's as it
+   * found them, or — after a migration — those of the vdev it was migrated from, kept until its VFIO
+   * handle closes, so the guest's view never changes under it.
+   */
+  get facts(): VdevFacts {
+    return this.presented;
+  }
+
+  /** True while the vdev is stopped for migration (nothing of it runs). */
+  get migrationStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Descriptors the vdev holds to submit when it runs again (taken back from the WQ, or trapped while stopped). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   // ---------------------------------------------------------------- public surface
@@ -256,14 +316,14 @@ export class Vdev {
       get wqEnabled(): boolean {
         return vdev.wqOn;
       },
-      vectors: this.facts.vectors,
+      vectors: this.ownFacts.vectors,
       pciState: () => this.pciState(),
       wqConfig: () => this.wqConfig(),
       readBufferLimit: () => this.regs.get(VDEV_GENCFG, VDEV_GENCFG.fields.rdbufLimit),
       enterEnabled: () => this.setState(DeviceState.ENABLED),
       enterDrain: () => this.setState(DeviceState.DRAIN),
       enableWq: (c) => this.enableWq(c),
-      stopWq: () => this.portals.setConnected(false),
+      stopWq: () => this.connectPortals(false),
       disableWq: () => this.disableWq(),
       abortWork: () => this.abortWork(),
       beginWait: (kind) => this.commands.beginWait(kind),
@@ -276,7 +336,7 @@ export class Vdev {
 
   private waitSupport(): VdevWaitSupport {
     return {
-      idle: () => this.wq.occupancyOf(this.hostPasid) === 0,
+      idle: () => this.queue.length === 0 && this.wq.occupancyOf(this.hostPasid) === 0,
       watch: (listener) => {
         try {
           return this.wq.onProgress(listener);
@@ -341,13 +401,13 @@ export class Vdev {
     this.latched.pasid = c.pasid;
     this.wqOn = true;
     this.regs.set(this.wqcfg, this.wqcfg.fields.wqState, 0, 1);
-    this.portals.setConnected(true);
+    this.connectPortals(true);
     return 0;
   }
 
   /** Unbinds the virtual WQ: portals disconnected, translation gone, WQCFG.wq_state 0. */
   private disableWq(): void {
-    this.portals.setConnected(false);
+    this.connectPortals(false);
     this.translation.clear();
     this.wqOn = false;
     this.regs.set(this.wqcfg, this.wqcfg.fields.wqState, 0, 0);
@@ -367,7 +427,7 @@ export class Vdev {
 
   /** RESET_DEVICE: abort, disable the WQ, free the handles, reset BAR0 but CMD, CMDSTS, SWERR (and the MSI-X table, kept by the capability). */
   private resetDevice(): void {
-    this.portals.setConnected(false);
+    this.connectPortals(false);
     this.abortWork();
     this.disableWq();
     this.handles.releaseAll();
@@ -384,6 +444,15 @@ export class Vdev {
     this.commands.cancel();
     this.resetDevice();
     this.regs.reset(false);
+    this.queue.length = 0;
+    this.stopReplay();
+    this.interrupts.vector0Held = false;
+  }
+
+  /** Whether the portals should reach the backing WQ; they do unless the vdev is stopped. */
+  private connectPortals(on: boolean): void {
+    this.portalsWanted = on;
+    this.portals.setConnected(on && !this.stopped && this.queue.length === 0);
   }
 
   private setState(s: number): void {
@@ -445,7 +514,8 @@ export class Vdev {
 
   private commandRegisterChanged(old: number, now: number): void {
     const lost = (old & PciCommand.BUS_MASTER) !== 0 && (now & PciCommand.BUS_MASTER) === 0;
-    if (lost && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    // A stopped vdev changes nothing and raises nothing: the halt, if bus mastering is still off, comes when it runs again.
+    if (lost && !this.stopped && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
   }
 
   /**
@@ -455,7 +525,9 @@ export class Vdev {
    */
   private halt(): void {
     this.interrupts.reportDevice(SoftwareErrorCode.PCI_CFG);
-    this.portals.setConnected(false);
+    this.queue.length = 0;
+    this.stopReplay();
+    this.connectPortals(false);
     this.abortWork();
     this.disableWq();
     this.setState(DeviceState.HALT);
@@ -463,4 +535,262 @@ export class Vdev {
     this.commands.halt();
     if (this.regs.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.haltIntEn)) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.halt);
   }
+
+  // ---------------------------------------------------------------- migration (vidxd-device.md §10)
+
+  /**
+   * RUNNING → STOP (§10.1): stop accepting new work — the portals handed out answer as a disabled WQ,
+   * trapped submissions are queued — then let the parent run until every descriptor the WQ accepted
+   * from this vdev has completed (records written, interrupts raised while the triggers are still
+   * installed). Descriptors that cannot complete without an answer from outside (memory reached only
+   * by messages) and have had no effect yet are taken back and queued, to be submitted again when the
+   * vdev runs (here, or on the destination). One in the middle of its write-back can neither: the arc
+   * fails with EAGAIN and the vdev runs on as before (the VMM tries again once the write-back is
+   * acknowledged). Once stopped, nothing of the vdev runs: BAR0 writes are ignored, vector 0 is held.
+   */
+  private stopForMigration(): void {
+    this.stopped = true;
+    this.portals.setConnected(false);
+    this.bar2.trap = (page, src, off) => this.trapped(page, src, off);
+    let left = this.wq.occupancyOf(this.hostPasid);
+    if (left > 0) {
+      try {
+        left = this.wq.quiesce(this.hostPasid);
+      } catch (e) {
+        if (!(e instanceof HostError)) throw e;
+      }
+    }
+    if (left > 0) {
+      let back: ReturnType<HostWq['withdraw']> = null;
+      try {
+        back = this.wq.withdraw(this.hostPasid);
+      } catch (e) {
+        if (!(e instanceof HostError)) throw e;
+      }
+      if (back === null) {
+        this.unstop();
+        this.replay();
+        throw new MigrationArcError('EAGAIN', 'migration: a descriptor of the vdev is writing back to memory reached only by messages; try again once it is acknowledged', false);
+      }
+      const page = this.mode === 'dedicated' ? 0 : 1;
+      this.queue.unshift(...back.map((d) => ({ page, bytes: d.bytes })));
+    }
+    this.commands.suspend();
+    this.bar0.frozen = true;
+    this.interrupts.holding = true;
+  }
+
+  /** Leaves the stopped state without replaying (the replay, if any, is the caller's). */
+  private unstop(): void {
+    this.stopped = false;
+    this.bar0.frozen = false;
+    this.bar2.trap = null;
+    this.interrupts.holding = false;
+  }
+
+  /**
+   * STOP → RUNNING (§10.1): the effects deferred while stopped (a halt for bus mastering cleared
+   * meanwhile), the queue replayed in order, a waiting command re-evaluated, and vector 0 raised when
+   * it was held (a cause recorded while stopped, or handles revoked by the migration, §10.4).
+   */
+  private runAfterMigration(): void {
+    this.unstop();
+    this.interrupts.holding = true;
+    if (!this.pci.busMaster && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    this.replay();
+    this.commands.recheck();
+    this.interrupts.release();
+  }
+
+  /**
+   * A trapped submission while stopped: queued (at most the WQ size; one more is dropped with SWERR
+   * 0x53, as a full WQ does) when the vdev's portals would have taken it; otherwise dropped as a
+   * disconnected portal drops it.
+   */
+  private trapped(page: number, src: Uint8Array, off: number): void {
+    if (!this.portalsWanted) return;
+    if (this.queue.length >= this.presented.wqSize) {
+      const e = this.interrupts.scratch;
+      e.clear();
+      e.code = SoftwareErrorCode.DWQ_FULL;
+      e.descValid = true;
+      e.wqIndexValid = true;
+      e.wqIndex = 0;
+      e.opcode = descOpcodeAt(src, off);
+      e.pasid = this.mode === 'shared' ? descPasidAt(src, off) : this.guestPasid();
+      e.priv = this.mode === 'shared' && descPrivAt(src, off);
+      this.interrupts.report(e);
+      return;
+    }
+    this.queue.push({ page, bytes: src.slice(off, off + 64) });
+  }
+
+  /**
+   * Submits the queue in order through the vdev's portals (connected for it). A shared WQ that answers
+   * Retry keeps the rest queued, the portals off (the guest's own submissions answer Retry, so none
+   * overtakes them), until the parent makes progress. Then the portals are as the vdev wants them.
+   */
+  private replay(): void {
+    this.stopReplay();
+    if (this.queue.length > 0 && this.wqOn) {
+      this.portals.setConnected(true);
+      let done = 0;
+      for (; done < this.queue.length; done++) {
+        const q = this.queue[done] as QueuedDescriptor;
+        if (this.portals.page(q.page).submit(q.bytes, 0) === SubmitStatus.RETRY) break;
+      }
+      this.queue.splice(0, done);
+      if (this.queue.length > 0) this.waitForRoom();
+    } else {
+      this.queue.length = 0;
+    }
+    this.portals.setConnected(this.portalsWanted && !this.stopped && this.queue.length === 0);
+  }
+
+  private waitForRoom(): void {
+    try {
+      this.unwatchReplay = this.wq.onProgress(() => {
+        if (!this.stopped) this.replay();
+      });
+    } catch (e) {
+      if (!(e instanceof HostError)) throw e;
+      this.queue.length = 0;
+    }
+  }
+
+  private stopReplay(): void {
+    const u = this.unwatchReplay;
+    this.unwatchReplay = null;
+    u?.();
+  }
+
+  /** The vdev's state as a record of the stream (§10.2); `final` adds the half-assembled slots and the queue. */
+  private capture(final: boolean): VdevImage {
+    const snap = this.pci.snapshot();
+    const cfgSize = this.pci.config.size;
+    const regs = this.regs.value.slice();
+    // Occupancy is read live; the stream carries none (the destination counts its own).
+    const occ = this.regs.dwordIndex(this.wqcfg, 0, this.wqcfg.fields.occupancy.lo >>> 5);
+    regs[occ] = ((regs[occ] as number) & ~0xffff) >>> 0;
+    const waits = ['drain', 'disable-wq', 'disable-device'] as const;
+    return {
+      kind: final ? MigRecordKind.FINAL : MigRecordKind.PRECOPY,
+      mode: this.mode,
+      facts: this.presented,
+      config: snap.slice(16, 16 + cfgSize),
+      capState: snap.slice(16 + cfgSize),
+      regs,
+      device: {
+        state: this.stateValue,
+        wqOn: this.wqOn,
+        portalsOn: this.portalsWanted,
+        latchedPasidEnabled: this.latched.pasidEnabled,
+        latchedPasid: this.latched.pasid,
+        commandActive: this.commands.active,
+        commandIntReq: this.commands.active && this.commands.interruptRequested,
+        waitKind: this.commands.waiting === null ? 0 : waits.indexOf(this.commands.waiting) + 1,
+        vector0Pending: this.interrupts.vector0Held,
+      },
+      handles: this.handles.held(),
+      slots: final ? this.bar2.halfSlots() : [],
+      queue: final ? this.queue.map((q) => ({ page: q.page, bytes: q.bytes.slice() })) : [],
+    };
+  }
+
+  /**
+   * RESUMING → STOP (§10.3, §10.4): checks `image` (the saved facts, every field, read-only bits, the
+   * destination's ability to honour the facts), then takes what the parent must give (the WQ binding,
+   * a handle for every vector that had one), then applies it: the vdev presents the saved facts and
+   * holds exactly the saved guest-visible state, queued descriptors naming the new handles, and
+   * "handles revoked" pending when a number the guest holds changed. Any failure leaves the vdev at
+   * reset state (the caller resets it) and throws.
+   */
+  private load(image: VdevImage): void {
+    const t = checkImage(image, { mode: this.mode, own: this.ownFacts, presented: this.presented, regs: this.regs, pci: this.pci, wqcfg: this.wqcfg });
+    const d = image.device;
+    const wqcfg = this.wqcfg;
+    const field = (f: { readonly lo: number; readonly width: number }): number =>
+      ((image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number) >>> (f.lo & 31)) & (f.width === 32 ? 0xffffffff : (1 << f.width) - 1);
+    // What the parent must give, before anything is changed.
+    if (d.wqOn) {
+      if (!this.wq.enabled) throw new MigStreamError('the backing WQ is not enabled: the destination cannot run the saved virtual WQ');
+      if (this.mode === 'dedicated') {
+        const priv = d.latchedPasidEnabled ? field(wqcfg.fields.priv) === 1 : this.host.pasidState?.pasidPrivileged === true;
+        if ((this.wq.pasid !== this.hostPasid || this.wq.priv !== priv) && !this.hostCall(() => this.wq.bindPasid(this.hostPasid, priv))) {
+          throw new MigStreamError('the host driver refused to bind the backing WQ');
+        }
+      }
+    }
+    let map: Map<number, number>;
+    try {
+      map = this.handles.adopt(image.handles);
+    } catch (e) {
+      if (e instanceof HostError) throw new MigStreamError(`the parent has no interrupt handle left for the saved vectors (${e.message})`);
+      throw e;
+    }
+    // Apply.
+    const before = this.presented;
+    try {
+      this.apply(image, t, map);
+    } catch (e) {
+      this.present(before);
+      throw e;
+    }
+  }
+
+  private apply(image: VdevImage, t: ImageTemplates, map: ReadonlyMap<number, number>): void {
+    const d = image.device;
+    this.present(image.facts, t);
+    const snap = new Uint8Array(16 + image.config.length + image.capState.length);
+    snap.set(this.pci.snapshot().subarray(0, 16));
+    snap.set(image.config, 16);
+    snap.set(image.capState, 16 + image.config.length);
+    this.pci.restore(snap);
+    this.regs.value.set(image.regs);
+    this.stateValue = d.state;
+    this.wqOn = d.wqOn;
+    this.latched.pasidEnabled = d.latchedPasidEnabled;
+    this.latched.pasid = d.latchedPasid;
+    this.portalsWanted = d.portalsOn;
+    this.translation.clear();
+    if (d.wqOn && this.mode === 'shared') this.translation.set(d.latchedPasid, this.hostPasid);
+    const waits = [null, 'drain', 'disable-wq', 'disable-device'] as const;
+    this.commands.load(d.commandActive, d.commandIntReq, waits[d.waitKind] ?? null);
+    this.bar2.loadSlots(image.slots);
+    this.queue.length = 0;
+    for (const q of image.queue) this.queue.push({ page: q.page, bytes: translateHandle(q.bytes, map) });
+    let revoked = false;
+    for (const [from, to] of map) if (from !== to) revoked = true;
+    this.interrupts.vector0Held = d.vector0Pending;
+    if (revoked) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.handlesRevoked);
+  }
+
+  /**
+   * Presents `facts` (§10.3): resets return to their register and config values from now on. `t` gives
+   * the templates a checked image brought (built from `facts`); without it they are built here.
+   */
+  private present(facts: VdevFacts, t?: ImageTemplates): void {
+    if (facts === this.presented) return;
+    if (JSON.stringify(facts) !== JSON.stringify(this.presented)) {
+      const regs = t?.regs ?? new RegisterFile(vdevRegisterContext(facts), VDEV_BLOCKS[this.mode], VDEV_BAR0_SIZE);
+      const pci = t?.pci ?? buildVdevFunction(facts).fn;
+      this.regs.adoptResetImage(regs);
+      this.pci.config.adoptResetImage(pci.config);
+    }
+    this.presented = facts;
+  }
+}
+
+/**
+ * A queued descriptor with its completion interrupt handle translated (§10.4): a descriptor that asks
+ * for a completion interrupt and names a handle the guest held on the source names the destination's
+ * handle of the same vector; any other is left as it is.
+ */
+function translateHandle(bytes: Uint8Array, map: ReadonlyMap<number, number>): Uint8Array {
+  const out = bytes.slice();
+  const v = new DataView(out.buffer);
+  if ((v.getUint32(Desc.FLAGS, true) & Flag.RCI) === 0) return out;
+  const to = map.get(v.getUint16(Desc.INT_HANDLE, true));
+  if (to !== undefined) v.setUint16(Desc.INT_HANDLE, to, true);
+  return out;
 }

@@ -6,6 +6,7 @@
  * and the timing loops start from a collected heap.
  */
 import { engineSection } from './engine.js';
+import { migrationSection } from './migration.js';
 import { portalSection } from './portal.js';
 import { remoteSection } from './remote.js';
 import { scaleSection } from './scale.js';
@@ -21,6 +22,7 @@ const SECTIONS: readonly (readonly [string, BenchSection])[] = [
   ['trap', trapSection],
   ['scale', scaleSection],
   ['vfio-user', vfioUserSection],
+  ['migration', migrationSection],
 ];
 
 function fmt(v: number): string {

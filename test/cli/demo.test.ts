@@ -27,6 +27,28 @@ describe('vidxd demo', () => {
     expect(rep.passed).toBe(rep.vdevs.reduce((n, v) => n + v.checks.length, 0));
   });
 
+  it('migrates VM 1 to a second parent in the middle of its workload: pre-copy rounds with dirty pages, the state stream, memory equal, every check passed', async () => {
+    const r = await run('demo', '--json');
+    const rep = JSON.parse(r.out) as DemoReport;
+    const m = rep.migration;
+    expect(m).not.toBeNull();
+    if (m === null) return;
+    expect([m.vm, m.during, m.from.parent, m.to.parent]).toEqual([1, 'batch', 'first', 'second']);
+    expect(m.to.backingWq).not.toBe(m.from.backingWq);
+    expect(m.to.hostPasid).not.toBe(m.from.hostPasid);
+    expect(m.to.handles).not.toEqual(m.from.handles);
+    expect(m.rounds.length).toBeGreaterThan(0);
+    expect(m.rounds.reduce((n, x) => n + x.dirtyPages, 0)).toBeGreaterThan(0);
+    expect(m.streamBytes).toBeGreaterThan(0);
+    expect(m.memoryEqual).toBe(true);
+    const names = rep.vdevs[0]?.checks.map((c) => c.name) ?? [];
+    expect(names.filter((n) => n.startsWith('migration: '))).toHaveLength(4);
+    expect(rep.vdevs[0]?.checks.every((c) => c.ok)).toBe(true);
+    const text = await run('demo');
+    expect(text.out).toMatch(/^migration: VM 1 \(dsa-1dwq-v1\) was live-migrated to a second parent during its "batch" step$/m);
+    expect(text.out).toMatch(/^ {2}downtime \(STOP on the source → RUNNING on the destination\): \d+\.\d\d ms$/m);
+  });
+
   it('is deterministic for a seed, and other seeds pass too', async () => {
     const a = await run('demo', '--json', '--seed', '7');
     const b = await run('demo', '--json', '--seed=7');

@@ -1,12 +1,14 @@
 /**
- * `npm run fuzz -- [--target device|vfio-user] --seed S --ops N [--vdevs K]`, or `npm run fuzz -- --ci`
+ * `npm run fuzz -- [--target device|vfio-user|migration] --seed S --ops N [--vdevs K]`, or `npm run fuzz -- --ci`
  * (the CI set: the device target with 4 fixed seeds × 50,000 steps, then the vfio-user wire target with
- * 4 fixed seeds × 50,000 steps). Shows progress while it runs (one updating line on a terminal, a plain line
+ * 4 fixed seeds × 50,000 steps, then the migration stream target with 4 fixed seeds × 5,000 streams).
+ * The migration target loads 1,000,000 streams by default (`--ops` counts streams). Shows progress while it runs (one updating line on a terminal, a plain line
  * every ~2 s otherwise), then a summary of actions and answers by kind. On a broken invariant it
  * prints the seed, the step, the invariant, the last actions and how to replay, and exits 1.
  */
 import { formatSummary, FuzzStats } from './stats.js';
 import { runFuzz, type ViolationReport } from './run.js';
+import { runMigrationFuzz } from './migration.js';
 import { runWireFuzz } from './vfio-user.js';
 
 /** The CI set: fixed seeds and steps per seed (200,000 steps in total). */
@@ -14,9 +16,13 @@ const CI_SEEDS = [1, 2, 3, 4];
 const CI_OPS = 50_000;
 /** Steps per seed of the vfio-user target in the CI set. */
 const CI_WIRE_OPS = 50_000;
+/** Streams per seed of the migration target in the CI set. */
+const CI_MIGRATION_STREAMS = 5_000;
+/** Streams of the migration target by default. */
+const MIGRATION_STREAMS = 1_000_000;
 
-/** What to fuzz: the device model and its VFIO API, or the vfio-user wire protocol. */
-type Target = 'device' | 'vfio-user';
+/** What to fuzz: the device model and its VFIO API, the vfio-user wire protocol, or migration streams. */
+type Target = 'device' | 'vfio-user' | 'migration';
 
 interface Args {
   readonly targets: readonly Target[];
@@ -26,7 +32,7 @@ interface Args {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`fuzz: ${message}\nusage: npm run fuzz -- [--target device|vfio-user] [--seed S] [--ops N] [--vdevs K] | --ci\n`);
+  process.stderr.write(`fuzz: ${message}\nusage: npm run fuzz -- [--target device|vfio-user|migration] [--seed S] [--ops N] [--vdevs K] | --ci\n`);
   process.exit(2);
 }
 
@@ -38,7 +44,7 @@ function parseCount(name: string, text: string | undefined, min: number): number
 
 function parseArgs(argv: readonly string[]): Args {
   let seed = 1;
-  let ops = 100_000;
+  let ops: number | null = null;
   let vdevs = 4;
   let ci = false;
   let target: Target = 'device';
@@ -47,7 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (a === '--ci') ci = true;
     else if (a === '--target') {
       const t = argv[++i];
-      if (t !== 'device' && t !== 'vfio-user') usage(`--target needs device or vfio-user, got ${String(t)}`);
+      if (t !== 'device' && t !== 'vfio-user' && t !== 'migration') usage(`--target needs device, vfio-user or migration, got ${String(t)}`);
       target = t;
     }
     else if (a === '--seed') seed = parseCount('--seed', argv[++i], 0) >>> 0;
@@ -55,7 +61,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--vdevs') vdevs = parseCount('--vdevs', argv[++i], 1);
     else usage(`unknown argument ${String(a)}`);
   }
-  return ci ? { targets: ['device', 'vfio-user'], seeds: CI_SEEDS, ops: CI_OPS, vdevs } : { targets: [target], seeds: [seed], ops, vdevs };
+  if (ci) return { targets: ['device', 'vfio-user', 'migration'], seeds: CI_SEEDS, ops: CI_OPS, vdevs };
+  return { targets: [target], seeds: [seed], ops: ops ?? (target === 'migration' ? MIGRATION_STREAMS : 100_000), vdevs };
 }
 
 /** Progress output: one updating line on a terminal, a plain line every ~2 s otherwise. */
@@ -128,13 +135,50 @@ function mainWire(seeds: readonly number[], ops: number): number {
   return 0;
 }
 
+/** The migration target: seeded streams, mutated, loaded into destination vdevs. */
+function mainMigration(seeds: readonly number[], streams: number): number {
+  const total = streams * seeds.length;
+  const start = performance.now();
+  const progress = new Progress(start, total);
+  let before = 0;
+  const outcomes = new Map<string, number>();
+  for (const seed of seeds) {
+    const r = runMigrationFuzz({ seed, streams, onProgress: (n) => progress.update(before + n) });
+    if (r.violation !== null) {
+      progress.update(before + r.streams, true);
+      progress.end();
+      const v = r.violation;
+      process.stdout.write(`${[
+        `fuzz migration: VIOLATION of invariant "${v.invariant}" at stream ${v.stream} (seed ${seed}, mutation ${v.mutation})`,
+        `  ${v.message}`,
+        `replay: npm run fuzz -- --target migration --seed ${seed} --ops ${v.stream + 1}`,
+      ].join('\n')}\n`);
+      return 1;
+    }
+    before += r.streams;
+    for (const [k, n] of r.outcomes.entries()) outcomes.set(k, (outcomes.get(k) ?? 0) + n);
+  }
+  progress.update(before, true);
+  progress.end();
+  const s = (performance.now() - start) / 1000;
+  const list = seeds.length === 1 ? `seed ${seeds[0]}` : `seeds ${seeds.join(', ')}`;
+  process.stdout.write(`fuzz migration: ${before.toLocaleString('en-US')} streams (${list}) in ${s.toFixed(1)} s, no invariant broken\n`);
+  process.stdout.write(`  outcomes: ${[...outcomes.entries()].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
+  return 0;
+}
+
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
+  const ci = args.targets.length > 1;
   if (args.targets.includes('device')) {
     const status = mainDevice(args);
     if (status !== 0) return status;
   }
-  return args.targets.includes('vfio-user') ? mainWire(args.seeds, args.targets.length > 1 ? CI_WIRE_OPS : args.ops) : 0;
+  if (args.targets.includes('vfio-user')) {
+    const status = mainWire(args.seeds, ci ? CI_WIRE_OPS : args.ops);
+    if (status !== 0) return status;
+  }
+  return args.targets.includes('migration') ? mainMigration(args.seeds, ci ? CI_MIGRATION_STREAMS : args.ops) : 0;
 }
 
 function mainDevice(args: Args): number {

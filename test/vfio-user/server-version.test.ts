@@ -29,7 +29,7 @@ const raw = (major: number, minor: number, text: string | null, nul = true): Uin
 };
 
 describe('a valid VERSION', () => {
-  it("accepts QEMU 11.1's proposal and answers 0.0 with max_msg_fds 8, max_data_xfer_size 1 MiB and write_multiple (proposed)", async () => {
+  it("accepts QEMU 11.1's proposal and answers 0.0 with max_msg_fds 8, max_data_xfer_size 1 MiB, migration.pgsize 4096 and write_multiple (proposed)", async () => {
     const qemu = {
       pgsizes: 4096,
       max_msg_fds: 16,
@@ -41,8 +41,8 @@ describe('a valid VERSION', () => {
     const r = await c.request(Cmd.VERSION, encodeVersion(0, 0, qemu));
     expect(r.header).toMatchObject({ command: Cmd.VERSION, flags: FLAG_TYPE_REPLY });
     expect([...r.payload.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
-    // The vdev has no migration: the capability is not offered back.
-    expect(json(r.payload).capabilities).toEqual({ max_msg_fds: 8, max_data_xfer_size: 1048576, write_multiple: true });
+    // The vdev migrates (vidxd-device.md §10): the migration capability is offered back with the 4 KiB page size.
+    expect(json(r.payload).capabilities).toEqual({ max_msg_fds: 8, max_data_xfer_size: 1048576, migration: { pgsize: 4096 }, write_multiple: true });
     expect(s.events.some((e) => e.kind === 'version')).toBe(true);
   });
 

@@ -51,8 +51,8 @@ describe('src/vfio layering', () => {
     for (const line of memory) expect(line).toMatch(/: memory\/index\.js$/);
   });
 
-  it('takes from src/memory only types and the mapping machinery of the IOAS as values', () => {
-    expect(memoryValueImports()).toEqual(['ioas.ts: GuestMemory', 'ioas.ts: IOVA_LIMIT', 'ioas.ts: IoAddressSpace', 'ioas.ts: Perm', 'ioas.ts: RemoteRegion']);
+  it('takes from src/memory only types, the mapping machinery of the IOAS and the dirty log of DMA logging as values', () => {
+    expect(memoryValueImports()).toEqual(['dma-logging.ts: DirtyLog', 'dma-logging.ts: IOVA_LIMIT', 'dma-logging.ts: PAGE_SIZE', 'ioas.ts: GuestMemory', 'ioas.ts: IOVA_LIMIT', 'ioas.ts: IoAddressSpace', 'ioas.ts: Perm', 'ioas.ts: RemoteRegion']);
   });
 
   it('imports nothing of dsa, host, vidxd or mdev, and no package (the shared errno table excepted)', () => {

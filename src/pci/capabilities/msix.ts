@@ -331,6 +331,14 @@ export class MsixCapability extends CapabilityBase {
     dst.set(this.pba, this.tableSize);
   }
 
+  /** Whether `src` is a table and PBA with no reserved bit and no pending bit beyond the last vector set. */
+  isExactState(src: Uint8Array): boolean {
+    if (src.length !== this.stateSize) return false;
+    for (let b = 0; b < this.tableSize; b++) if (((src[b] as number) & ~(ENTRY_WMASK[b & 15] as number)) !== 0) return false;
+    for (let v = this.vectors; v < this.pbaSize * 8; v++) if ((((src[this.tableSize + (v >>> 3)] as number) >>> (v & 7)) & 1) !== 0) return false;
+    return true;
+  }
+
   /** Loads a table and PBA saved by {@link saveState}; reserved bits and bits beyond the last vector are dropped. */
   loadState(src: Uint8Array): void {
     if (src.length !== this.stateSize) throw new Error(`MSI-X state is ${src.length} bytes; expected ${this.stateSize}`);

@@ -1,9 +1,11 @@
 /**
  * A careless VMM: SET_IRQS with random arguments (and the legal installs, disables and loopbacks
  * among them; a VMM keeps one trigger per vector, so a trigger is only ever installed at its own
- * index and vector, which lets the invariants read a trigger's count as its vector's), info queries with random indices, device features and migration calls (the vdev has
- * no migration: ENOTTY), mmaps of random ranges, the ioctl front end with random bytes, and calls on
- * handles it already closed (every one must answer EBADF and change nothing).
+ * index and vector, which lets the invariants read a trigger's count as its vector's), info queries with random indices, device features and migration calls (the vdev
+ * migrates: a call that leaves it anywhere but RUNNING is followed by the way back — RUNNING, a
+ * cancelled migration, or a VFIO reset checked as one; its streams are fuzzed by the migration
+ * target), mmaps of random ranges, the ioctl front end with random bytes, and calls on handles it
+ * already closed (every one must answer EBADF and change nothing).
  */
 import {
   encodeIrqSet, type IrqSetRequest, type TriggerSlot, UnresolvedHandle, VFIO_DEVICE_FEATURE, VFIO_DEVICE_GET_INFO,
@@ -13,7 +15,7 @@ import {
 } from '../../../src/vfio/index.js';
 import { checkFresh } from '../checks.js';
 import type { Fuzzer } from '../fuzzer.js';
-import { isOpen } from '../guest.js';
+import { type FuzzGuest, isOpen } from '../guest.js';
 import { Violation } from '../violation.js';
 import { type ActionDef, x } from './common.js';
 
@@ -90,17 +92,52 @@ function queries(f: Fuzzer): void {
     case 4: {
       const flags = r.chance(0.7) ? (r.below(13) | (r.below(8) << 16)) >>> 0 : arg(f, 0x100000);
       f.line = `vdev #${g.id} DEVICE_FEATURE flags ${x(flags)}`;
-      f.call('DEVICE_FEATURE', ['EINVAL', 'ENOTTY'], () => h.feature(flags, r.bytes(r.below(17))));
+      migrating(f, g);
+      f.call('DEVICE_FEATURE', ['EINVAL', 'ENOTTY', 'E2BIG', 'EOVERFLOW', 'EBUSY', 'EAGAIN'], () => h.feature(flags, r.bytes(r.below(41))));
+      backToRunning(f, g);
       break;
     }
-    case 5: f.call('MIGRATION', ['ENOTTY'], () => h.migrationFlags()); break;
-    case 6: f.call('MIG_DEVICE_STATE', ['ENOTTY'], () => h.setMigrationState(r.below(9))); break;
-    case 7: f.call('MIG_DATA_SIZE', ['ENOTTY'], () => h.migrationDataSize()); break;
+    case 5: f.call('MIGRATION', [], () => h.migrationFlags()); break;
+    case 6: {
+      const target = r.below(9);
+      f.line = `vdev #${g.id} MIG_DEVICE_STATE → ${target}`;
+      migrating(f, g);
+      f.call('MIG_DEVICE_STATE', ['EINVAL', 'EAGAIN'], () => h.setMigrationState(target));
+      backToRunning(f, g);
+      break;
+    }
+    case 7: f.call('MIG_DATA_SIZE', [], () => h.migrationDataSize()); break;
     default: {
       // The VMM asks for its device back (signals the REQ trigger the guest installed).
       f.call('signalRequest', [], () => h.signalRequest());
     }
   }
+}
+
+/** A migration call may complete the vdev's work (STOP), take some back, or reset it (RESUMING). */
+function migrating(f: Fuzzer, g: FuzzGuest): void {
+  f.abortAllowed = true;
+  f.handlesTouched = true;
+  void g;
+}
+
+/**
+ * After a migration call the vdev runs again: RUNNING from where it is (a cancelled migration loses
+ * nothing), or — from ERROR, or RESUMING, whose way out loads an empty stream and fails — a VFIO
+ * reset, after which the vdev must equal a fresh one.
+ */
+function backToRunning(f: Fuzzer, g: FuzzGuest): void {
+  const h = g.handle;
+  if (h === null || h.migrationState() === 2) return;
+  const state = h.migrationState();
+  if (state !== 0 && state !== 4) {
+    f.call('MIG_DEVICE_STATE', ['EAGAIN'], () => h.setMigrationState(2));
+    if (h.migrationState() === 2) return;
+    if (h.migrationState() !== 0 && h.migrationState() !== 4) return;
+  }
+  const triggers = h.irqStatus(VFIO_PCI_MSIX_IRQ_INDEX).triggers;
+  f.call('reset', [], () => h.reset());
+  checkFresh(g, 'VFIO reset after a migration call', triggers);
 }
 
 function mmap(f: Fuzzer): void {
