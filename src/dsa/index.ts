@@ -80,13 +80,19 @@ export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {
   BITREV8,
   bitReverse32,
+  CRC32C_IMPLEMENTATION,
+  CRC32C_NATIVE_MIN,
+  CRC32C_NATIVE_MIN_MSB_FIRST,
   CRC32C_POLY_REFLECTED,
   CRC32C_TABLE,
   crc32c,
+  type Crc32cImplementation,
   crc32cFinish,
   crc32cStart,
   crc32cUpdate,
+  crc32cUpdateJs,
   crc32cUpdateMsbFirst,
+  crc32cUpdateMsbFirstJs,
 } from './crc32c.js';
 export { CRC16_T10DIF_POLY, CRC16_T10DIF_TABLE, crc16T10Dif, crc16T10DifUpdate } from './crc16.js';
 export { CRC64_TABLE_HI, CRC64_TABLE_LO, crc64Finish, crc64Start, crc64Update } from './crc64.js';
