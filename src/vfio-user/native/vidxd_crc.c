@@ -110,86 +110,82 @@ static inline uint8_t byte_at(const uint8_t *p, int msb) {
   return msb ? rev8[*p] : *p;
 }
 
-/* Portable: slice-by-8. */
-static inline uint32_t update_sw(uint32_t r, const uint8_t *p, size_t n, int msb) {
-  while (n > 0 && ((uintptr_t)p & 7) != 0) {
-    r = table[0][(r ^ byte_at(p++, msb)) & 0xff] ^ (r >> 8);
-    n--;
-  }
-  while (n >= 8) {
-    uint64_t w = load64(p, msb) ^ r;
-    r = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
-        table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
-    p += 8;
-    n -= 8;
-  }
-  while (n-- > 0) r = table[0][(r ^ byte_at(p++, msb)) & 0xff] ^ (r >> 8);
-  return r;
+/* One word and one byte of the portable path (slice-by-8 tables). */
+static inline uint32_t word_sw(uint32_t r, uint64_t w) {
+  w ^= r;
+  return table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
+         table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
 }
+
+static inline uint32_t byte_sw(uint32_t r, uint8_t b) {
+  return table[0][(r ^ b) & 0xff] ^ (r >> 8);
+}
+
+/*
+ * The register update, as three functions per path (the data order `msb` a constant in each):
+ * blocks_<path> runs three interleaved streams of `len` bytes each (at p, p + len, p + 2 len; len a
+ * multiple of 8) while 3 len bytes are left and joins them with the shift tables; update_<path> aligns
+ * p to 8 bytes, runs long then short blocks, then single words and bytes. Both paths use the streams:
+ * the instruction because of its latency, the tables because one word's lookups wait on the previous
+ * word's register.
+ */
+#define DEFINE_UPDATE(path, ATTR, WORD, BYTE)                                                                       \
+  ATTR static inline uint32_t blocks_##path(uint32_t r, const uint8_t **pp, size_t *np, size_t len,                  \
+                                           uint32_t shift[4][256], int msb) {                                       \
+    const uint8_t *p = *pp;                                                                                         \
+    size_t n = *np;                                                                                                 \
+    while (n >= 3 * len) {                                                                                          \
+      uint32_t c0 = r, c1 = 0, c2 = 0;                                                                              \
+      const uint8_t *end = p + len;                                                                                 \
+      do {                                                                                                          \
+        c0 = WORD(c0, load64(p, msb));                                                                              \
+        c1 = WORD(c1, load64(p + len, msb));                                                                        \
+        c2 = WORD(c2, load64(p + 2 * len, msb));                                                                    \
+        p += 8;                                                                                                     \
+      } while (p < end);                                                                                            \
+      r = apply_shift(shift, c0) ^ c1;                                                                              \
+      r = apply_shift(shift, r) ^ c2;                                                                               \
+      p += 2 * len;                                                                                                 \
+      n -= 3 * len;                                                                                                 \
+    }                                                                                                               \
+    *pp = p;                                                                                                        \
+    *np = n;                                                                                                        \
+    return r;                                                                                                       \
+  }                                                                                                                 \
+  ATTR static inline uint32_t update_##path(uint32_t r, const uint8_t *p, size_t n, int msb) {                       \
+    while (n > 0 && ((uintptr_t)p & 7) != 0) {                                                                      \
+      r = BYTE(r, byte_at(p++, msb));                                                                               \
+      n--;                                                                                                          \
+    }                                                                                                               \
+    r = blocks_##path(r, &p, &n, LONG_LEN, shift_long, msb);                                                        \
+    r = blocks_##path(r, &p, &n, SHORT_LEN, shift_short, msb);                                                      \
+    while (n >= 8) {                                                                                                \
+      r = WORD(r, load64(p, msb));                                                                                  \
+      p += 8;                                                                                                       \
+      n -= 8;                                                                                                       \
+    }                                                                                                               \
+    while (n-- > 0) r = BYTE(r, byte_at(p++, msb));                                                                 \
+    return r;                                                                                                       \
+  }                                                                                                                 \
+  ATTR static uint32_t update_##path##_lsb(uint32_t r, const uint8_t *p, size_t n) {                                \
+    return update_##path(r, p, n, 0);                                                                               \
+  }                                                                                                                 \
+  ATTR static uint32_t update_##path##_msb(uint32_t r, const uint8_t *p, size_t n) {                                \
+    return update_##path(r, p, n, 1);                                                                               \
+  }
+
+#define NO_ATTR
+DEFINE_UPDATE(sw, NO_ATTR, word_sw, byte_sw)
 
 #ifdef VIDXD_X86
 #if defined(__x86_64__)
-#define CRC_WORD(c, w) ((uint32_t)_mm_crc32_u64((c), (w)))
+#define WORD_HW(c, w) ((uint32_t)_mm_crc32_u64((c), (w)))
 #else
-#define CRC_WORD(c, w) _mm_crc32_u32(_mm_crc32_u32((c), (uint32_t)(w)), (uint32_t)((w) >> 32))
+#define WORD_HW(c, w) _mm_crc32_u32(_mm_crc32_u32((c), (uint32_t)(w)), (uint32_t)((w) >> 32))
 #endif
-
-/* Three interleaved streams of `len` bytes each from p, p + len, p + 2 len (len a multiple of 8). */
-__attribute__((target("sse4.2"))) static inline uint32_t blocks_hw(uint32_t r, const uint8_t **pp, size_t *np, size_t len,
-                                                                 uint32_t shift[4][256], int msb) {
-  const uint8_t *p = *pp;
-  size_t n = *np;
-  while (n >= 3 * len) {
-    uint32_t c0 = r, c1 = 0, c2 = 0;
-    const uint8_t *end = p + len;
-    do {
-      c0 = CRC_WORD(c0, load64(p, msb));
-      c1 = CRC_WORD(c1, load64(p + len, msb));
-      c2 = CRC_WORD(c2, load64(p + 2 * len, msb));
-      p += 8;
-    } while (p < end);
-    r = apply_shift(shift, c0) ^ c1;
-    r = apply_shift(shift, r) ^ c2;
-    p += 2 * len;
-    n -= 3 * len;
-  }
-  *pp = p;
-  *np = n;
-  return r;
-}
-
-__attribute__((target("sse4.2"))) static inline uint32_t update_hw(uint32_t r, const uint8_t *p, size_t n, int msb) {
-  while (n > 0 && ((uintptr_t)p & 7) != 0) {
-    r = _mm_crc32_u8(r, byte_at(p++, msb));
-    n--;
-  }
-  r = blocks_hw(r, &p, &n, LONG_LEN, shift_long, msb);
-  r = blocks_hw(r, &p, &n, SHORT_LEN, shift_short, msb);
-  while (n >= 8) {
-    r = CRC_WORD(r, load64(p, msb));
-    p += 8;
-    n -= 8;
-  }
-  while (n-- > 0) r = _mm_crc32_u8(r, byte_at(p++, msb));
-  return r;
-}
-
-__attribute__((target("sse4.2"))) static uint32_t update_hw_lsb(uint32_t r, const uint8_t *p, size_t n) {
-  return update_hw(r, p, n, 0);
-}
-
-__attribute__((target("sse4.2"))) static uint32_t update_hw_msb(uint32_t r, const uint8_t *p, size_t n) {
-  return update_hw(r, p, n, 1);
-}
+#define BYTE_HW(c, b) _mm_crc32_u8((c), (b))
+DEFINE_UPDATE(hw, __attribute__((target("sse4.2"))), WORD_HW, BYTE_HW)
 #endif
-
-static uint32_t update_sw_lsb(uint32_t r, const uint8_t *p, size_t n) {
-  return update_sw(r, p, n, 0);
-}
-
-static uint32_t update_sw_msb(uint32_t r, const uint8_t *p, size_t n) {
-  return update_sw(r, p, n, 1);
-}
 
 static uint32_t update(uint32_t r, const uint8_t *p, size_t n, uint32_t mode) {
 #ifdef VIDXD_X86
