@@ -288,8 +288,9 @@ export class IdxdHost {
    */
   configure(cfg: DeviceConfig, options: HostTeardownOptions = {}): void {
     const info = this.info;
-    this.release(options, 'configure the device');
+    if (options.force !== true) this.release(options, 'configure the device');
     if (this.deviceState() !== DeviceState.DISABLED) throw new HostError('EBUSY', 'the device must be disabled to be configured');
+    this.release(options, 'configure the device');
     validateConfig(cfg, info);
     const specs = new Map(cfg.wqs.map((w) => [w.id, w]));
     for (const wq of this.wqList) {
