@@ -421,6 +421,18 @@ export class DsaDevice {
     return n;
   }
 
+  /**
+   * Stops the descriptor with effective PASID `pasid` executing now on WQ `wq` (this is a callback it
+   * made): it is abandoned at its next check — nothing more read, written, raised or reported — and
+   * its entry freed; queued ones stay. Returns whether one was stopped. What a detach of its address
+   * space does (it cannot go on without it). Throws `RangeError` for a WQ index out of range.
+   */
+  stopExecuting(wq: number, pasid: number): boolean {
+    const w = this.wqs[wq];
+    if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
+    return w.cancelRunning(pasid);
+  }
+
   /** True while a descriptor with effective PASID `pasid` taken from WQ `wq` is executing (a callback it made is running). */
   executing(wq: number, pasid: number): boolean {
     return this.wqs[wq]?.running === pasid;

@@ -368,11 +368,12 @@ export class WorkQueue {
     }
   }
 
-  /** Stops the executing descriptor if it has PASID `pasid` (-1: whatever its PASID). */
-  private cancelRunning(pasid: number): void {
-    if (this.running < 0 || (pasid >= 0 && this.running !== pasid)) return;
+  /** Stops the executing descriptor if it has PASID `pasid` (-1: whatever its PASID); true when one was stopped. */
+  cancelRunning(pasid: number): boolean {
+    if (this.running < 0 || (pasid >= 0 && this.running !== pasid)) return false;
     this.running = -1;
     this.host.cancel(this);
+    return true;
   }
 
   /** Abandons every queued, in-flight and executing entry (no record, no interrupt). */

@@ -55,6 +55,8 @@ export interface DsaPciDevice {
   discard?(wq: number, pasid?: number): number;
   /** True while a descriptor of `pasid` taken from WQ `wq` is executing (one of its callbacks runs). Optional. */
   executing?(wq: number, pasid: number): boolean;
+  /** Stops the descriptor of `pasid` executing now on WQ `wq` (see `DsaDevice.stopExecuting`). Optional. */
+  stopExecuting?(wq: number, pasid: number): boolean;
 }
 
 /** What the users of a device hold of it (see {@link IdxdHost.held}). */

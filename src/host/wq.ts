@@ -382,6 +382,15 @@ export class HostWq {
     return !this.busyWith(pasid);
   }
 
+  /**
+   * Stops the descriptor of `pasid` executing now on this WQ, when this is one of its callbacks (its
+   * address space is going away: it is abandoned at its next check, nothing more written or raised);
+   * queued ones stay. Returns whether one was stopped (false too when the device cannot do it).
+   */
+  stopExecuting(pasid: number): boolean {
+    return this.driver.device.stopExecuting?.(this.id, pasid) === true;
+  }
+
   /** Reset WQ: abandon queued descriptors and disable the WQ (its configuration stays). */
   reset(): void {
     this.driver.run(Command.RESET_WQ, this.maskOperand(), `reset WQ ${this.id}`);

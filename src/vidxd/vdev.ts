@@ -314,11 +314,12 @@ export class Vdev {
 
   /**
    * The IOAS attached (or detached, null): the vdev's host PASID translates through its space in the
-   * parent's IOMMU. A detach first abandons the vdev's work — queued, in flight, or executing when this
-   * is a callback of it — so that none of it runs once the call returns (§7.4).
+   * parent's IOMMU (detached: every DMA faults). A detach from a callback of the vdev's own descriptor
+   * stops that descriptor — it cannot go on in the space taken from it: nothing more of it is written
+   * or raised once the call returns (§7.4); queued descriptors stay and fault when they run.
    */
   private attachSpace(space: AddressSpace | null): void {
-    if (space === null) this.abortWork();
+    if (space === null && !this.revokedFlag) this.wq.stopExecuting(this.hostPasid);
     this.attachedSpace = space;
     if (!this.revokedFlag) this.hostCall(() => this.host.setPasidSpace(this.hostPasid, space));
   }
