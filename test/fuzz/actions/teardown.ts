@@ -7,7 +7,7 @@
  * returns, nothing of the vdev may be translated or raised any more in that step (`Fuzzer.tornDown`,
  * checked in `Fuzzer.stepChecked`); every other invariant applies unchanged.
  */
-import { Command } from '../../../src/dsa/index.js';
+import { Command, Desc, Opcode } from '../../../src/dsa/index.js';
 import { HostBusyError } from '../../../src/host/index.js';
 import { VFIO_PCI_MSIX_IRQ_INDEX } from '../../../src/vfio/index.js';
 import { anyDescriptor, describeDescriptor } from '../descriptors.js';
@@ -34,6 +34,12 @@ function tearDown(f: Fuzzer, g: FuzzGuest & { handle: NonNullable<FuzzGuest['han
   if (g.handlesBefore === null) g.handlesBefore = g.vdev.heldHandles();
   f.line += ` [${where} of vdev #${g.id}: ${how}]`;
   f.stats.actions.add(`(in a step) ${how} from ${where}`);
+  // The descriptor running was taken from the slot just behind the head: a batch means mid-batch.
+  const w = f.rig.dev.wqs[g.wq];
+  if (w !== undefined) {
+    const slot = w.head === 0 ? w.slots - 1 : w.head - 1;
+    if (w.bytes[w.base + slot * 64 + Desc.OPCODE] === Opcode.BATCH) f.stats.actions.add('(in a step) teardown in the middle of a batch');
+  }
   switch (how) {
     case 'close':
       f.call('close', [], () => h.close());
