@@ -4,13 +4,11 @@
  * `Error` naming what is wrong.
  */
 import { type BarInfo, type BarOptions, checkBar, checkRom, initBar, initRom } from './bar.js';
-import { type Capability, CapabilityId, ExtCapabilityId } from './capability.js';
+import type { Capability } from './capability.js';
 import { MsixCapability } from './capabilities/msix.js';
-import {
-  CONFIG_SIZE_EXPRESS, type ConfigSize, ConfigSpace, OWNER_FIRST_CAPABILITY, OWNER_HEADER,
-} from './config-space.js';
+import { type ConfigSize, ConfigSpace, OWNER_FIRST_CAPABILITY, OWNER_HEADER } from './config-space.js';
 import { PciFunction } from './function.js';
-import { Command, Header, Status } from './header.js';
+import { CapabilityId, Command, CONFIG_SIZE_EXPRESS, ExtCapabilityId, ExtCapHeader, Header, Status } from './spec.js';
 
 /** Identity and header options of a function. */
 export interface PciFunctionOptions {
@@ -197,7 +195,7 @@ export class PciFunctionBuilder {
       cap.install(space, offset);
       const chain = cap.extended ? extended : standard;
       const next = chain[chain.indexOf(p) + 1]?.offset ?? 0;
-      if (cap.extended) space.init(offset, 4, (cap.id | (cap.version << 16) | (next << 20)) >>> 0);
+      if (cap.extended) space.init(offset, 4, (cap.id | (cap.version << ExtCapHeader.VERSION_SHIFT) | (next << ExtCapHeader.NEXT_SHIFT)) >>> 0);
       else space.init(offset, 2, cap.id | (next << 8));
     });
     this.built = true;

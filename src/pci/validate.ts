@@ -3,9 +3,8 @@
  * loops, pointers into the header, extended pointers below 0x100, misaligned pointers,
  * capabilities running past their space, and overlapping capabilities.
  */
-import { CapabilityId, ExtCapabilityId } from './capability.js';
 import { readLe } from './bytes.js';
-import { Header, Status } from './header.js';
+import { CapabilityId, ExtCapabilityId, Header, MsiControl, PcieFlags, Status } from './spec.js';
 
 interface Extent {
   readonly start: number;
@@ -21,10 +20,10 @@ function standardLength(image: Uint8Array, at: number, id: number): number {
     case CapabilityId.POWER_MANAGEMENT: return 8;
     case CapabilityId.MSIX: return 12;
     case CapabilityId.VENDOR_SPECIFIC: return Math.max(3, image[at + 2] ?? 0);
-    case CapabilityId.PCI_EXPRESS: return (readLe(image, at + 2, 2) & 0xf) >= 2 ? 0x3c : 0x24;
+    case CapabilityId.PCI_EXPRESS: return (readLe(image, at + 2, 2) & PcieFlags.VERSION_MASK) >= 2 ? 0x3c : 0x24;
     case CapabilityId.MSI: {
       const ctrl = readLe(image, at + 2, 2);
-      return 10 + ((ctrl & 0x80) !== 0 ? 4 : 0) + ((ctrl & 0x100) !== 0 ? 10 : 0);
+      return 10 + ((ctrl & MsiControl.ADDRESS_64) !== 0 ? 4 : 0) + ((ctrl & MsiControl.PER_VECTOR_MASK) !== 0 ? 10 : 0);
     }
     default: return 2;
   }
