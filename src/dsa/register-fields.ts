@@ -1,10 +1,12 @@
 /**
- * Field layouts of the DSA registers (DSA spec rev 3.0 §9, Linux `drivers/dma/idxd/registers.h`,
- * dsa-operations.md §11.2): where each field sits and what it means — nothing about offsets, access
- * or reset values. Every DSA-like register file (the device model's in registers.ts, a virtual
- * device's own) applies its policy to these layouts with `fields(layout, policy)`.
+ * The DSA registers as a header (DSA spec rev 3.0 §9, Linux `drivers/dma/idxd/registers.h`,
+ * dsa-operations.md §11.2): where each field sits and what it means (`*_BITS`), and where each
+ * register sits (`*_REG`: name, offset, size and those fields) — nothing about access or reset
+ * values. Every DSA-like register file (the device model's in registers.ts, a virtual device's own)
+ * applies its policy to these layouts with `fields(layout, policy)`; a driver reads and writes the
+ * registers through them.
  */
-import { bits } from './register-def.js';
+import { bits, registerLayout } from './register-def.js';
 
 /** VERSION (Linux `IDXD_VER_OFFSET`; 0x100 is `DEVICE_VERSION_1`). */
 export const VERSION_BITS = {
@@ -204,3 +206,52 @@ export const MSIX_ENTRY_BITS = {
 export const MSIX_PBA_BITS = {
   pending: bits(0, 64, 'Bit n = vector n pending'),
 } as const;
+
+// ---------------------------------------------------------------- where each register sits
+
+/** VERSION at BAR0 + 0x00, 4 bytes. */
+export const VERSION_REG = registerLayout('VERSION', 0x00, 4, VERSION_BITS);
+/** GENCAP at BAR0 + 0x10, 8 bytes. */
+export const GENCAP_REG = registerLayout('GENCAP', 0x10, 8, GENCAP_BITS);
+/** WQCAP at BAR0 + 0x20, 8 bytes. */
+export const WQCAP_REG = registerLayout('WQCAP', 0x20, 8, WQCAP_BITS);
+/** GRPCAP at BAR0 + 0x30, 8 bytes. */
+export const GRPCAP_REG = registerLayout('GRPCAP', 0x30, 8, GRPCAP_BITS);
+/** ENGCAP at BAR0 + 0x38, 8 bytes. */
+export const ENGCAP_REG = registerLayout('ENGCAP', 0x38, 8, ENGCAP_BITS);
+/** OPCAP at BAR0 + 0x40, 32 bytes. */
+export const OPCAP_REG = registerLayout('OPCAP', 0x40, 32, OPCAP_BITS);
+/** OFFSETS at BAR0 + 0x60, 16 bytes. */
+export const OFFSETS_REG = registerLayout('OFFSETS', 0x60, 16, OFFSETS_BITS);
+/** GENCFG at BAR0 + 0x80, 4 bytes. */
+export const GENCFG_REG = registerLayout('GENCFG', 0x80, 4, GENCFG_BITS);
+/** GENCTRL at BAR0 + 0x88, 4 bytes. */
+export const GENCTRL_REG = registerLayout('GENCTRL', 0x88, 4, GENCTRL_BITS);
+/** GENSTS at BAR0 + 0x90, 4 bytes. */
+export const GENSTS_REG = registerLayout('GENSTS', 0x90, 4, GENSTS_BITS);
+/** INTCAUSE at BAR0 + 0x98, 4 bytes. */
+export const INTCAUSE_REG = registerLayout('INTCAUSE', 0x98, 4, INTCAUSE_BITS);
+/** CMD at BAR0 + 0xA0, 4 bytes. */
+export const CMD_REG = registerLayout('CMD', 0xa0, 4, CMD_BITS);
+/** CMDSTS at BAR0 + 0xA8, 4 bytes. */
+export const CMDSTS_REG = registerLayout('CMDSTS', 0xa8, 4, CMDSTS_BITS);
+/** CMDCAP at BAR0 + 0xB0, 4 bytes. */
+export const CMDCAP_REG = registerLayout('CMDCAP', 0xb0, 4, CMDCAP_BITS);
+/** SWERR at BAR0 + 0xC0, 32 bytes. */
+export const SWERR_REG = registerLayout('SWERR', 0xc0, 32, SWERR_BITS);
+/** MSIX_PERM: an MSIX_PERM entry (the table is at OFFSETS.msix_perm), 8 bytes. */
+export const MSIX_PERM_REG = registerLayout('MSIX_PERM', 0x00, 8, MSIX_PERM_BITS);
+/** GRPWQCFG: in a GRPCFG entry, 32 bytes. */
+export const GRPWQCFG_REG = registerLayout('GRPWQCFG', 0x00, 32, GRPWQCFG_BITS);
+/** GRPENGCFG: in a GRPCFG entry, at +0x20, 8 bytes. */
+export const GRPENGCFG_REG = registerLayout('GRPENGCFG', 0x20, 8, GRPENGCFG_BITS);
+/** GRPFLAGS: in a GRPCFG entry, at +0x28, 8 bytes. */
+export const GRPFLAGS_REG = registerLayout('GRPFLAGS', 0x28, 8, GRPFLAGS_BITS);
+/** WQCFG: a WQCFG entry (the table is at OFFSETS.wqcfg), 32 bytes. */
+export const WQCFG_REG = registerLayout('WQCFG', 0x00, 32, WQCFG_BITS);
+/** IMS_ENTRY: an interrupt-handle (IMS) entry (the table is at OFFSETS.ims), 16 bytes. */
+export const IMS_ENTRY_REG = registerLayout('IMS_ENTRY', 0x00, 16, IMS_ENTRY_BITS);
+/** MSIX_ENTRY: an MSI-X table entry, 16 bytes. */
+export const MSIX_ENTRY_REG = registerLayout('MSIX_ENTRY', 0x00, 16, MSIX_ENTRY_BITS);
+/** MSIX_PBA: a qword of the MSI-X pending-bit array, 8 bytes. */
+export const MSIX_PBA_REG = registerLayout('MSIX_PBA', 0x00, 8, MSIX_PBA_BITS);
