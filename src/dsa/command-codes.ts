@@ -18,29 +18,62 @@ export interface CommandCode {
 }
 
 const CODES = [
-  { code: 1, name: 'ENABLE_DEVICE', operand: 'none', doc: 'Validate GENCFG, GRPCFG and WQCFG and enter Enabled' },
-  { code: 2, name: 'DISABLE_DEVICE', operand: 'none', doc: 'Stop taking work, wait for every queued descriptor, disable every WQ, enter Disabled' },
-  { code: 3, name: 'DRAIN_ALL', operand: 'none', doc: 'Wait for every descriptor accepted before the command' },
-  { code: 4, name: 'ABORT_ALL', operand: 'none', doc: 'Abandon every queued descriptor (no record, no interrupt)' },
+  // Linux `IDXD_CMD_ENABLE_DEVICE`.
   {
-    code: 5, name: 'RESET_DEVICE', operand: 'none',
-    doc: 'Abort everything, disable every WQ, reset every register but CMD, CMDSTS and SWERR, enter Disabled',
+    code: 1, name: 'ENABLE_DEVICE', operand: 'none', doc: 'Validate GENCFG, GRPCFG and WQCFG and enter Enabled',
   },
-  { code: 6, name: 'ENABLE_WQ', operand: 'WQ index', doc: 'Validate the WQ configuration and enable the WQ' },
-  { code: 7, name: 'DISABLE_WQ', operand: 'WQ mask', doc: 'Stop the WQs taking work, wait for their queued descriptors, disable them' },
-  { code: 8, name: 'DRAIN_WQ', operand: 'WQ mask', doc: 'Wait for the descriptors accepted into the WQs before the command' },
-  { code: 9, name: 'ABORT_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs' },
-  { code: 10, name: 'RESET_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs and disable them (configuration kept)' },
+  // Linux `IDXD_CMD_DISABLE_DEVICE`.
   {
-    code: 11, name: 'DRAIN_PASID', operand: 'PASID',
-    doc: 'Wait for the queued descriptors with the PASID (dedicated WQs programmed with it: all of theirs)',
+    code: 2, name: 'DISABLE_DEVICE', operand: 'none', doc: 'Stop taking work, wait for every queued descriptor, disable every WQ, enter Disabled',
   },
-  { code: 12, name: 'ABORT_PASID', operand: 'PASID', doc: 'Abandon the queued descriptors with the PASID, leaving other PASIDs\' work queued' },
+  // Linux `IDXD_CMD_DRAIN_ALL`.
   {
-    code: 13, name: 'REQUEST_INT_HANDLE', operand: '[15:0] MSI-X vector or IMS entry, [16] IMS',
-    doc: 'Allocate an interrupt handle; CMDSTS.result = the handle',
+    code: 3, name: 'DRAIN_ALL', operand: 'none', doc: 'Wait for every descriptor accepted before the command',
   },
-  { code: 14, name: 'RELEASE_INT_HANDLE', operand: '[15:0] handle, [16] IMS', doc: 'Free an interrupt handle' },
+  // Linux `IDXD_CMD_ABORT_ALL`.
+  {
+    code: 4, name: 'ABORT_ALL', operand: 'none', doc: 'Abandon every queued descriptor (no record, no interrupt)',
+  },
+  // Linux `IDXD_CMD_RESET_DEVICE`.
+  {
+    code: 5, name: 'RESET_DEVICE', operand: 'none', doc: 'Abort everything, disable every WQ, reset every register but CMD, CMDSTS and SWERR, enter Disabled',
+  },
+  // Linux `IDXD_CMD_ENABLE_WQ`.
+  {
+    code: 6, name: 'ENABLE_WQ', operand: 'WQ index', doc: 'Validate the WQ configuration and enable the WQ',
+  },
+  // Linux `IDXD_CMD_DISABLE_WQ`.
+  {
+    code: 7, name: 'DISABLE_WQ', operand: 'WQ mask', doc: 'Stop the WQs taking work, wait for their queued descriptors, disable them',
+  },
+  // Linux `IDXD_CMD_DRAIN_WQ`.
+  {
+    code: 8, name: 'DRAIN_WQ', operand: 'WQ mask', doc: 'Wait for the descriptors accepted into the WQs before the command',
+  },
+  // Linux `IDXD_CMD_ABORT_WQ`.
+  {
+    code: 9, name: 'ABORT_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs',
+  },
+  // Linux `IDXD_CMD_RESET_WQ`.
+  {
+    code: 10, name: 'RESET_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs and disable them (configuration kept)',
+  },
+  // Linux `IDXD_CMD_DRAIN_PASID`.
+  {
+    code: 11, name: 'DRAIN_PASID', operand: 'PASID', doc: 'Wait for the queued descriptors with the PASID (dedicated WQs programmed with it: all of theirs)',
+  },
+  // Linux `IDXD_CMD_ABORT_PASID`.
+  {
+    code: 12, name: 'ABORT_PASID', operand: 'PASID', doc: 'Abandon the queued descriptors with the PASID, leaving other PASIDs\' work queued',
+  },
+  // Linux `IDXD_CMD_REQUEST_INT_HANDLE`.
+  {
+    code: 13, name: 'REQUEST_INT_HANDLE', operand: '[15:0] MSI-X vector or IMS entry, [16] IMS', doc: 'Allocate an interrupt handle; CMDSTS.result = the handle',
+  },
+  // Linux `IDXD_CMD_RELEASE_INT_HANDLE`.
+  {
+    code: 14, name: 'RELEASE_INT_HANDLE', operand: '[15:0] handle, [16] IMS', doc: 'Free an interrupt handle',
+  },
 ] as const satisfies readonly CommandCode[];
 
 /** Every command, in code order. */
