@@ -23,10 +23,10 @@ export {
 export { formatLspciDump } from './lspci.js';
 export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot.js';
 export {
-  AtsCap, AtsControl, AtsReg, BarBits, CapabilityId, CapHeader, Command, CONFIG_SIZE_CONVENTIONAL, CONFIG_SIZE_EXPRESS, EXT_CAPABILITY_START,
-  ExtCapabilityId, ExtCapHeader, Header, MSIX_BIR_MASK, MSIX_ENTRY_SIZE, MSIX_VECTOR_CONTROL, MSIX_VECTOR_MASKED, MsiControl, MsixControl, MsixReg,
-  PasidCap, PasidControl, PasidReg, PCIE_DEVICE_STATUS_DYNAMIC, PCIE_DEVICE_STATUS_ERRORS, PcieDeviceCapability, PcieDeviceControl,
-  PcieDeviceType, type PcieDeviceTypeValue, PcieFlags, PcieReg, PmReg, Pmc, Pmcsr, PriControl, PriReg, PriStatus, RomBar, Status,
-  VENDOR_CAP_LENGTH,
+  AtsCap, AtsControl, AtsReg, BarBits, CapabilityId, CapHeader, Command, CONFIG_SIZE_CONVENTIONAL, CONFIG_SIZE_EXPRESS,
+  EXT_CAPABILITY_START, ExtCapabilityId, ExtCapHeader, Header, MSIX_BIR_MASK, MSIX_ENTRY_SIZE, MSIX_VECTOR_CONTROL, MSIX_VECTOR_MASKED,
+  MsiControl, MsixControl, MsixReg, PasidCap, PasidControl, PasidReg, PCIE_DEVICE_STATUS_DYNAMIC, PCIE_DEVICE_STATUS_ERRORS,
+  PcieDeviceCapability, PcieDeviceCapability2, PcieDeviceControl, PcieDeviceControl2, PcieLink, PcieDeviceType, type PcieDeviceTypeValue,
+  PcieFlags, PcieReg, PmReg, Pmc, Pmcsr, PriControl, PriReg, PriStatus, RomBar, Status, VENDOR_CAP_LENGTH,
 } from './spec.js';
 export { validateCapabilityChains } from './validate.js';

@@ -223,6 +223,40 @@ export const PcieDeviceControl = {
   INITIATE_FLR: 0x8000,
 } as const;
 
+/** Device Capabilities 2 bits and fields. */
+export const PcieDeviceCapability2 = {
+  /** Completion Timeout Ranges Supported (4-bit mask). */
+  COMPLETION_TIMEOUT_RANGES: 0x0000000f,
+  COMPLETION_TIMEOUT_DISABLE: 1 << 4,
+  /** LTR Mechanism Supported. */
+  LTR: 1 << 11,
+  /** Extended Fmt Field Supported. */
+  EXTENDED_FMT: 1 << 20,
+  /** End-End TLP Prefix Supported. */
+  END_END_TLP_PREFIX: 1 << 21,
+  /** Max End-End TLP Prefixes: bits 23:22 (0 = 4). */
+  MAX_END_END_TLP_PREFIXES_SHIFT: 22,
+} as const;
+
+/** Device Control 2 bits and fields. */
+export const PcieDeviceControl2 = {
+  COMPLETION_TIMEOUT_VALUE: 0x000f,
+  COMPLETION_TIMEOUT_DISABLE: 1 << 4,
+  LTR_ENABLE: 1 << 10,
+} as const;
+
+/** Link Capabilities / Link Status fields, and Link Control bits. */
+export const PcieLink = {
+  /** LnkCap and LnkSta: link speed in bits 3:0, width from bit 4. */
+  WIDTH_SHIFT: 4,
+  /** LnkCap: ASPM Optionality Compliance. */
+  ASPM_OPTIONALITY: 1 << 22,
+  /** LnkCtl: Common Clock Configuration. */
+  COMMON_CLOCK: 0x0040,
+  /** LnkCtl: Extended Synch. */
+  EXTENDED_SYNCH: 0x0080,
+} as const;
+
 /** Device Status error bits (RW1C): correctable, non-fatal, fatal, unsupported request detected. */
 export const PCIE_DEVICE_STATUS_ERRORS = 0x000f;
 /** Device Status bits the device drives (AUX power detected, transactions pending). */

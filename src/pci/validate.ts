@@ -4,7 +4,9 @@
  * capabilities running past their space, and overlapping capabilities.
  */
 import { readLe } from './bytes.js';
-import { CapabilityId, ExtCapabilityId, Header, MsiControl, PcieFlags, Status } from './spec.js';
+import {
+  CapabilityId, CONFIG_SIZE_EXPRESS, EXT_CAPABILITY_START, ExtCapabilityId, ExtCapHeader, Header, MsiControl, PcieFlags, Status,
+} from './spec.js';
 
 interface Extent {
   readonly start: number;
@@ -73,16 +75,16 @@ function walkStandard(image: Uint8Array, problems: string[], extents: Extent[]):
 }
 
 function walkExtended(image: Uint8Array, problems: string[], extents: Extent[]): void {
-  if (image.length < 0x1000 || readLe(image, 0x100, 4) === 0) return;
-  const seen = new Uint8Array(0x1000);
+  if (image.length < CONFIG_SIZE_EXPRESS || readLe(image, EXT_CAPABILITY_START, 4) === 0) return;
+  const seen = new Uint8Array(CONFIG_SIZE_EXPRESS);
   let from = '';
-  let ptr = 0x100;
+  let ptr = EXT_CAPABILITY_START;
   while (ptr !== 0) {
     if ((ptr & 3) !== 0) {
       problems.push(`${from} holds ${hex(ptr)}, which is not dword-aligned`);
       ptr &= ~3;
     }
-    if (ptr < 0x100) {
+    if (ptr < EXT_CAPABILITY_START) {
       problems.push(`${from} points below 0x100 (${hex(ptr)})`);
       return;
     }
@@ -96,12 +98,12 @@ function walkExtended(image: Uint8Array, problems: string[], extents: Extent[]):
       problems.push(`extended capability at ${hex(ptr)} has an ${header === 0 ? 'empty' : 'all-ones'} header (chain broken)`);
       return;
     }
-    const id = header & 0xffff;
+    const id = header & ExtCapHeader.ID_MASK;
     const end = ptr + extendedLength(image, ptr, id);
     if (end > 0x1000) problems.push(`extended capability ${hex(id)} at ${hex(ptr)} runs past 0xfff`);
     extents.push({ start: ptr, end, label: `extended capability ${hex(id)} at ${hex(ptr)}` });
     from = `the next pointer of extended capability ${hex(id)} at ${hex(ptr)}`;
-    ptr = header >>> 20;
+    ptr = header >>> ExtCapHeader.NEXT_SHIFT;
   }
 }
 

@@ -2,8 +2,8 @@
 import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
 import {
-  CapabilityId, PCIE_DEVICE_STATUS_DYNAMIC, PCIE_DEVICE_STATUS_ERRORS, PcieDeviceCapability, PcieDeviceControl, PcieDeviceType,
-  type PcieDeviceTypeValue, PcieFlags, PcieReg,
+  CapabilityId, PCIE_DEVICE_STATUS_DYNAMIC, PCIE_DEVICE_STATUS_ERRORS, PcieDeviceCapability, PcieDeviceCapability2, PcieDeviceControl,
+  PcieDeviceControl2, PcieDeviceType, type PcieDeviceTypeValue, PcieFlags, PcieLink, PcieReg,
 } from '../spec.js';
 
 /** Link parameters of an endpoint (root-complex functions have no link registers). */
@@ -100,9 +100,11 @@ export class PcieCapability extends CapabilityBase {
     if (!Number.isInteger(ranges) || ranges < 0 || ranges > 0xf) throw new Error(`PCIe: completion timeout ranges 0x${ranges.toString(16)} is not a 4-bit mask`);
     const ctDisable = options.completionTimeoutDisable ?? false;
     const ltr = options.ltr ?? false;
-    this.devCap2 = ranges | (ctDisable ? 1 << 4 : 0) | (ltr ? 1 << 11 : 0) |
-      (prefix ? (1 << 20) | (1 << 21) | ((prefixes & 3) << 22) : 0);
-    this.devCtl2Mask = (ranges !== 0 ? 0xf : 0) | (ctDisable ? 1 << 4 : 0) | (ltr ? 1 << 10 : 0);
+    const c2 = PcieDeviceCapability2;
+    this.devCap2 = ranges | (ctDisable ? c2.COMPLETION_TIMEOUT_DISABLE : 0) | (ltr ? c2.LTR : 0) |
+      (prefix ? c2.EXTENDED_FMT | c2.END_END_TLP_PREFIX | ((prefixes & 3) << c2.MAX_END_END_TLP_PREFIXES_SHIFT) : 0);
+    const d2 = PcieDeviceControl2;
+    this.devCtl2Mask = (ranges !== 0 ? d2.COMPLETION_TIMEOUT_VALUE : 0) | (ctDisable ? d2.COMPLETION_TIMEOUT_DISABLE : 0) | (ltr ? d2.LTR_ENABLE : 0);
 
     const hasLink = type === PcieDeviceType.ENDPOINT || type === PcieDeviceType.LEGACY_ENDPOINT;
     if (!hasLink && options.link !== undefined) throw new Error('PCIe: a root-complex function has no link registers; drop the link option');
@@ -127,9 +129,9 @@ export class PcieCapability extends CapabilityBase {
     if (this.link === null) return;
     const { speed, width } = this.link;
     // LnkCap: max speed and width, ASPM Optionality Compliance; no ASPM, port number 0.
-    space.init(offset + PcieReg.LINK_CAPABILITIES, 4, speed | (width << 4) | (1 << 22));
-    space.init(offset + PcieReg.LINK_CONTROL, 2, 0, 0x00c0); // Common Clock Configuration, Extended Synch
-    space.init(offset + PcieReg.LINK_STATUS, 2, speed | (width << 4));
+    space.init(offset + PcieReg.LINK_CAPABILITIES, 4, speed | (width << PcieLink.WIDTH_SHIFT) | PcieLink.ASPM_OPTIONALITY);
+    space.init(offset + PcieReg.LINK_CONTROL, 2, 0, PcieLink.COMMON_CLOCK | PcieLink.EXTENDED_SYNCH);
+    space.init(offset + PcieReg.LINK_STATUS, 2, speed | (width << PcieLink.WIDTH_SHIFT));
     space.init(offset + PcieReg.LINK_CAPABILITIES_2, 4, ((1 << (speed + 1)) - 1) & ~1); // supported speeds vector
     space.init(offset + PcieReg.LINK_CONTROL_2, 2, speed); // target link speed
   }
