@@ -113,27 +113,6 @@ export function bits(lo: number, width: number, doc: string): FieldBits {
   return Object.freeze({ lo, width, doc });
 }
 
-/**
- * A register as the specification lays it out — name, offset (in BAR0, or from the start of its
- * block instance), size and field layouts — with no access, reset or lock: what a driver's header
- * (Linux `registers.h`) holds, and what every register file applies its policy to.
- */
-export interface RegisterLayout<L extends Readonly<Record<string, FieldBits>> = Readonly<Record<string, FieldBits>>> {
-  /** Name (upper case, as in the DSA specification). */
-  readonly name: string;
-  /** Offset, dword aligned: in BAR0 for a fixed register, from the start of the block instance for a table entry. */
-  readonly offset: number;
-  /** Size in bytes: 4, 8, 16 or 32. */
-  readonly size: number;
-  /** Field layouts by key. */
-  readonly fields: L;
-}
-
-/** Declares where register `name` sits (`offset`, `size` bytes) and how its fields are laid out. */
-export function registerLayout<L extends Readonly<Record<string, FieldBits>>>(name: string, offset: number, size: number, fields: L): RegisterLayout<L> {
-  return Object.freeze({ name, offset, size, fields });
-}
-
 /** How one register file treats a field: access, reset value, lock, implemented bits. */
 export interface FieldPolicy {
   /** Access rule. */
@@ -231,19 +210,8 @@ export function register<K extends string>(
   size: number,
   doc: string,
   specs: Readonly<Record<K, FieldSpec>>,
-  options?: RegisterOptions,
-): RegisterDef<FieldsOf<K>>;
-/** Declares a register at the name, offset and size of `layout` (see {@link registerLayout}) from keyed field specs. */
-export function register<K extends string>(
-  layout: RegisterLayout,
-  doc: string,
-  specs: Readonly<Record<K, FieldSpec>>,
-  options?: RegisterOptions,
-): RegisterDef<FieldsOf<K>>;
-/** Both forms: a layout's name, offset and size stand for the first three arguments. */
-export function register<K extends string>(first: string | RegisterLayout, ...rest: readonly unknown[]): RegisterDef<FieldsOf<K>> {
-  const [name, offset, size, doc, specs, options = {}] = (typeof first === 'string' ? [first, ...rest] : [first.name, first.offset, first.size, ...rest]) as
-    [string, number, number, string, Readonly<Record<K, FieldSpec>>, RegisterOptions | undefined];
+  options: RegisterOptions = {},
+): RegisterDef<FieldsOf<K>> {
   if (offset % 4 !== 0 || ![4, 8, 16, 32].includes(size)) throw new Error(`register ${name}: bad offset ${offset} or size ${size}`);
   const fields = {} as Record<K, FieldDef>;
   const used = new Uint8Array(size * 8);
@@ -273,6 +241,29 @@ export function register<K extends string>(first: string | RegisterLayout, ...re
     preservedByReset: options.preservedByReset ?? false, hooked: options.hook === true, refreshed: options.refresh === true,
     window: options.window,
   });
+}
+
+/**
+ * A register as a header file states it: name, offset (from the start of its block instance — BAR0
+ * for the general registers, the table entry for the others), size in bytes, one-line meaning and the
+ * layout of its fields. A register file applies its policy to its fields with {@link fields}.
+ */
+export interface RegisterLayout<L extends Readonly<Record<string, FieldBits>> = Readonly<Record<string, FieldBits>>> {
+  /** Name (upper case, as in the DSA specification). */
+  readonly name: string;
+  /** Offset from the start of the block instance, dword aligned. */
+  readonly offset: number;
+  /** Size in bytes: 4, 8, 16 or 32. */
+  readonly size: number;
+  /** One-line description. */
+  readonly doc: string;
+  /** Where each field sits. */
+  readonly bits: L;
+}
+
+/** Declares a register of the header (see {@link RegisterLayout}). */
+export function registerLayout<L extends Readonly<Record<string, FieldBits>>>(name: string, offset: number, size: number, doc: string, bits: L): RegisterLayout<L> {
+  return Object.freeze({ name, offset, size, doc, bits });
 }
 
 /**

@@ -1,8 +1,7 @@
 /**
  * The BAR0 register map of the DSA device model (the physical function), one declarative table per
  * block (vidxd-device.md §2, dsa-operations.md §11.2): each register applies the model's policy —
- * access, reset value from the profile, lock — to the shared register layouts (offset, size,
- * fields) of register-fields.ts.
+ * access, reset value from the profile, lock — to the shared field layouts of register-fields.ts.
  * Everything else — the MMIO dispatch, reset values, access rules, RESET_DEVICE and
  * docs/registers.md — is compiled from these tables.
  */
@@ -10,11 +9,9 @@ import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } f
 import { commandMask, imsEntries, msixVectors } from './profile.js';
 import { type BlockDef, fields, type RegisterContext, register, ro, rw, status, wo } from './register-def.js';
 import {
-  CMD_BITS, CMD_REG, CMDCAP_BITS, CMDCAP_REG, CMDSTS_BITS, CMDSTS_REG, ENGCAP_BITS, ENGCAP_REG, GENCAP_BITS, GENCAP_REG, GENCFG_BITS,
-  GENCFG_REG, GENCTRL_BITS, GENCTRL_REG, GENSTS_BITS, GENSTS_REG, GRPCAP_BITS, GRPCAP_REG, GRPENGCFG_BITS, GRPENGCFG_REG, GRPFLAGS_BITS,
-  GRPFLAGS_REG, GRPWQCFG_BITS, GRPWQCFG_REG, IMS_ENTRY_BITS, IMS_ENTRY_REG, INTCAUSE_BITS, INTCAUSE_REG, MSIX_ENTRY_BITS, MSIX_ENTRY_REG,
-  MSIX_PBA_BITS, MSIX_PBA_REG, MSIX_PERM_BITS, MSIX_PERM_REG, OFFSETS_BITS, OFFSETS_REG, OPCAP_BITS, OPCAP_REG, SWERR_BITS, SWERR_REG,
-  VERSION_BITS, VERSION_REG, WQCAP_BITS, WQCAP_REG, WQCFG_BITS, WQCFG_REG,
+  CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, ENGCAP_BITS, GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS,
+  GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, IMS_ENTRY_BITS, INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS,
+  OFFSETS_BITS, OPCAP_BITS, SWERR_BITS, VERSION_BITS, WQCAP_BITS, WQCFG_BITS,
 } from './register-fields.js';
 
 const p = (c: RegisterContext) => c.profile;
@@ -23,12 +20,12 @@ const devLock = { lock: 'device-disabled' } as const;
 const wqLock = { lock: 'wq-disabled' } as const;
 
 /** VERSION (0x00). */
-export const VERSION = register(VERSION_REG, 'Device version', fields(VERSION_BITS, {
+export const VERSION = register('VERSION', 0x00, 4, 'Device version', fields(VERSION_BITS, {
   version: ro((c) => p(c).version),
 }));
 
 /** GENCAP (0x10): general capabilities. */
-export const GENCAP = register(GENCAP_REG, 'General capabilities', fields(GENCAP_BITS, {
+export const GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
   blockOnFault: ro((c) => bit(p(c).blockOnFault)),
   overlapCopy: ro((c) => bit(p(c).overlapCopy)),
   cacheControlMem: ro((c) => bit(p(c).cacheControlMem)),
@@ -44,7 +41,7 @@ export const GENCAP = register(GENCAP_REG, 'General capabilities', fields(GENCAP
 }));
 
 /** WQCAP (0x20): work-queue capabilities. */
-export const WQCAP = register(WQCAP_REG, 'Work-queue capabilities', fields(WQCAP_BITS, {
+export const WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
   totalWqSize: ro((c) => p(c).totalWqSize),
   numWqs: ro((c) => p(c).wqs),
   wqcfgSize: ro(0),
@@ -56,7 +53,7 @@ export const WQCAP = register(WQCAP_REG, 'Work-queue capabilities', fields(WQCAP
 }));
 
 /** GRPCAP (0x30): group capabilities. */
-export const GRPCAP = register(GRPCAP_REG, 'Group capabilities', fields(GRPCAP_BITS, {
+export const GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
   numGroups: ro((c) => p(c).groups),
   totalRdbufs: ro((c) => p(c).readBuffers),
   rdbufCtrl: ro((c) => bit(p(c).readBufferControl)),
@@ -64,17 +61,17 @@ export const GRPCAP = register(GRPCAP_REG, 'Group capabilities', fields(GRPCAP_B
 }));
 
 /** ENGCAP (0x38): engine capabilities. */
-export const ENGCAP = register(ENGCAP_REG, 'Engine capabilities', fields(ENGCAP_BITS, {
+export const ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
   numEngines: ro((c) => p(c).engines),
 }));
 
 /** OPCAP (0x40): supported operations, one bit per opcode. */
-export const OPCAP = register(OPCAP_REG, 'Operation capabilities', fields(OPCAP_BITS, {
+export const OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities', fields(OPCAP_BITS, {
   ops: ro((c, dw) => p(c).opcap[dw] ?? 0),
 }));
 
 /** OFFSETS (0x60): where the tables are, in units of 0x100 bytes. */
-export const OFFSETS = register(OFFSETS_REG, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
+export const OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
   grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
   wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
   msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
@@ -83,25 +80,25 @@ export const OFFSETS = register(OFFSETS_REG, 'Table offsets (× 0x100)', fields(
 }));
 
 /** GENCFG (0x80): general configuration. */
-export const GENCFG = register(GENCFG_REG, 'General configuration', fields(GENCFG_BITS, {
+export const GENCFG = register('GENCFG', 0x80, 4, 'General configuration', fields(GENCFG_BITS, {
   rdbufLimit: rw(devLock),
   userIntEn: rw(devLock),
 }));
 
 /** GENCTRL (0x88): general control. */
-export const GENCTRL = register(GENCTRL_REG, 'General control', fields(GENCTRL_BITS, {
+export const GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
   softerrIntEn: rw(),
   haltIntEn: rw(),
 }));
 
 /** GENSTS (0x90): general status. */
-export const GENSTS = register(GENSTS_REG, 'General status', fields(GENSTS_BITS, {
+export const GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
   state: status(),
   resetType: status(),
 }));
 
 /** INTCAUSE (0x98): interrupt causes of vector 0 (occupancy and perfmon never occur: not supported). */
-export const INTCAUSE = register(INTCAUSE_REG, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
+export const INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
   softwareError: status('RW1C'),
   commandCompletion: status('RW1C'),
   wqOccupancy: status('RW1C'),
@@ -111,26 +108,26 @@ export const INTCAUSE = register(INTCAUSE_REG, 'Interrupt cause (vector 0)', fie
 }));
 
 /** CMD (0xA0): command register; a 4-byte write calls the owner's `CMD` hook. */
-export const CMD = register(CMD_REG, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
+export const CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
   operand: wo(),
   cmd: wo(),
   intReq: wo(),
 }), { preservedByReset: true, hook: true });
 
 /** CMDSTS (0xA8): command status. */
-export const CMDSTS = register(CMDSTS_REG, 'Command status', fields(CMDSTS_BITS, {
+export const CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
   err: status(),
   result: status(),
   active: status(),
 }), { preservedByReset: true });
 
 /** CMDCAP (0xB0): implemented commands (present when GENCAP.cmd_cap = 1; else reads 0). */
-export const CMDCAP = register(CMDCAP_REG, 'Command capabilities', fields(CMDCAP_BITS, {
+export const CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
   commands: ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
 }));
 
 /** SWERR (0xC0): software error (dsa-operations.md §11.2). */
-export const SWERR = register(SWERR_REG, 'Software error', fields(SWERR_BITS, {
+export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
   valid: status('RW1C'),
   overflow: status('RW1C'),
   descValid: status(),
@@ -160,7 +157,7 @@ export const GENERAL_BLOCK: BlockDef = {
 };
 
 /** MSIX_PERM entry: which PASID may use a completion vector. */
-export const MSIX_PERM = register(MSIX_PERM_REG, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+export const MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
   ignore: rw(),
   pasidEn: rw(),
   pasid: rw(),
@@ -178,17 +175,17 @@ export const MSIX_PERM_BLOCK: BlockDef = {
 };
 
 /** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
-export const GRPWQCFG = register(GRPWQCFG_REG, 'WQs of the group', fields(GRPWQCFG_BITS, {
+export const GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
   wqs: rw({ ...devLock, implemented: (c) => c.profile.wqs }),
 }));
 
 /** GRPENGCFG: the engines of a group (bits of engines the device does not have read 0). */
-export const GRPENGCFG = register(GRPENGCFG_REG, 'Engines of the group', fields(GRPENGCFG_BITS, {
+export const GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
   engines: rw({ ...devLock, implemented: (c) => c.profile.engines }),
 }));
 
 /** GRPFLAGS: traffic classes and read-buffer controls of a group. */
-export const GRPFLAGS = register(GRPFLAGS_REG, 'Group flags', fields(GRPFLAGS_BITS, {
+export const GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags', fields(GRPFLAGS_BITS, {
   tcA: rw(devLock),
   tcB: rw(devLock),
   useRdbufLimit: rw(devLock),
@@ -211,7 +208,7 @@ export const GRPCFG_BLOCK: BlockDef = {
  * WQCFG entry (32 bytes). Refreshed before a software read: the occupancy field is stored from the
  * WQ's count when software looks, not on every submission and dispatch.
  */
-export const WQCFG = register(WQCFG_REG, 'Work-queue configuration', fields(WQCFG_BITS, {
+export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fields(WQCFG_BITS, {
   wqSize: rw(wqLock),
   wqThresh: rw(wqLock),
   mode: rw(wqLock),
@@ -240,7 +237,7 @@ export const WQCFG_BLOCK: BlockDef = {
 };
 
 /** One interrupt-handle (IMS) entry; a write calls the owner's `IMS_ENTRY` hook (pending delivery on unmask). */
-export const IMS_ENTRY = register(IMS_ENTRY_REG, 'Interrupt-handle (IMS) entry', fields(IMS_ENTRY_BITS, {
+export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS) entry', fields(IMS_ENTRY_BITS, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
@@ -263,7 +260,7 @@ export const IMS_BLOCK: BlockDef = {
 };
 
 /** One MSI-X table entry (kept by the PCI MSI-X capability). */
-export const MSIX_ENTRY = register(MSIX_ENTRY_REG, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
+export const MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
@@ -282,7 +279,7 @@ export const MSIX_TABLE_BLOCK: BlockDef = {
 };
 
 /** One qword of the MSI-X pending-bit array. */
-export const MSIX_PBA = register(MSIX_PBA_REG, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
+export const MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
   pending: status(),
 }), { window: 'msix-pba' });
 

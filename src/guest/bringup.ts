@@ -117,7 +117,7 @@ export function configureWq(io: DeviceIo, caps: DsaCaps, wq: WqInfo): void {
   const e = caps.engines;
   io.w32(g + GRPENGCFG_REG.offset, e >= 32 ? 0xffffffff : (2 ** e - 1) >>> 0);
   io.w32(g + GRPENGCFG_REG.offset + 4, e > 32 ? (2 ** Math.min(e - 32, 32) - 1) >>> 0 : 0);
-  const f = WQCFG_REG.fields;
+  const f = WQCFG_REG.bits;
   io.w32(wq.offset + dwordOf(f.wqSize), withField(0, f.wqSize, wq.size));
   io.w32(wq.offset + dwordOf(f.wqThresh), withField(0, f.wqThresh, wq.threshold));
   let dw2 = withField(0, f.mode, wq.dedicated ? 1 : 0);
@@ -143,7 +143,7 @@ export function initiateFlr(io: DeviceIo, pci: PciProbe): void {
 
 /** GENCTRL: software-error and halt interrupts on vector 0. */
 export function enableErrorInterrupts(io: DeviceIo): void {
-  io.w32(GENCTRL_REG.offset, fieldMask(GENCTRL_REG.fields.softerrIntEn) | fieldMask(GENCTRL_REG.fields.haltIntEn));
+  io.w32(GENCTRL_REG.offset, fieldMask(GENCTRL_REG.bits.softerrIntEn) | fieldMask(GENCTRL_REG.bits.haltIntEn));
 }
 
 /**
@@ -152,14 +152,14 @@ export function enableErrorInterrupts(io: DeviceIo): void {
  * ignores the write).
  */
 export function enableUserInterrupts(io: DeviceIo): boolean {
-  const bit = fieldMask(GENCFG_REG.fields.userIntEn);
+  const bit = fieldMask(GENCFG_REG.bits.userIntEn);
   io.w32(GENCFG_REG.offset, io.r32(GENCFG_REG.offset) | bit);
   return (io.r32(GENCFG_REG.offset) & bit) !== 0;
 }
 
 /** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */
 export function programWqPasid(io: DeviceIo, wq: WqInfo, pasidEnabled: boolean, pasid: number): void {
-  const f = WQCFG_REG.fields;
+  const f = WQCFG_REG.bits;
   const at = wq.offset + dwordOf(f.pasid);
   let dw = io.r32(at);
   dw = withField(dw, f.pasid, pasidEnabled ? pasid : 0);
@@ -170,7 +170,7 @@ export function programWqPasid(io: DeviceIo, wq: WqInfo, pasidEnabled: boolean, 
 
 /** MSIX_PERM of completion vectors 1..n−1: the PASID allowed to use them. */
 export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pasidEnabled: boolean, pasid: number): void {
-  const f = MSIX_PERM_REG.fields;
+  const f = MSIX_PERM_REG.bits;
   for (let v = 1; v < vectors; v++) {
     io.w32(caps.offsets.msixPerm + v * MSIX_PERM_SIZE, withField(withField(0, f.pasidEn, pasidEnabled ? 1 : 0), f.pasid, pasidEnabled ? pasid : 0));
   }
@@ -179,16 +179,16 @@ export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pa
 /** GENSTS.state (0 Disabled, 1 Enabled, 2 Drain, 3 Halt) and reset type. */
 export function deviceState(io: DeviceIo): { readonly state: number; readonly resetType: number } {
   const dw = io.r32(GENSTS_REG.offset);
-  return { state: fieldOf(dw, GENSTS_REG.fields.state), resetType: fieldOf(dw, GENSTS_REG.fields.resetType) };
+  return { state: fieldOf(dw, GENSTS_REG.bits.state), resetType: fieldOf(dw, GENSTS_REG.bits.resetType) };
 }
 
 /** Writes CMD: command `code` with `operand` (no completion interrupt: the driver polls CMDSTS). */
 export function writeCommand(io: DeviceIo, code: number, operand: number): void {
-  io.w32(CMD_REG.offset, withField(withField(0, CMD_REG.fields.cmd, code), CMD_REG.fields.operand, operand));
+  io.w32(CMD_REG.offset, withField(withField(0, CMD_REG.bits.cmd, code), CMD_REG.bits.operand, operand));
 }
 
 /** CMDSTS.active. */
-export const CMDSTS_ACTIVE = fieldMask(CMDSTS_REG.fields.active);
+export const CMDSTS_ACTIVE = fieldMask(CMDSTS_REG.bits.active);
 
 /** True when CMDCAP (or, without it, the DSA 1.0 set 1–12) has command `code`. */
 export function hasCommand(caps: DsaCaps, code: number): boolean {

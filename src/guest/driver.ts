@@ -221,9 +221,9 @@ export class IdxdGuest {
       }
       st = this.io.r32(CMDSTS_REG.offset);
     }
-    const err = fieldOf(st, CMDSTS_REG.fields.err);
+    const err = fieldOf(st, CMDSTS_REG.bits.err);
     if (err !== 0) throw new IdxdCommandError(code, err);
-    return fieldOf(st, CMDSTS_REG.fields.result);
+    return fieldOf(st, CMDSTS_REG.bits.result);
   }
 
   /** Waits for every descriptor submitted so far to complete (DRAIN_ALL). */

@@ -74,9 +74,9 @@ export function probeCaps(io: DeviceIo): DsaCaps {
   const gencap = io.readDwords(GENCAP_REG.offset, new Uint32Array(2));
   const wqcap = io.readDwords(WQCAP_REG.offset, new Uint32Array(2));
   const offsets = io.readDwords(OFFSETS_REG.offset, new Uint32Array(4));
-  const g = GENCAP_REG.fields;
-  const w = WQCAP_REG.fields;
-  const o = OFFSETS_REG.fields;
+  const g = GENCAP_REG.bits;
+  const w = WQCAP_REG.bits;
+  const o = OFFSETS_REG.bits;
   const commandCapabilities = getField(gencap, g.cmdCap) === 1;
   return {
     version: io.r32(VERSION_REG.offset),
@@ -91,8 +91,8 @@ export function probeCaps(io: DeviceIo): DsaCaps {
     wqs: getField(wqcap, w.numWqs),
     sharedMode: getField(wqcap, w.sharedMode) === 1,
     dedicatedMode: getField(wqcap, w.dedicatedMode) === 1,
-    groups: getField(io.readDwords(GRPCAP_REG.offset, new Uint32Array(2)), GRPCAP_REG.fields.numGroups),
-    engines: getField(io.readDwords(ENGCAP_REG.offset, new Uint32Array(2)), ENGCAP_REG.fields.numEngines),
+    groups: getField(io.readDwords(GRPCAP_REG.offset, new Uint32Array(2)), GRPCAP_REG.bits.numGroups),
+    engines: getField(io.readDwords(ENGCAP_REG.offset, new Uint32Array(2)), ENGCAP_REG.bits.numEngines),
     opcap: io.readDwords(OPCAP_REG.offset, new Uint32Array(8)),
     cmdcap: commandCapabilities ? io.r32(CMDCAP_REG.offset) : 0,
     offsets: {
@@ -108,7 +108,7 @@ export function probeCaps(io: DeviceIo): DsaCaps {
 export function readWq(io: DeviceIo, caps: DsaCaps, wq: number): WqInfo {
   const offset = caps.offsets.wqcfg + wq * WQCFG_SIZE;
   const dw = io.readDwords(offset, new Uint32Array(8));
-  const f = WQCFG_REG.fields;
+  const f = WQCFG_REG.bits;
   return {
     offset,
     size: getField(dw, f.wqSize),

@@ -15,9 +15,9 @@ import type { GuestStatsCounter } from './stats.js';
 import { decodeSwerr, type SoftwareErrorReport } from './swerr.js';
 
 /** The INTCAUSE bits vector 0 acts on. */
-const CAUSE_SOFTWARE_ERROR = fieldMask(INTCAUSE_REG.fields.softwareError);
-const CAUSE_HANDLES_REVOKED = fieldMask(INTCAUSE_REG.fields.handlesRevoked);
-const CAUSE_HALT = fieldMask(INTCAUSE_REG.fields.halt);
+const CAUSE_SOFTWARE_ERROR = fieldMask(INTCAUSE_REG.bits.softwareError);
+const CAUSE_HANDLES_REVOKED = fieldMask(INTCAUSE_REG.bits.handlesRevoked);
+const CAUSE_HALT = fieldMask(INTCAUSE_REG.bits.halt);
 
 /** What the interrupt side tells the rest of the driver. */
 export interface IrqClient {
@@ -94,9 +94,9 @@ export class GuestIrq {
   /** Reads, logs and acknowledges SWERR; returns the report, or null when none is valid. */
   readSwerr(): SoftwareErrorReport | null {
     const dw = this.io.readDwords(SWERR_REG.offset, this.swerr);
-    if (((dw[0] as number) & fieldMask(SWERR_REG.fields.valid)) === 0) return null;
+    if (((dw[0] as number) & fieldMask(SWERR_REG.bits.valid)) === 0) return null;
     const report = decodeSwerr(dw);
-    this.io.w32(SWERR_REG.offset, fieldMask(SWERR_REG.fields.valid) | fieldMask(SWERR_REG.fields.overflow));
+    this.io.w32(SWERR_REG.offset, fieldMask(SWERR_REG.bits.valid) | fieldMask(SWERR_REG.bits.overflow));
     this.errors.push(report);
     this.client.onError?.(report);
     return report;

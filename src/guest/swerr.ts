@@ -58,7 +58,7 @@ export interface SoftwareErrorReport {
 
 /** Decodes the eight dwords of SWERR (valid or not). */
 export function decodeSwerr(dw: ArrayLike<number>): SoftwareErrorReport {
-  const f = SWERR_REG.fields;
+  const f = SWERR_REG.bits;
   const code = getField(dw, f.error);
   return {
     code,

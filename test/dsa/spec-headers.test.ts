@@ -2,7 +2,7 @@
  * The dsa header files state the specification once and the model's tables follow them: each
  * command of command-codes.ts has exactly one handler in the model's table, carrying the header's
  * code, name, operand and meaning; each register of the model's BAR0 tables sits at the offset and
- * size its layout in register-fields.ts gives, with the layout's field positions.
+ * size its layout in register-fields.ts gives, with the layout's meaning and field positions.
  */
 import { describe, expect, it } from 'vitest';
 import { Command, COMMAND_CODES, commandCode } from '../../src/dsa/command-codes.js';
@@ -33,15 +33,15 @@ describe('register layouts', () => {
     Object.entries(fields).filter(([k]) => k.endsWith('_REG')).map(([, v]) => [(v as RegisterLayout).name, v as RegisterLayout]),
   );
 
-  it('every register of the model sits at its layout\'s offset and size, with the layout\'s field positions', () => {
+  it('every register of the model sits at its layout\'s offset and size, with the layout\'s meaning and field positions', () => {
     const regs = BAR0_BLOCKS.flatMap((b) => b.registers);
     expect(regs.length).toBe(23);
     expect([...layouts.keys()].sort()).toEqual(regs.map((r) => r.name).sort());
     for (const r of regs) {
       const l = layouts.get(r.name) as RegisterLayout;
-      expect([r.offset, r.size], r.name).toEqual([l.offset, l.size]);
+      expect([r.offset, r.size, r.doc], r.name).toEqual([l.offset, l.size, l.doc]);
       for (const [key, f] of Object.entries(r.fields)) {
-        const lf = l.fields[key];
+        const lf = l.bits[key];
         expect(lf, `${r.name}.${key}`).toBeDefined();
         expect([f.lo, f.width, f.doc], `${r.name}.${key}`).toEqual([lf?.lo, lf?.width, lf?.doc]);
       }
