@@ -4,21 +4,10 @@
  * bytes into a preallocated slot and allocates nothing.
  */
 import { PORTAL_SLOT } from './layout.js';
+import { SubmitStatus, type SubmitStatusValue } from './status.js';
 
-/** What a portal submission came to. */
-export const SubmitStatus = {
-  /** The descriptor was queued. */
-  ACCEPTED: 0,
-  /** ENQCMD/ENQCMDS not accepted (full, limited portal at threshold, or the WQ cannot take it); nothing queued. */
-  RETRY: 1,
-  /** MOVDIR64B to a full dedicated WQ: dropped and SWERR 0x53 logged. */
-  DROPPED: 2,
-  /** The write was ignored (disabled WQ, wrong kind of write, bad portal). */
-  IGNORED: 3,
-} as const;
-
-/** One of the {@link SubmitStatus} values. */
-export type SubmitStatusValue = (typeof SubmitStatus)[keyof typeof SubmitStatus];
+// The submission outcomes live with the other status codes (status.ts); re-exported for the model's importers.
+export { SubmitStatus, type SubmitStatusValue } from './status.js';
 
 /** Slot flag: the descriptor's effective Priv. */
 export const SLOT_PRIV = 1;
