@@ -124,6 +124,9 @@ export {
   COMMAND_BY_CODE, COMMAND_WAITS, Command, type CommandContext, type CommandDef, COMMANDS, DeviceState, INT_HANDLE_IMS,
   type WaitKind, wqMaskOperand,
 } from './commands.js';
+export {
+  type CommandEntry, CommandUnit, type CommandUnitDevice, type CommandUnitOptions, type CommandWaitStrategy,
+} from './command-unit.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
 export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
