@@ -766,7 +766,7 @@ export class DsaDevice {
   private capabilityEnablesChanged(): void {
     const changed = this.pasidOn !== this.pasid.enabled || this.atsOn !== this.ats.enabled || this.priOn !== this.pri.enabled;
     this.refreshCapabilityEnables();
-    // An unsupported PCI change while working: Halt (the command unit's §3.3 sequence).
+    // An unsupported PCI change while working: Halt (the command unit's vidxd-device.md §3.3 sequence).
     if (changed && this.commands.working) this.commands.halt();
   }
 

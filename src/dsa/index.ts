@@ -102,13 +102,16 @@ export {
 } from './layout.js';
 export {
   type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields, type FieldsOf,
-  type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterOptions, type RegisterWindow,
-  resetValue, ro, rw, type SnakeCase, status, wo,
+  type FieldSpec, type Lock, packRegister, register, type RegisterContext, type RegisterDef, registerFrom, type RegisterLayout, registerLayout,
+  type RegisterOptions, type RegisterWindow, resetValue, ro, rw, type SnakeCase, status, unpackField, wo,
 } from './register-def.js';
 export {
   VERSION_BITS, GENCAP_BITS, WQCAP_BITS, GRPCAP_BITS, ENGCAP_BITS, OPCAP_BITS, OFFSETS_BITS, GENCFG_BITS,
   GENCTRL_BITS, GENSTS_BITS, INTCAUSE_BITS, CMD_BITS, CMDSTS_BITS, CMDCAP_BITS, SWERR_BITS, MSIX_PERM_BITS,
   GRPWQCFG_BITS, GRPENGCFG_BITS, GRPFLAGS_BITS, WQCFG_BITS, IMS_ENTRY_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS,
+  VERSION_REG, GENCAP_REG, WQCAP_REG, GRPCAP_REG, ENGCAP_REG, OPCAP_REG, OFFSETS_REG, GENCFG_REG,
+  GENCTRL_REG, GENSTS_REG, INTCAUSE_REG, CMD_REG, CMDSTS_REG, CMDCAP_REG, SWERR_REG, MSIX_PERM_REG,
+  GRPWQCFG_REG, GRPENGCFG_REG, GRPFLAGS_REG, WQCFG_REG, IMS_ENTRY_REG, MSIX_ENTRY_REG, MSIX_PBA_REG,
 } from './register-fields.js';
 export {
   BAR0_BLOCKS, CMD, CMDCAP, CMDSTS, ENGCAP, GENCAP, GENCFG, GENCTRL, GENERAL_BLOCK, GENSTS, GRPCAP, GRPCFG_BLOCK, GRPENGCFG,

@@ -244,6 +244,43 @@ export function register<K extends string>(
 }
 
 /**
+ * A register as a header file states it: name, offset (from the start of its block instance — BAR0
+ * for the general registers, the table entry for the others), size in bytes, one-line meaning and the
+ * layout of its fields. A register file applies its policy to it with {@link registerFrom}.
+ */
+export interface RegisterLayout<L extends Readonly<Record<string, FieldBits>> = Readonly<Record<string, FieldBits>>> {
+  /** Name (upper case, as in the DSA specification). */
+  readonly name: string;
+  /** Offset from the start of the block instance, dword aligned. */
+  readonly offset: number;
+  /** Size in bytes: 4, 8, 16 or 32. */
+  readonly size: number;
+  /** One-line description. */
+  readonly doc: string;
+  /** Where each field sits. */
+  readonly bits: L;
+}
+
+/** Declares a register of the header (see {@link RegisterLayout}). */
+export function registerLayout<L extends Readonly<Record<string, FieldBits>>>(name: string, offset: number, size: number, doc: string, bits: L): RegisterLayout<L> {
+  return Object.freeze({ name, offset, size, doc, bits });
+}
+
+/**
+ * The register of header entry `layout` as one register file treats it: `policy` for the fields it
+ * names (the others are reserved there), `options` for the register as a whole (and `doc`, what the
+ * register means in that file, when it says more than the header's line). Offset and size come from
+ * the header alone. Throws as {@link register} does.
+ */
+export function registerFrom<L extends Readonly<Record<string, FieldBits>>, P extends { readonly [K in keyof L]?: FieldPolicy }>(
+  layout: RegisterLayout<L>,
+  policy: P,
+  options: RegisterOptions & { readonly doc?: string } = {},
+): RegisterDef<FieldsOf<keyof P & keyof L & string>> {
+  return register(layout.name, layout.offset, layout.size, options.doc ?? layout.doc, fields(layout.bits, policy), options);
+}
+
+/**
  * `def` with another description: a table that reuses a register of another table unchanged (same
  * offset, fields, access rules and options) but says what it means there.
  */
@@ -262,11 +299,33 @@ export function bitMask(width: number): number {
 }
 
 /** The value of field `f` (≤ 32 bits) in `dword`, the register dword holding it. */
-export function fieldOf(dword: number, f: FieldDef): number {
+export function fieldOf(dword: number, f: FieldBits): number {
   return ((dword >>> (f.lo & 31)) & bitMask(f.width)) >>> 0;
 }
 
+/** The value of field `f` (≤ 32 bits) in the dwords of its register (missing dwords read 0). */
+export function unpackField(dwords: ArrayLike<number>, f: FieldBits): number {
+  return fieldOf(dwords[f.lo >>> 5] ?? 0, f);
+}
+
+/** The dwords of `reg` with the given field values (fields not named are 0). Throws `RangeError` for a wide field. */
+export function packRegister<F extends Readonly<Record<string, FieldDef>>>(
+  reg: RegisterDef<F>,
+  values: Partial<Record<keyof F, number>>,
+): Uint32Array {
+  const out = new Uint32Array(reg.size >>> 2);
+  for (const key of Object.keys(values) as (keyof F)[]) {
+    const f = reg.fields[key];
+    const v = values[key];
+    if (f === undefined || v === undefined) continue;
+    if (f.width > 32) throw new RangeError(`field ${f.name} is wide; set its dwords directly`);
+    const d = f.lo >>> 5;
+    out[d] = ((out[d] as number) | ((v & bitMask(f.width)) << (f.lo & 31))) >>> 0;
+  }
+  return out;
+}
+
 /** Mask of field `f` (≤ 32 bits) in the register dword holding it. */
-export function fieldMask(f: FieldDef): number {
+export function fieldMask(f: FieldBits): number {
   return (bitMask(f.width) << (f.lo & 31)) >>> 0;
 }

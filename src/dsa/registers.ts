@@ -1,17 +1,18 @@
 /**
  * The BAR0 register map of the DSA device model (the physical function), one declarative table per
  * block (vidxd-device.md §2, dsa-operations.md §11.2): each register applies the model's policy —
- * access, reset value from the profile, lock — to the shared field layouts of register-fields.ts.
+ * access, reset value from the profile, lock — to a register of the header (register-fields.ts),
+ * which alone says where it is, how big it is and where its fields sit.
  * Everything else — the MMIO dispatch, reset values, access rules, RESET_DEVICE and
  * docs/registers.md — is compiled from these tables.
  */
 import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } from './layout.js';
 import { commandMask, imsEntries, msixVectors } from './profile.js';
-import { type BlockDef, fields, type RegisterContext, register, ro, rw, status, wo } from './register-def.js';
+import { type BlockDef, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
 import {
-  CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, ENGCAP_BITS, GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS,
-  GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, IMS_ENTRY_BITS, INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS,
-  OFFSETS_BITS, OPCAP_BITS, SWERR_BITS, VERSION_BITS, WQCAP_BITS, WQCFG_BITS,
+  CMD_REG, CMDCAP_REG, CMDSTS_REG, ENGCAP_REG, GENCAP_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPCAP_REG,
+  GRPENGCFG_REG, GRPFLAGS_REG, GRPWQCFG_REG, IMS_ENTRY_REG, INTCAUSE_REG, MSIX_ENTRY_REG, MSIX_PBA_REG, MSIX_PERM_REG,
+  OFFSETS_REG, OPCAP_REG, SWERR_REG, VERSION_REG, WQCAP_REG, WQCFG_REG,
 } from './register-fields.js';
 
 const p = (c: RegisterContext) => c.profile;
@@ -20,12 +21,12 @@ const devLock = { lock: 'device-disabled' } as const;
 const wqLock = { lock: 'wq-disabled' } as const;
 
 /** VERSION (0x00). */
-export const VERSION = register('VERSION', 0x00, 4, 'Device version', fields(VERSION_BITS, {
+export const VERSION = registerFrom(VERSION_REG, {
   version: ro((c) => p(c).version),
-}));
+});
 
 /** GENCAP (0x10): general capabilities. */
-export const GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
+export const GENCAP = registerFrom(GENCAP_REG, {
   blockOnFault: ro((c) => bit(p(c).blockOnFault)),
   overlapCopy: ro((c) => bit(p(c).overlapCopy)),
   cacheControlMem: ro((c) => bit(p(c).cacheControlMem)),
@@ -38,10 +39,10 @@ export const GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields
   maxImsMult: ro((c) => p(c).imsMultiplier),
   configEn: ro(1),
   high: ro((c) => p(c).gencapHigh),
-}));
+});
 
 /** WQCAP (0x20): work-queue capabilities. */
-export const WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
+export const WQCAP = registerFrom(WQCAP_REG, {
   totalWqSize: ro((c) => p(c).totalWqSize),
   numWqs: ro((c) => p(c).wqs),
   wqcfgSize: ro(0),
@@ -50,84 +51,84 @@ export const WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', field
   wqAtsSupport: ro((c) => bit(p(c).wqAtsSupport)),
   priority: ro((c) => bit(p(c).wqPriority)),
   occupancy: ro((c) => bit(p(c).wqOccupancy)),
-}));
+});
 
 /** GRPCAP (0x30): group capabilities. */
-export const GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
+export const GRPCAP = registerFrom(GRPCAP_REG, {
   numGroups: ro((c) => p(c).groups),
   totalRdbufs: ro((c) => p(c).readBuffers),
   rdbufCtrl: ro((c) => bit(p(c).readBufferControl)),
   rdbufLimit: ro((c) => bit(p(c).readBufferLimit)),
-}));
+});
 
 /** ENGCAP (0x38): engine capabilities. */
-export const ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
+export const ENGCAP = registerFrom(ENGCAP_REG, {
   numEngines: ro((c) => p(c).engines),
-}));
+});
 
 /** OPCAP (0x40): supported operations, one bit per opcode. */
-export const OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities', fields(OPCAP_BITS, {
+export const OPCAP = registerFrom(OPCAP_REG, {
   ops: ro((c, dw) => p(c).opcap[dw] ?? 0),
-}));
+});
 
 /** OFFSETS (0x60): where the tables are, in units of 0x100 bytes. */
-export const OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
+export const OFFSETS = registerFrom(OFFSETS_REG, {
   grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
   wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
   msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
   ims: ro((c) => c.layout.ims / TABLE_UNIT),
   perfmon: ro(0),
-}));
+});
 
 /** GENCFG (0x80): general configuration. */
-export const GENCFG = register('GENCFG', 0x80, 4, 'General configuration', fields(GENCFG_BITS, {
+export const GENCFG = registerFrom(GENCFG_REG, {
   rdbufLimit: rw(devLock),
   userIntEn: rw(devLock),
-}));
+});
 
 /** GENCTRL (0x88): general control. */
-export const GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
+export const GENCTRL = registerFrom(GENCTRL_REG, {
   softerrIntEn: rw(),
   haltIntEn: rw(),
-}));
+});
 
 /** GENSTS (0x90): general status. */
-export const GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
+export const GENSTS = registerFrom(GENSTS_REG, {
   state: status(),
   resetType: status(),
-}));
+});
 
 /** INTCAUSE (0x98): interrupt causes of vector 0 (occupancy and perfmon never occur: not supported). */
-export const INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
+export const INTCAUSE = registerFrom(INTCAUSE_REG, {
   softwareError: status('RW1C'),
   commandCompletion: status('RW1C'),
   wqOccupancy: status('RW1C'),
   perfmonOverflow: status('RW1C'),
   halt: status('RW1C'),
   handlesRevoked: status('RW1C'),
-}));
+});
 
 /** CMD (0xA0): command register; a 4-byte write calls the owner's `CMD` hook. */
-export const CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
+export const CMD = registerFrom(CMD_REG, {
   operand: wo(),
   cmd: wo(),
   intReq: wo(),
-}), { preservedByReset: true, hook: true });
+}, { preservedByReset: true, hook: true });
 
 /** CMDSTS (0xA8): command status. */
-export const CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
+export const CMDSTS = registerFrom(CMDSTS_REG, {
   err: status(),
   result: status(),
   active: status(),
-}), { preservedByReset: true });
+}, { preservedByReset: true });
 
 /** CMDCAP (0xB0): implemented commands (present when GENCAP.cmd_cap = 1; else reads 0). */
-export const CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
+export const CMDCAP = registerFrom(CMDCAP_REG, {
   commands: ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
-}));
+});
 
 /** SWERR (0xC0): software error (dsa-operations.md §11.2). */
-export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
+export const SWERR = registerFrom(SWERR_REG, {
   valid: status('RW1C'),
   overflow: status('RW1C'),
   descValid: status(),
@@ -143,7 +144,7 @@ export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_
   batchIdx: status(),
   errorInfo: status(),
   faultAddr: status(),
-}), { preservedByReset: true });
+}, { preservedByReset: true });
 
 /** The general block: capabilities, control, status, command and SWERR registers at fixed offsets. */
 export const GENERAL_BLOCK: BlockDef = {
@@ -157,11 +158,11 @@ export const GENERAL_BLOCK: BlockDef = {
 };
 
 /** MSIX_PERM entry: which PASID may use a completion vector. */
-export const MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+export const MSIX_PERM = registerFrom(MSIX_PERM_REG, {
   ignore: rw(),
   pasidEn: rw(),
   pasid: rw(),
-}));
+});
 
 /** MSIX_PERM block: one entry per MSI-X vector. */
 export const MSIX_PERM_BLOCK: BlockDef = {
@@ -175,23 +176,23 @@ export const MSIX_PERM_BLOCK: BlockDef = {
 };
 
 /** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
-export const GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
+export const GRPWQCFG = registerFrom(GRPWQCFG_REG, {
   wqs: rw({ ...devLock, implemented: (c) => c.profile.wqs }),
-}));
+});
 
 /** GRPENGCFG: the engines of a group (bits of engines the device does not have read 0). */
-export const GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
+export const GRPENGCFG = registerFrom(GRPENGCFG_REG, {
   engines: rw({ ...devLock, implemented: (c) => c.profile.engines }),
-}));
+});
 
 /** GRPFLAGS: traffic classes and read-buffer controls of a group. */
-export const GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags', fields(GRPFLAGS_BITS, {
+export const GRPFLAGS = registerFrom(GRPFLAGS_REG, {
   tcA: rw(devLock),
   tcB: rw(devLock),
   useRdbufLimit: rw(devLock),
   rdbufsReserved: rw(devLock),
   rdbufsAllowed: rw(devLock),
-}));
+});
 
 /** GRPCFG block: one 64-byte entry per group. */
 export const GRPCFG_BLOCK: BlockDef = {
@@ -208,7 +209,7 @@ export const GRPCFG_BLOCK: BlockDef = {
  * WQCFG entry (32 bytes). Refreshed before a software read: the occupancy field is stored from the
  * WQ's count when software looks, not on every submission and dispatch.
  */
-export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fields(WQCFG_BITS, {
+export const WQCFG = registerFrom(WQCFG_REG, {
   wqSize: rw(wqLock),
   wqThresh: rw(wqLock),
   mode: rw(wqLock),
@@ -223,7 +224,7 @@ export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fie
   occupancy: status(),
   modeSupport: ro(1),
   wqState: status(),
-}), { refresh: true });
+}, { refresh: true });
 
 /** WQCFG block: one 32-byte entry per WQ. */
 export const WQCFG_BLOCK: BlockDef = {
@@ -237,7 +238,7 @@ export const WQCFG_BLOCK: BlockDef = {
 };
 
 /** One interrupt-handle (IMS) entry; a write calls the owner's `IMS_ENTRY` hook (pending delivery on unmask). */
-export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS) entry', fields(IMS_ENTRY_BITS, {
+export const IMS_ENTRY = registerFrom(IMS_ENTRY_REG, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
@@ -246,7 +247,7 @@ export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS)
   ignore: rw(),
   pasidEn: rw(),
   pasid: rw(),
-}), { hook: true });
+}, { hook: true });
 
 /** IMS block: the interrupt-handle table (absent when GENCAP.max_ims_mult = 0). */
 export const IMS_BLOCK: BlockDef = {
@@ -260,12 +261,12 @@ export const IMS_BLOCK: BlockDef = {
 };
 
 /** One MSI-X table entry (kept by the PCI MSI-X capability). */
-export const MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
+export const MSIX_ENTRY = registerFrom(MSIX_ENTRY_REG, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
   mask: rw({ reset: 1 }),
-}), { window: 'msix-table' });
+}, { window: 'msix-table' });
 
 /** MSI-X table block (BAR0, located by the MSI-X capability). */
 export const MSIX_TABLE_BLOCK: BlockDef = {
@@ -279,9 +280,9 @@ export const MSIX_TABLE_BLOCK: BlockDef = {
 };
 
 /** One qword of the MSI-X pending-bit array. */
-export const MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
+export const MSIX_PBA = registerFrom(MSIX_PBA_REG, {
   pending: status(),
-}), { window: 'msix-pba' });
+}, { window: 'msix-pba' });
 
 /** MSI-X PBA block. */
 export const MSIX_PBA_BLOCK: BlockDef = {

@@ -3,8 +3,7 @@
  * CMDSTS is polled until it is no longer active, the driver's `wait` hook running between two polls.
  * The driver polls, so it never asks for a completion interrupt (CMD.int_req stays 0).
  */
-import { CMD, CmdStatus, CMDSTS, fieldOf } from '../dsa/index.js';
-import { packRegister } from './codec.js';
+import { CMD, CmdStatus, CMDSTS, fieldOf, packRegister } from '../dsa/index.js';
 import { HostError } from './errors.js';
 import type { RegisterAccess } from './probe.js';
 

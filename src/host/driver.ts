@@ -5,13 +5,11 @@
  * out WQ objects, and routes the device's error and completion interrupts to their owners.
  */
 import {
-  Command, DeviceState, GENCTRL, GENCFG, GENSTS, GRPENGCFG, GRPFLAGS, GRPCFG_SIZE, GRPWQCFG,
-  IMS_ENTRY, IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, type VectorDelivery,
-  WQCFG,
+  Command, DeviceState, fieldOf, GENCFG, GENCTRL, GENSTS, GRPCFG_SIZE, GRPENGCFG, GRPFLAGS, GRPWQCFG, IMS_ENTRY,
+  IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, packRegister, type VectorDelivery, WQCFG,
 } from '../dsa/index.js';
 import type { AddressSpace, Iommu } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
-import { dwordField, packRegister } from './codec.js';
 import { type DeviceConfig, userInterruptsOf, validateConfig, type WqSpec } from './config.js';
 import { CommandChannel } from './commands.js';
 import { HostError } from './errors.js';
@@ -150,7 +148,7 @@ export class IdxdHost {
 
   /** GENSTS.state. */
   deviceState(): number {
-    return dwordField(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
+    return fieldOf(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
   }
 
   /**

@@ -3,7 +3,7 @@
  * BAR0 accesses only (as Linux idxd does), applies a configuration given as plain data, hands out
  * WQ objects and routes error and completion interrupts to their owners. Imports `dsa`, `pci`.
  */
-export { dwordField, packRegister, unpackField } from './codec.js';
+export { fieldOf as dwordField, packRegister, unpackField } from '../dsa/index.js';
 export { type DeviceConfig, type GroupConfig, validateConfig, type WqMode, type WqSpec } from './config.js';
 export {
   type DsaPciDevice, IdxdHost, type IdxdHostOptions, type InterruptHandle,

@@ -3,8 +3,7 @@
  * completion handlers of vectors 1.., and MSIX_PERM (which PASID may use a vector). Vector 0 (errors,
  * halt) stays with the driver.
  */
-import { MSIX_PERM, MSIX_PERM_SIZE } from '../dsa/index.js';
-import { packRegister } from './codec.js';
+import { MSIX_PERM, MSIX_PERM_SIZE, packRegister } from '../dsa/index.js';
 import { HostError } from './errors.js';
 import type { MsixInfo } from './pci.js';
 import type { RegisterAccess } from './probe.js';

@@ -3,8 +3,10 @@
  * PASID binding, drain and abort, occupancy, completion interrupts, and the owner (a kernel user or
  * the mdev layer) its software errors are routed to.
  */
-import { Command, type Portal, PORTAL_PAGE, PORTAL_STRIDE, type WithdrawnDescriptor, WQCFG, wqMaskOperand } from '../dsa/index.js';
-import { dwordField, packRegister } from './codec.js';
+import {
+  Command, fieldOf, packRegister, type Portal, PORTAL_PAGE, PORTAL_STRIDE, type WithdrawnDescriptor, WQCFG,
+  wqMaskOperand,
+} from '../dsa/index.js';
 import type { CommandChannel } from './commands.js';
 import type { WqMode, WqSpec } from './config.js';
 import { HostError } from './errors.js';
@@ -186,13 +188,13 @@ export class HostWq {
   /** WQCFG.wq_state = enabled. */
   get enabled(): boolean {
     const f = WQCFG.fields.wqState;
-    return dwordField(this.wqcfgDword(f.lo >>> 5), f) === 1;
+    return fieldOf(this.wqcfgDword(f.lo >>> 5), f) === 1;
   }
 
   /** WQCFG.occupancy: descriptors queued. */
   get occupancy(): number {
     const f = WQCFG.fields.occupancy;
-    return dwordField(this.wqcfgDword(f.lo >>> 5), f);
+    return fieldOf(this.wqcfgDword(f.lo >>> 5), f);
   }
 
   /** Descriptors queued with effective PASID `pasid`. */

@@ -1,15 +1,16 @@
 /**
- * The vdev's BAR0 register table (vidxd-device.md §4, §6): every register of the virtual device,
- * built from the same field layouts as the DSA model's table (`dsa/register-fields.ts`) with the
- * vdev's offsets, reset values, access rules and locks, and compiled by the same `RegisterFile`.
+ * The vdev's BAR0 register table (vidxd-device.md §4, §6): every register of the virtual device, from
+ * the same header as the DSA model's table (`dsa/register-fields.ts`: names, offsets, sizes, field
+ * layouts) with the vdev's policy only — reset values, access rules and locks — and compiled by the
+ * same `RegisterFile`.
  * Capability registers are derived from the parent's capabilities and the backing WQ and its group
  * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
  */
 import {
-  bitMask, type BlockDef, CMD, CMDCAP_BITS, CMDSTS, dsaProfile, ENGCAP_BITS, type FieldBits, fields, GENCAP_BITS,
-  GENCFG_BITS, GENCTRL, GENSTS, GRPCAP_BITS, GRPCFG_SIZE, GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, INTCAUSE, MSIX_ENTRY,
-  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_BITS, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_BITS, OPCAP_BITS, type RegisterContext, type RegisterDef, register, ro,
-  rw, status, SWERR, TABLE_UNIT, VERSION_BITS, WQCAP_BITS, WQCFG_BITS, WQCFG_SIZE,
+  bitMask, type BlockDef, CMD, CMDCAP_REG, CMDSTS, dsaProfile, ENGCAP_REG, type FieldBits, GENCAP_BITS, GENCAP_REG,
+  GENCFG_REG, GENCTRL, GENSTS, GRPCAP_REG, GRPCFG_SIZE, GRPENGCFG_REG, GRPFLAGS_BITS, GRPFLAGS_REG, GRPWQCFG_REG, INTCAUSE, MSIX_ENTRY,
+  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_REG, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_REG, OPCAP_REG, type RegisterContext, type RegisterDef,
+  registerFrom, ro, rw, status, SWERR, TABLE_UNIT, unpackField, VERSION_REG, WQCAP_REG, WQCFG_REG, WQCFG_SIZE,
 } from '../dsa/index.js';
 import { VDEV_COMMAND_MASK } from './commands.js';
 import type { VdevFacts, VdevMode } from './facts.js';
@@ -31,14 +32,9 @@ function f(c: RegisterContext): VdevFacts {
   return c.facts;
 }
 
-/** The value of field `b` (≤ 32 bits) in a raw register given as dwords. */
-function rawField(dwords: readonly number[], b: FieldBits): number {
-  return (((dwords[b.lo >>> 5] ?? 0) >>> (b.lo & 31)) & bitMask(b.width)) >>> 0;
-}
-
 const bit = (on: boolean): number => (on ? 1 : 0);
-const gencap = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).gencap, b);
-const grpflag = (b: FieldBits) => (c: RegisterContext): number => rawField(f(c).groupFlags, b);
+const gencap = (b: FieldBits) => (c: RegisterContext): number => unpackField(f(c).gencap, b);
+const grpflag = (b: FieldBits) => (c: RegisterContext): number => unpackField(f(c).groupFlags, b);
 const wqLock = { lock: 'wq-disabled' } as const;
 const devLock = { lock: 'device-disabled' } as const;
 
@@ -69,15 +65,15 @@ export function vdevRegisterContext(facts: VdevFacts): VdevRegisterContext {
 // ---------------------------------------------------------------- general registers (0x000–0x0FF)
 
 /** VERSION (0x00): the parent's. */
-export const VDEV_VERSION = register('VERSION', 0x00, 4, 'Device version (the parent\'s)', fields(VERSION_BITS, {
+export const VDEV_VERSION = registerFrom(VERSION_REG, {
   version: ro((c) => f(c).version),
-}));
+}, { doc: 'Device version (the parent\'s)' });
 
 /**
  * GENCAP (0x10): the parent's, with the Command Capabilities register (cmd_cap 1), no configuration
  * (config_en 0), no IMS table, and block on fault only when the backing WQ allows it.
  */
-export const VDEV_GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
+export const VDEV_GENCAP = registerFrom(GENCAP_REG, {
   blockOnFault: ro((c) => gencap(GENCAP_BITS.blockOnFault)(c) & bit(f(c).wqBlockOnFault)),
   overlapCopy: ro(gencap(GENCAP_BITS.overlapCopy)),
   cacheControlMem: ro(gencap(GENCAP_BITS.cacheControlMem)),
@@ -90,10 +86,10 @@ export const VDEV_GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', f
   maxImsMult: ro(0),
   configEn: ro(0),
   high: ro((c) => f(c).gencap[1]),
-}));
+});
 
 /** WQCAP (0x20): one WQ of the backing WQ's size, in the type's mode; no per-WQ ATS, priority or occupancy reporting. */
-export const VDEV_WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
+export const VDEV_WQCAP = registerFrom(WQCAP_REG, {
   totalWqSize: ro((c) => f(c).wqSize),
   numWqs: ro(1),
   wqcfgSize: ro(0),
@@ -103,34 +99,34 @@ export const VDEV_WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', 
   priority: ro(0),
   occupancy: ro(0),
   occupancyInt: ro(0),
-}));
+});
 
 /** GRPCAP (0x30): one group, no read buffers. */
-export const VDEV_GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
+export const VDEV_GRPCAP = registerFrom(GRPCAP_REG, {
   numGroups: ro(1),
   totalRdbufs: ro(0),
   rdbufCtrl: ro(0),
   rdbufLimit: ro(0),
-}));
+});
 
 /** ENGCAP (0x38): the engines of the backing WQ's group. */
-export const VDEV_ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
+export const VDEV_ENGCAP = registerFrom(ENGCAP_REG, {
   numEngines: ro((c) => f(c).engines),
-}));
+});
 
 /** OPCAP (0x40): the parent's. */
-export const VDEV_OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities (the parent\'s)', fields(OPCAP_BITS, {
+export const VDEV_OPCAP = registerFrom(OPCAP_REG, {
   ops: ro((c, dw) => f(c).opcap[dw] ?? 0),
-}));
+}, { doc: 'Operation capabilities (the parent\'s)' });
 
 /** OFFSETS (0x60): GRPCFG 0x400, WQCFG 0x500, MSIX_PERM 0x300, no IMS, no perfmon (units of 0x100). */
-export const VDEV_OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
+export const VDEV_OFFSETS = registerFrom(OFFSETS_REG, {
   grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
   wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
   msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
   ims: ro(0),
   perfmon: ro(0),
-}));
+});
 
 /**
  * GENCFG (0x80): nothing in it reaches the backing device, so the vdev accepts no setting the
@@ -141,10 +137,10 @@ export const VDEV_OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x1
  * rdbuf_limit is writable while Disabled as on the model, and the vdev's GRPCAP has no global
  * read-buffer limit, so ENABLE_DEVICE refuses a non-zero one with 0x11 exactly as the model does.
  */
-export const VDEV_GENCFG = register('GENCFG', 0x80, 4, 'General configuration (user_int_en: the parent\'s, read-only)', fields(GENCFG_BITS, {
+export const VDEV_GENCFG = registerFrom(GENCFG_REG, {
   rdbufLimit: rw(devLock),
   userIntEn: ro((c) => bit(f(c).userInterrupts)),
-}));
+}, { doc: 'General configuration (user_int_en: the parent\'s, read-only)' });
 
 // GENCTRL through CMDSTS are the DSA model's registers unchanged (same fields, access rules, locks
 // and reset behaviour); only the vdev's reading of them differs, which its commands implement.
@@ -165,9 +161,9 @@ export const VDEV_CMD = CMD;
 export const VDEV_CMDSTS = CMDSTS;
 
 /** CMDCAP (0xB0): exactly the commands of the vdev's command table. */
-export const VDEV_CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
+export const VDEV_CMDCAP = registerFrom(CMDCAP_REG, {
   commands: ro(VDEV_COMMAND_MASK),
-}));
+});
 
 /** SWERR (0xC0): software error (dsa-operations.md §11.2); valid and overflow RW1C; kept by RESET_DEVICE. The DSA model's register. */
 export const VDEV_SWERR = SWERR;
@@ -189,10 +185,10 @@ export const VDEV_GENERAL_BLOCK: BlockDef = {
 // ---------------------------------------------------------------- tables
 
 /** MSIX_PERM entry: only pasid_en and pasid are writable (the ignore bit is not implemented). */
-export const VDEV_MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+export const VDEV_MSIX_PERM = registerFrom(MSIX_PERM_REG, {
   pasidEn: rw(),
   pasid: rw(),
-}));
+});
 
 /** MSIX_PERM block (0x300): one entry per MSI-X vector. */
 export const VDEV_MSIX_PERM_BLOCK: BlockDef = {
@@ -206,23 +202,23 @@ export const VDEV_MSIX_PERM_BLOCK: BlockDef = {
 };
 
 /** GRPWQCFG of group 0: WQ 0. */
-export const VDEV_GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
+export const VDEV_GRPWQCFG = registerFrom(GRPWQCFG_REG, {
   wqs: ro((_c, dw) => (dw === 0 ? 1 : 0)),
-}));
+});
 
 /** GRPENGCFG of group 0: the low num_engines bits. */
-export const VDEV_GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
+export const VDEV_GRPENGCFG = registerFrom(GRPENGCFG_REG, {
   engines: ro((c, dw) => bitMask(Math.max(0, Math.min(32, f(c).engines - 32 * dw)))),
-}));
+});
 
 /** GRPFLAGS of group 0: mirrored from the backing WQ's group. */
-export const VDEV_GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags (the backing WQ\'s group\'s)', fields(GRPFLAGS_BITS, {
+export const VDEV_GRPFLAGS = registerFrom(GRPFLAGS_REG, {
   tcA: ro(grpflag(GRPFLAGS_BITS.tcA)),
   tcB: ro(grpflag(GRPFLAGS_BITS.tcB)),
   useRdbufLimit: ro(grpflag(GRPFLAGS_BITS.useRdbufLimit)),
   rdbufsReserved: ro(grpflag(GRPFLAGS_BITS.rdbufsReserved)),
   rdbufsAllowed: ro(grpflag(GRPFLAGS_BITS.rdbufsAllowed)),
-}));
+}, { doc: 'Group flags (the backing WQ\'s group\'s)' });
 
 /** GRPCFG block (0x400): group 0, read-only. */
 export const VDEV_GRPCFG_BLOCK: BlockDef = {
@@ -254,16 +250,16 @@ const WQCFG_COMMON = {
 const WQCFG_DOC = 'Work-queue configuration (occupancy: this vdev\'s descriptors in the backing WQ, read live)';
 
 /** WQCFG of a dedicated vdev: pasid_en is the guest's choice (reset 0), writable while the WQ is disabled. */
-export const VDEV_WQCFG_DEDICATED = register('WQCFG', 0x00, 32, WQCFG_DOC, fields(WQCFG_BITS, {
+export const VDEV_WQCFG_DEDICATED = registerFrom(WQCFG_REG, {
   ...WQCFG_COMMON,
   pasidEn: rw(wqLock),
-}), { refresh: true });
+}, { refresh: true, doc: WQCFG_DOC });
 
 /** WQCFG of a shared vdev: a shared WQ requires PASIDs, so pasid_en reads 1 and ignores writes. */
-export const VDEV_WQCFG_SHARED = register('WQCFG', 0x00, 32, WQCFG_DOC, fields(WQCFG_BITS, {
+export const VDEV_WQCFG_SHARED = registerFrom(WQCFG_REG, {
   ...WQCFG_COMMON,
   pasidEn: ro(1),
-}), { refresh: true });
+}, { refresh: true, doc: WQCFG_DOC });
 
 /** The WQCFG register of a vdev of `mode`. */
 export function vdevWqcfg(mode: VdevMode): typeof VDEV_WQCFG_DEDICATED {

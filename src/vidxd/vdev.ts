@@ -8,7 +8,7 @@
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
 import {
-  CmdStatus, CommandUnit, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
+  CmdStatus, CommandUnit, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, fieldOf, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
   SubmitStatus,
 } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
@@ -727,8 +727,7 @@ export class Vdev {
     const t = checkImage(image, { mode: this.mode, own: this.ownFacts, presented: this.presented, regs: this.regs, pci: this.pci, wqcfg: this.wqcfg });
     const d = image.device;
     const wqcfg = this.wqcfg;
-    const field = (f: { readonly lo: number; readonly width: number }): number =>
-      ((image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number) >>> (f.lo & 31)) & (f.width === 32 ? 0xffffffff : (1 << f.width) - 1);
+    const field = (f: FieldBits): number => fieldOf(image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number, f);
     // What the parent must give, before anything is changed.
     if (d.wqOn) {
       if (!this.wq.enabled) throw new MigStreamError('the backing WQ is not enabled: the destination cannot run the saved virtual WQ');
