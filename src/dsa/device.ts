@@ -24,6 +24,7 @@ import { RegisterMmio } from './mmio.js';
 import { buildDsaFunction } from './pci-function.js';
 import { Portal, PortalRegion } from './portal.js';
 import { commandMask, type DsaProfile, dsaProfile, gencapLow } from './profile.js';
+import type { RegisterContext } from './register-def.js';
 import { RegisterFile } from './register-file.js';
 import { BAR0_BLOCKS, CMD, GENCFG, GENSTS, IMS_ENTRY, WQCFG } from './registers.js';
 import { SoftwareErrorCode } from './status.js';
@@ -91,7 +92,7 @@ export class DsaDevice {
   /** PASID capability. */
   readonly pasid: PasidCapability;
   /** The register file compiled from the tables. */
-  readonly regs: RegisterFile;
+  readonly regs: RegisterFile<RegisterContext>;
   /** BAR0 as an MMIO region. */
   readonly bar0: RegisterMmio;
   /** BAR2 as an MMIO region. */

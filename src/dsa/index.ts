@@ -102,7 +102,7 @@ export {
 } from './layout.js';
 export {
   type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields, type FieldsOf,
-  type FieldSpec, type Lock, packRegister, register, type RegisterContext, type RegisterDef, registerFrom, type RegisterLayout, registerLayout,
+  type AnyFieldPolicy, type FieldSpec, type Lock, packRegister, policies, type PolicyContext, register, type RegisterContext, type RegisterDef, registerFrom, type RegisterLayout, registerLayout,
   type RegisterOptions, type RegisterWindow, resetValue, ro, rw, type SnakeCase, status, unpackField, wo,
 } from './register-def.js';
 export {

@@ -8,13 +8,15 @@
  */
 import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } from './layout.js';
 import { commandMask, imsEntries, msixVectors } from './profile.js';
-import { type BlockDef, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
+import { type BlockDef, policies, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
 import {
   CMD_REG, CMDCAP_REG, CMDSTS_REG, ENGCAP_REG, GENCAP_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPCAP_REG,
   GRPENGCFG_REG, GRPFLAGS_REG, GRPWQCFG_REG, IMS_ENTRY_REG, INTCAUSE_REG, MSIX_ENTRY_REG, MSIX_PBA_REG, MSIX_PERM_REG,
   OFFSETS_REG, OPCAP_REG, SWERR_REG, VERSION_REG, WQCAP_REG, WQCFG_REG,
 } from './register-fields.js';
 
+/** The policy helpers of the model's table (values computed from its profile and layout). */
+const at = policies<RegisterContext>();
 const p = (c: RegisterContext) => c.profile;
 const bit = (on: boolean): number => (on ? 1 : 0);
 const devLock = { lock: 'device-disabled' } as const;
@@ -22,61 +24,61 @@ const wqLock = { lock: 'wq-disabled' } as const;
 
 /** VERSION (0x00). */
 export const VERSION = registerFrom(VERSION_REG, {
-  version: ro((c) => p(c).version),
+  version: at.ro((c) => p(c).version),
 });
 
 /** GENCAP (0x10): general capabilities. */
 export const GENCAP = registerFrom(GENCAP_REG, {
-  blockOnFault: ro((c) => bit(p(c).blockOnFault)),
-  overlapCopy: ro((c) => bit(p(c).overlapCopy)),
-  cacheControlMem: ro((c) => bit(p(c).cacheControlMem)),
-  cacheControlCache: ro((c) => bit(p(c).cacheControlCache)),
-  cmdCap: ro((c) => bit(p(c).commandCapabilities)),
-  destReadback: ro((c) => bit(p(c).destinationReadback)),
-  drainReadback: ro((c) => bit(p(c).drainReadback)),
-  maxXferShift: ro((c) => p(c).maxTransferShift),
-  maxBatchShift: ro((c) => p(c).maxBatchShift),
-  maxImsMult: ro((c) => p(c).imsMultiplier),
+  blockOnFault: at.ro((c) => bit(p(c).blockOnFault)),
+  overlapCopy: at.ro((c) => bit(p(c).overlapCopy)),
+  cacheControlMem: at.ro((c) => bit(p(c).cacheControlMem)),
+  cacheControlCache: at.ro((c) => bit(p(c).cacheControlCache)),
+  cmdCap: at.ro((c) => bit(p(c).commandCapabilities)),
+  destReadback: at.ro((c) => bit(p(c).destinationReadback)),
+  drainReadback: at.ro((c) => bit(p(c).drainReadback)),
+  maxXferShift: at.ro((c) => p(c).maxTransferShift),
+  maxBatchShift: at.ro((c) => p(c).maxBatchShift),
+  maxImsMult: at.ro((c) => p(c).imsMultiplier),
   configEn: ro(1),
-  high: ro((c) => p(c).gencapHigh),
+  high: at.ro((c) => p(c).gencapHigh),
 });
 
 /** WQCAP (0x20): work-queue capabilities. */
 export const WQCAP = registerFrom(WQCAP_REG, {
-  totalWqSize: ro((c) => p(c).totalWqSize),
-  numWqs: ro((c) => p(c).wqs),
+  totalWqSize: at.ro((c) => p(c).totalWqSize),
+  numWqs: at.ro((c) => p(c).wqs),
   wqcfgSize: ro(0),
-  sharedMode: ro((c) => bit(p(c).sharedMode)),
-  dedicatedMode: ro((c) => bit(p(c).dedicatedMode)),
-  wqAtsSupport: ro((c) => bit(p(c).wqAtsSupport)),
-  priority: ro((c) => bit(p(c).wqPriority)),
-  occupancy: ro((c) => bit(p(c).wqOccupancy)),
+  sharedMode: at.ro((c) => bit(p(c).sharedMode)),
+  dedicatedMode: at.ro((c) => bit(p(c).dedicatedMode)),
+  wqAtsSupport: at.ro((c) => bit(p(c).wqAtsSupport)),
+  priority: at.ro((c) => bit(p(c).wqPriority)),
+  occupancy: at.ro((c) => bit(p(c).wqOccupancy)),
 });
 
 /** GRPCAP (0x30): group capabilities. */
 export const GRPCAP = registerFrom(GRPCAP_REG, {
-  numGroups: ro((c) => p(c).groups),
-  totalRdbufs: ro((c) => p(c).readBuffers),
-  rdbufCtrl: ro((c) => bit(p(c).readBufferControl)),
-  rdbufLimit: ro((c) => bit(p(c).readBufferLimit)),
+  numGroups: at.ro((c) => p(c).groups),
+  totalRdbufs: at.ro((c) => p(c).readBuffers),
+  rdbufCtrl: at.ro((c) => bit(p(c).readBufferControl)),
+  rdbufLimit: at.ro((c) => bit(p(c).readBufferLimit)),
 });
 
 /** ENGCAP (0x38): engine capabilities. */
 export const ENGCAP = registerFrom(ENGCAP_REG, {
-  numEngines: ro((c) => p(c).engines),
+  numEngines: at.ro((c) => p(c).engines),
 });
 
 /** OPCAP (0x40): supported operations, one bit per opcode. */
 export const OPCAP = registerFrom(OPCAP_REG, {
-  ops: ro((c, dw) => p(c).opcap[dw] ?? 0),
+  ops: at.ro((c, dw) => p(c).opcap[dw] ?? 0),
 });
 
 /** OFFSETS (0x60): where the tables are, in units of 0x100 bytes. */
 export const OFFSETS = registerFrom(OFFSETS_REG, {
-  grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
-  wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
-  msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
-  ims: ro((c) => c.layout.ims / TABLE_UNIT),
+  grpcfg: at.ro((c) => c.layout.grpcfg / TABLE_UNIT),
+  wqcfg: at.ro((c) => c.layout.wqcfg / TABLE_UNIT),
+  msixPerm: at.ro((c) => c.layout.msixPerm / TABLE_UNIT),
+  ims: at.ro((c) => c.layout.ims / TABLE_UNIT),
   perfmon: ro(0),
 });
 
@@ -124,7 +126,7 @@ export const CMDSTS = registerFrom(CMDSTS_REG, {
 
 /** CMDCAP (0xB0): implemented commands (present when GENCAP.cmd_cap = 1; else reads 0). */
 export const CMDCAP = registerFrom(CMDCAP_REG, {
-  commands: ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
+  commands: at.ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
 });
 
 /** SWERR (0xC0): software error (dsa-operations.md §11.2). */
@@ -147,7 +149,7 @@ export const SWERR = registerFrom(SWERR_REG, {
 }, { preservedByReset: true });
 
 /** The general block: capabilities, control, status, command and SWERR registers at fixed offsets. */
-export const GENERAL_BLOCK: BlockDef = {
+export const GENERAL_BLOCK: BlockDef<RegisterContext> = {
   name: 'General',
   doc: 'Capabilities, configuration, control, status, command and software-error registers',
   base: () => 0,
@@ -165,7 +167,7 @@ export const MSIX_PERM = registerFrom(MSIX_PERM_REG, {
 });
 
 /** MSIX_PERM block: one entry per MSI-X vector. */
-export const MSIX_PERM_BLOCK: BlockDef = {
+export const MSIX_PERM_BLOCK: BlockDef<RegisterContext> = {
   name: 'MSIX_PERM',
   doc: 'MSI-X permission table (OFFSETS.msix_perm)',
   base: (c) => c.layout.msixPerm,
@@ -177,12 +179,12 @@ export const MSIX_PERM_BLOCK: BlockDef = {
 
 /** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
 export const GRPWQCFG = registerFrom(GRPWQCFG_REG, {
-  wqs: rw({ ...devLock, implemented: (c) => c.profile.wqs }),
+  wqs: at.rw({ ...devLock, implemented: (c) => c.profile.wqs }),
 });
 
 /** GRPENGCFG: the engines of a group (bits of engines the device does not have read 0). */
 export const GRPENGCFG = registerFrom(GRPENGCFG_REG, {
-  engines: rw({ ...devLock, implemented: (c) => c.profile.engines }),
+  engines: at.rw({ ...devLock, implemented: (c) => c.profile.engines }),
 });
 
 /** GRPFLAGS: traffic classes and read-buffer controls of a group. */
@@ -195,7 +197,7 @@ export const GRPFLAGS = registerFrom(GRPFLAGS_REG, {
 });
 
 /** GRPCFG block: one 64-byte entry per group. */
-export const GRPCFG_BLOCK: BlockDef = {
+export const GRPCFG_BLOCK: BlockDef<RegisterContext> = {
   name: 'GRPCFG',
   doc: 'Group configuration table (OFFSETS.grpcfg), writable while the device is Disabled',
   base: (c) => c.layout.grpcfg,
@@ -227,7 +229,7 @@ export const WQCFG = registerFrom(WQCFG_REG, {
 }, { refresh: true });
 
 /** WQCFG block: one 32-byte entry per WQ. */
-export const WQCFG_BLOCK: BlockDef = {
+export const WQCFG_BLOCK: BlockDef<RegisterContext> = {
   name: 'WQCFG',
   doc: 'Work-queue configuration table (OFFSETS.wqcfg), writable while the WQ is disabled',
   base: (c) => c.layout.wqcfg,
@@ -250,7 +252,7 @@ export const IMS_ENTRY = registerFrom(IMS_ENTRY_REG, {
 }, { hook: true });
 
 /** IMS block: the interrupt-handle table (absent when GENCAP.max_ims_mult = 0). */
-export const IMS_BLOCK: BlockDef = {
+export const IMS_BLOCK: BlockDef<RegisterContext> = {
   name: 'IMS',
   doc: 'Interrupt-handle (IMS-like) table (OFFSETS.ims)',
   base: (c) => c.layout.ims,
@@ -269,7 +271,7 @@ export const MSIX_ENTRY = registerFrom(MSIX_ENTRY_REG, {
 }, { window: 'msix-table' });
 
 /** MSI-X table block (BAR0, located by the MSI-X capability). */
-export const MSIX_TABLE_BLOCK: BlockDef = {
+export const MSIX_TABLE_BLOCK: BlockDef<RegisterContext> = {
   name: 'MSI-X table',
   doc: 'MSI-X table: vector 0 errors and commands, vector n + 1 completions of WQ n by convention',
   base: (c) => c.layout.msixTable,
@@ -285,7 +287,7 @@ export const MSIX_PBA = registerFrom(MSIX_PBA_REG, {
 }, { window: 'msix-pba' });
 
 /** MSI-X PBA block. */
-export const MSIX_PBA_BLOCK: BlockDef = {
+export const MSIX_PBA_BLOCK: BlockDef<RegisterContext> = {
   name: 'MSI-X PBA',
   doc: 'MSI-X pending-bit array',
   base: (c) => c.layout.msixPba,
@@ -296,6 +298,6 @@ export const MSIX_PBA_BLOCK: BlockDef = {
 };
 
 /** Every BAR0 block, in address order. */
-export const BAR0_BLOCKS: readonly BlockDef[] = [
+export const BAR0_BLOCKS: readonly BlockDef<RegisterContext>[] = [
   GENERAL_BLOCK, MSIX_PERM_BLOCK, GRPCFG_BLOCK, WQCFG_BLOCK, IMS_BLOCK, MSIX_TABLE_BLOCK, MSIX_PBA_BLOCK,
 ];

@@ -7,66 +7,45 @@
  * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
  */
 import {
-  bitMask, type BlockDef, CMD, CMDCAP_REG, CMDSTS, dsaProfile, ENGCAP_REG, type FieldBits, GENCAP_BITS, GENCAP_REG,
+  type Bar0Layout, bitMask, type BlockDef, CMD, CMDCAP_REG, CMDSTS, ENGCAP_REG, type FieldBits, GENCAP_BITS, GENCAP_REG,
   GENCFG_REG, GENCTRL, GENSTS, GRPCAP_REG, GRPCFG_SIZE, GRPENGCFG_REG, GRPFLAGS_BITS, GRPFLAGS_REG, GRPWQCFG_REG, INTCAUSE, MSIX_ENTRY,
-  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_REG, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_REG, OPCAP_REG, type RegisterContext, type RegisterDef,
+  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_REG, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_REG, OPCAP_REG, policies, type RegisterDef, type FieldDef,
   registerFrom, ro, rw, status, SWERR, TABLE_UNIT, unpackField, VERSION_REG, WQCAP_REG, WQCFG_REG, WQCFG_SIZE,
 } from '../dsa/index.js';
 import { VDEV_COMMAND_MASK } from './commands.js';
 import type { VdevFacts, VdevMode } from './facts.js';
 import { VDEV_LAYOUT } from './layout.js';
 
-/** What the vdev's table is compiled for: a register context plus the vdev's facts. */
-export interface VdevRegisterContext extends RegisterContext {
+/**
+ * What the vdev's table is compiled for: its facts and its BAR0 layout (the table is generic in its
+ * context, so no DSA profile stands in for the vdev).
+ */
+export interface VdevRegisterContext {
+  /** Where the tables sit in the vdev's BAR0. */
+  readonly layout: Bar0Layout;
   /** The parent's and the backing WQ's values. */
   readonly facts: VdevFacts;
 }
 
-function isVdevContext(c: RegisterContext): c is VdevRegisterContext {
-  return 'facts' in c;
-}
-
-/** The facts of a vdev register context (a table compiled for another context is a build mistake). */
-function f(c: RegisterContext): VdevFacts {
-  if (!isVdevContext(c)) throw new Error('the vdev register table needs a VdevRegisterContext (vdevRegisterContext())');
-  return c.facts;
-}
-
+/** The policy helpers of the vdev's table (values computed from its facts and layout). */
+const at = policies<VdevRegisterContext>();
+const f = (c: VdevRegisterContext): VdevFacts => c.facts;
 const bit = (on: boolean): number => (on ? 1 : 0);
-const gencap = (b: FieldBits) => (c: RegisterContext): number => unpackField(f(c).gencap, b);
-const grpflag = (b: FieldBits) => (c: RegisterContext): number => unpackField(f(c).groupFlags, b);
+const gencap = (b: FieldBits) => (c: VdevRegisterContext): number => unpackField(f(c).gencap, b);
+const grpflag = (b: FieldBits) => (c: VdevRegisterContext): number => unpackField(f(c).groupFlags, b);
 const wqLock = { lock: 'wq-disabled' } as const;
 const devLock = { lock: 'device-disabled' } as const;
 
-/** The register context of a vdev: its facts, its layout and the DSA profile it amounts to (one WQ, one group). */
+/** The register context of a vdev: its facts and its layout. */
 export function vdevRegisterContext(facts: VdevFacts): VdevRegisterContext {
-  const profile = dsaProfile({
-    deviceId: facts.deviceId,
-    revision: facts.revision,
-    version: facts.version,
-    engines: Math.max(1, Math.min(64, facts.engines)),
-    groups: 1,
-    wqs: 1,
-    totalWqSize: Math.max(1, facts.wqSize),
-    commandCapabilities: true,
-    imsMultiplier: 0,
-    opcap: facts.opcap,
-    sharedMode: facts.mode === 'shared',
-    dedicatedMode: facts.mode === 'dedicated',
-    wqPriority: false,
-    wqOccupancy: false,
-    readBuffers: 0,
-    readBufferControl: false,
-    readBufferLimit: false,
-  });
-  return Object.freeze({ profile, layout: VDEV_LAYOUT, facts });
+  return Object.freeze({ layout: VDEV_LAYOUT, facts });
 }
 
 // ---------------------------------------------------------------- general registers (0x000–0x0FF)
 
 /** VERSION (0x00): the parent's. */
 export const VDEV_VERSION = registerFrom(VERSION_REG, {
-  version: ro((c) => f(c).version),
+  version: at.ro((c) => f(c).version),
 }, { doc: 'Device version (the parent\'s)' });
 
 /**
@@ -74,7 +53,7 @@ export const VDEV_VERSION = registerFrom(VERSION_REG, {
  * (config_en 0), no IMS table, and block on fault only when the backing WQ allows it.
  */
 export const VDEV_GENCAP = registerFrom(GENCAP_REG, {
-  blockOnFault: ro((c) => gencap(GENCAP_BITS.blockOnFault)(c) & bit(f(c).wqBlockOnFault)),
+  blockOnFault: at.ro((c) => gencap(GENCAP_BITS.blockOnFault)(c) & bit(f(c).wqBlockOnFault)),
   overlapCopy: ro(gencap(GENCAP_BITS.overlapCopy)),
   cacheControlMem: ro(gencap(GENCAP_BITS.cacheControlMem)),
   cacheControlCache: ro(gencap(GENCAP_BITS.cacheControlCache)),
@@ -85,16 +64,16 @@ export const VDEV_GENCAP = registerFrom(GENCAP_REG, {
   maxBatchShift: ro(gencap(GENCAP_BITS.maxBatchShift)),
   maxImsMult: ro(0),
   configEn: ro(0),
-  high: ro((c) => f(c).gencap[1]),
+  high: at.ro((c) => f(c).gencap[1]),
 });
 
 /** WQCAP (0x20): one WQ of the backing WQ's size, in the type's mode; no per-WQ ATS, priority or occupancy reporting. */
 export const VDEV_WQCAP = registerFrom(WQCAP_REG, {
-  totalWqSize: ro((c) => f(c).wqSize),
+  totalWqSize: at.ro((c) => f(c).wqSize),
   numWqs: ro(1),
   wqcfgSize: ro(0),
-  sharedMode: ro((c) => bit(f(c).mode === 'shared')),
-  dedicatedMode: ro((c) => bit(f(c).mode === 'dedicated')),
+  sharedMode: at.ro((c) => bit(f(c).mode === 'shared')),
+  dedicatedMode: at.ro((c) => bit(f(c).mode === 'dedicated')),
   wqAtsSupport: ro(0),
   priority: ro(0),
   occupancy: ro(0),
@@ -111,19 +90,19 @@ export const VDEV_GRPCAP = registerFrom(GRPCAP_REG, {
 
 /** ENGCAP (0x38): the engines of the backing WQ's group. */
 export const VDEV_ENGCAP = registerFrom(ENGCAP_REG, {
-  numEngines: ro((c) => f(c).engines),
+  numEngines: at.ro((c) => f(c).engines),
 });
 
 /** OPCAP (0x40): the parent's. */
 export const VDEV_OPCAP = registerFrom(OPCAP_REG, {
-  ops: ro((c, dw) => f(c).opcap[dw] ?? 0),
+  ops: at.ro((c, dw) => f(c).opcap[dw] ?? 0),
 }, { doc: 'Operation capabilities (the parent\'s)' });
 
 /** OFFSETS (0x60): GRPCFG 0x400, WQCFG 0x500, MSIX_PERM 0x300, no IMS, no perfmon (units of 0x100). */
 export const VDEV_OFFSETS = registerFrom(OFFSETS_REG, {
-  grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
-  wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
-  msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
+  grpcfg: at.ro((c) => c.layout.grpcfg / TABLE_UNIT),
+  wqcfg: at.ro((c) => c.layout.wqcfg / TABLE_UNIT),
+  msixPerm: at.ro((c) => c.layout.msixPerm / TABLE_UNIT),
   ims: ro(0),
   perfmon: ro(0),
 });
@@ -139,7 +118,7 @@ export const VDEV_OFFSETS = registerFrom(OFFSETS_REG, {
  */
 export const VDEV_GENCFG = registerFrom(GENCFG_REG, {
   rdbufLimit: rw(devLock),
-  userIntEn: ro((c) => bit(f(c).userInterrupts)),
+  userIntEn: at.ro((c) => bit(f(c).userInterrupts)),
 }, { doc: 'General configuration (user_int_en: the parent\'s, read-only)' });
 
 // GENCTRL through CMDSTS are the DSA model's registers unchanged (same fields, access rules, locks
@@ -169,7 +148,7 @@ export const VDEV_CMDCAP = registerFrom(CMDCAP_REG, {
 export const VDEV_SWERR = SWERR;
 
 /** The general block. */
-export const VDEV_GENERAL_BLOCK: BlockDef = {
+export const VDEV_GENERAL_BLOCK: BlockDef<VdevRegisterContext> = {
   name: 'General',
   doc: 'Capabilities, configuration, control, status, command and software-error registers',
   base: () => 0,
@@ -191,7 +170,7 @@ export const VDEV_MSIX_PERM = registerFrom(MSIX_PERM_REG, {
 });
 
 /** MSIX_PERM block (0x300): one entry per MSI-X vector. */
-export const VDEV_MSIX_PERM_BLOCK: BlockDef = {
+export const VDEV_MSIX_PERM_BLOCK: BlockDef<VdevRegisterContext> = {
   name: 'MSIX_PERM',
   doc: 'MSI-X permission table (OFFSETS.msix_perm)',
   base: (c) => c.layout.msixPerm,
@@ -203,12 +182,12 @@ export const VDEV_MSIX_PERM_BLOCK: BlockDef = {
 
 /** GRPWQCFG of group 0: WQ 0. */
 export const VDEV_GRPWQCFG = registerFrom(GRPWQCFG_REG, {
-  wqs: ro((_c, dw) => (dw === 0 ? 1 : 0)),
+  wqs: at.ro((_c, dw) => (dw === 0 ? 1 : 0)),
 });
 
 /** GRPENGCFG of group 0: the low num_engines bits. */
 export const VDEV_GRPENGCFG = registerFrom(GRPENGCFG_REG, {
-  engines: ro((c, dw) => bitMask(Math.max(0, Math.min(32, f(c).engines - 32 * dw)))),
+  engines: at.ro((c, dw) => bitMask(Math.max(0, Math.min(32, f(c).engines - 32 * dw)))),
 });
 
 /** GRPFLAGS of group 0: mirrored from the backing WQ's group. */
@@ -221,7 +200,7 @@ export const VDEV_GRPFLAGS = registerFrom(GRPFLAGS_REG, {
 }, { doc: 'Group flags (the backing WQ\'s group\'s)' });
 
 /** GRPCFG block (0x400): group 0, read-only. */
-export const VDEV_GRPCFG_BLOCK: BlockDef = {
+export const VDEV_GRPCFG_BLOCK: BlockDef<VdevRegisterContext> = {
   name: 'GRPCFG',
   doc: 'Group configuration (OFFSETS.grpcfg), read-only',
   base: (c) => c.layout.grpcfg,
@@ -233,15 +212,15 @@ export const VDEV_GRPCFG_BLOCK: BlockDef = {
 
 /** WQCFG fields both types share (§6): the backing WQ's values read-only, the PASID fields writable while the WQ is disabled. */
 const WQCFG_COMMON = {
-  wqSize: ro((c) => f(c).wqSize),
-  wqThresh: ro((c) => f(c).wqThreshold),
-  mode: ro((c) => bit(f(c).mode === 'dedicated')),
-  bof: ro((c) => bit(f(c).wqBlockOnFault)),
-  priority: ro((c) => f(c).wqPriority),
+  wqSize: at.ro((c) => f(c).wqSize),
+  wqThresh: at.ro((c) => f(c).wqThreshold),
+  mode: at.ro((c) => bit(f(c).mode === 'dedicated')),
+  bof: at.ro((c) => bit(f(c).wqBlockOnFault)),
+  priority: at.ro((c) => f(c).wqPriority),
   pasid: rw(wqLock),
   priv: rw(wqLock),
-  maxXferShift: ro((c) => f(c).wqMaxTransferShift),
-  maxBatchShift: ro((c) => f(c).wqMaxBatchShift),
+  maxXferShift: at.ro((c) => f(c).wqMaxTransferShift),
+  maxBatchShift: at.ro((c) => f(c).wqMaxBatchShift),
   occupancy: status(),
   modeSupport: ro(1),
   wqState: status(),
@@ -266,7 +245,7 @@ export function vdevWqcfg(mode: VdevMode): typeof VDEV_WQCFG_DEDICATED {
   return mode === 'dedicated' ? VDEV_WQCFG_DEDICATED : VDEV_WQCFG_SHARED;
 }
 
-function wqcfgBlock(reg: RegisterDef): BlockDef {
+function wqcfgBlock(reg: RegisterDef<Readonly<Record<string, FieldDef<VdevRegisterContext>>>, VdevRegisterContext>): BlockDef<VdevRegisterContext> {
   return {
     name: 'WQCFG',
     doc: 'Work-queue configuration (OFFSETS.wqcfg): pasid, pasid_en (dedicated) and priv writable while the WQ is disabled',
@@ -282,20 +261,32 @@ function wqcfgBlock(reg: RegisterDef): BlockDef {
 export const VDEV_MSIX_ENTRY = MSIX_ENTRY;
 
 /** MSI-X table block (0x600): the DSA model's block with the vdev's vector count. */
-export const VDEV_MSIX_TABLE_BLOCK: BlockDef = {
-  ...MSIX_TABLE_BLOCK,
+export const VDEV_MSIX_TABLE_BLOCK: BlockDef<VdevRegisterContext> = {
+  name: MSIX_TABLE_BLOCK.name,
   doc: 'MSI-X table: vector 0 for the emulated causes, vectors 1.. for descriptor completions',
+  base: (c) => c.layout.msixTable,
+  stride: MSIX_TABLE_BLOCK.stride,
   count: (c) => f(c).vectors,
+  instance: MSIX_TABLE_BLOCK.instance,
+  registers: [VDEV_MSIX_ENTRY],
 };
 
 /** The MSI-X pending-bit array (kept by the PCI MSI-X capability). The DSA model's register. */
 export const VDEV_MSIX_PBA = MSIX_PBA;
 
 /** MSI-X PBA block (0x700): one qword (at most 17 vectors). */
-export const VDEV_MSIX_PBA_BLOCK: BlockDef = { ...MSIX_PBA_BLOCK, count: () => 1 };
+export const VDEV_MSIX_PBA_BLOCK: BlockDef<VdevRegisterContext> = {
+  name: MSIX_PBA_BLOCK.name,
+  doc: MSIX_PBA_BLOCK.doc,
+  base: (c) => c.layout.msixPba,
+  stride: MSIX_PBA_BLOCK.stride,
+  count: () => 1,
+  instance: MSIX_PBA_BLOCK.instance,
+  registers: [VDEV_MSIX_PBA],
+};
 
 /** Every BAR0 block of a vdev of each type, in address order. */
-export const VDEV_BLOCKS: Readonly<Record<VdevMode, readonly BlockDef[]>> = Object.freeze({
+export const VDEV_BLOCKS: Readonly<Record<VdevMode, readonly BlockDef<VdevRegisterContext>[]>> = Object.freeze({
   dedicated: Object.freeze([
     VDEV_GENERAL_BLOCK, VDEV_MSIX_PERM_BLOCK, VDEV_GRPCFG_BLOCK, wqcfgBlock(VDEV_WQCFG_DEDICATED), VDEV_MSIX_TABLE_BLOCK, VDEV_MSIX_PBA_BLOCK,
   ]),

@@ -28,7 +28,7 @@ import { checkImage, type ImageTemplates } from './migration-check.js';
 import { MigRecordKind, MigStreamError, type QueuedDescriptor, type VdevImage } from './migration-format.js';
 import { VdevPortals } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
-import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevRegisterContext, vdevWqcfg } from './registers.js';
+import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, type VdevRegisterContext, vdevRegisterContext, vdevWqcfg } from './registers.js';
 import { VDEV_BAR0_SIZE } from './layout.js';
 
 /** Options of a {@link Vdev}. */
@@ -65,7 +65,7 @@ export class Vdev {
   /** Its MSI-X capability. */
   readonly msix: MsixCapability;
   /** The BAR0 register file. */
-  readonly regs: RegisterFile;
+  readonly regs: RegisterFile<VdevRegisterContext>;
   /** BAR0 as a region handler (trapped). */
   readonly bar0: VdevBar0<Portal>;
   /** BAR2 as a region handler (mmap: the bound portals; trapped writes). */
