@@ -301,6 +301,51 @@ export function registerFrom<L extends Readonly<Record<string, FieldBits>>, P ex
 }
 
 /**
+ * A block of registers as the header states it: its name, where BAR0 has it (`at`: the key of the
+ * layout that locates it — what OFFSETS or the MSI-X capability points to — or null for the general
+ * registers at 0), the bytes between instances, what an instance is, and a one-line meaning. A table
+ * gives the rest with {@link blockFrom}.
+ */
+export interface BlockLayout {
+  /** Name of the block. */
+  readonly name: string;
+  /** The layout key of instance 0's offset (null: offset 0). */
+  readonly at: Exclude<keyof Bar0Layout, 'bar0Size' | 'bar2Size'> | null;
+  /** Bytes between instances. */
+  readonly stride: number;
+  /** What an instance is (for the reference): "group", "WQ", "vector", "entry". */
+  readonly instance: string;
+  /** One-line description. */
+  readonly doc: string;
+}
+
+/** Declares a block of the header (see {@link BlockLayout}). */
+export function blockLayout(name: string, at: BlockLayout['at'], stride: number, instance: string, doc: string): BlockLayout {
+  return Object.freeze({ name, at, stride, instance, doc });
+}
+
+/**
+ * The block of header entry `layout` in a table whose context has a BAR0 layout: where it is comes
+ * from that layout, how many instances and which registers from the table (and `doc`, when it says
+ * more than the header's line).
+ */
+export function blockFrom<C extends { readonly layout: Bar0Layout }>(
+  layout: BlockLayout,
+  table: { readonly count: (c: C) => number; readonly registers: BlockDef<C>['registers']; readonly doc?: string },
+): BlockDef<C> {
+  const at = layout.at;
+  return {
+    name: layout.name,
+    doc: table.doc ?? layout.doc,
+    base: at === null ? () => 0 : (c) => c.layout[at],
+    stride: layout.stride,
+    count: table.count,
+    instance: layout.instance,
+    registers: table.registers,
+  };
+}
+
+/**
  * `def` with another description: a table that reuses a register of another table unchanged (same
  * offset, fields, access rules and options) but says what it means there.
  */

@@ -6,11 +6,11 @@
  * Everything else — the MMIO dispatch, reset values, access rules, RESET_DEVICE and
  * docs/registers.md — is compiled from these tables.
  */
-import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } from './layout.js';
+import { TABLE_UNIT } from './layout.js';
 import { commandMask, imsEntries, msixVectors } from './profile.js';
-import { type BlockDef, policies, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
+import { type BlockDef, blockFrom, policies, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
 import {
-  CMD_REG, CMDCAP_REG, CMDSTS_REG, ENGCAP_REG, GENCAP_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPCAP_REG,
+  CMD_REG, CMDCAP_REG, GENERAL_TABLE, GRPCFG_TABLE, IMS_TABLE, MSIX_PBA_TABLE, MSIX_PERM_TABLE, MSIX_TABLE, WQCFG_TABLE, CMDSTS_REG, ENGCAP_REG, GENCAP_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPCAP_REG,
   GRPENGCFG_REG, GRPFLAGS_REG, GRPWQCFG_REG, IMS_ENTRY_REG, INTCAUSE_REG, MSIX_ENTRY_REG, MSIX_PBA_REG, MSIX_PERM_REG,
   OFFSETS_REG, OPCAP_REG, SWERR_REG, VERSION_REG, WQCAP_REG, WQCFG_REG,
 } from './register-fields.js';
@@ -149,15 +149,10 @@ export const SWERR = registerFrom(SWERR_REG, {
 }, { preservedByReset: true });
 
 /** The general block: capabilities, control, status, command and SWERR registers at fixed offsets. */
-export const GENERAL_BLOCK: BlockDef<RegisterContext> = {
-  name: 'General',
-  doc: 'Capabilities, configuration, control, status, command and software-error registers',
-  base: () => 0,
-  stride: 0x100,
+export const GENERAL_BLOCK = blockFrom<RegisterContext>(GENERAL_TABLE, {
   count: () => 1,
-  instance: 'device',
   registers: [VERSION, GENCAP, WQCAP, GRPCAP, ENGCAP, OPCAP, OFFSETS, GENCFG, GENCTRL, GENSTS, INTCAUSE, CMD, CMDSTS, CMDCAP, SWERR],
-};
+});
 
 /** MSIX_PERM entry: which PASID may use a completion vector. */
 export const MSIX_PERM = registerFrom(MSIX_PERM_REG, {
@@ -167,15 +162,10 @@ export const MSIX_PERM = registerFrom(MSIX_PERM_REG, {
 });
 
 /** MSIX_PERM block: one entry per MSI-X vector. */
-export const MSIX_PERM_BLOCK: BlockDef<RegisterContext> = {
-  name: 'MSIX_PERM',
-  doc: 'MSI-X permission table (OFFSETS.msix_perm)',
-  base: (c) => c.layout.msixPerm,
-  stride: MSIX_PERM_SIZE,
+export const MSIX_PERM_BLOCK = blockFrom<RegisterContext>(MSIX_PERM_TABLE, {
   count: (c) => msixVectors(c.profile),
-  instance: 'vector',
   registers: [MSIX_PERM],
-};
+});
 
 /** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
 export const GRPWQCFG = registerFrom(GRPWQCFG_REG, {
@@ -197,15 +187,11 @@ export const GRPFLAGS = registerFrom(GRPFLAGS_REG, {
 });
 
 /** GRPCFG block: one 64-byte entry per group. */
-export const GRPCFG_BLOCK: BlockDef<RegisterContext> = {
-  name: 'GRPCFG',
+export const GRPCFG_BLOCK = blockFrom<RegisterContext>(GRPCFG_TABLE, {
   doc: 'Group configuration table (OFFSETS.grpcfg), writable while the device is Disabled',
-  base: (c) => c.layout.grpcfg,
-  stride: GRPCFG_SIZE,
   count: (c) => c.profile.groups,
-  instance: 'group',
   registers: [GRPWQCFG, GRPENGCFG, GRPFLAGS],
-};
+});
 
 /**
  * WQCFG entry (32 bytes). Refreshed before a software read: the occupancy field is stored from the
@@ -229,15 +215,11 @@ export const WQCFG = registerFrom(WQCFG_REG, {
 }, { refresh: true });
 
 /** WQCFG block: one 32-byte entry per WQ. */
-export const WQCFG_BLOCK: BlockDef<RegisterContext> = {
-  name: 'WQCFG',
+export const WQCFG_BLOCK = blockFrom<RegisterContext>(WQCFG_TABLE, {
   doc: 'Work-queue configuration table (OFFSETS.wqcfg), writable while the WQ is disabled',
-  base: (c) => c.layout.wqcfg,
-  stride: WQCFG_SIZE,
   count: (c) => c.profile.wqs,
-  instance: 'WQ',
   registers: [WQCFG],
-};
+});
 
 /** One interrupt-handle (IMS) entry; a write calls the owner's `IMS_ENTRY` hook (pending delivery on unmask). */
 export const IMS_ENTRY = registerFrom(IMS_ENTRY_REG, {
@@ -252,15 +234,10 @@ export const IMS_ENTRY = registerFrom(IMS_ENTRY_REG, {
 }, { hook: true });
 
 /** IMS block: the interrupt-handle table (absent when GENCAP.max_ims_mult = 0). */
-export const IMS_BLOCK: BlockDef<RegisterContext> = {
-  name: 'IMS',
-  doc: 'Interrupt-handle (IMS-like) table (OFFSETS.ims)',
-  base: (c) => c.layout.ims,
-  stride: IMS_ENTRY_SIZE,
+export const IMS_BLOCK = blockFrom<RegisterContext>(IMS_TABLE, {
   count: (c) => imsEntries(c.profile),
-  instance: 'entry',
   registers: [IMS_ENTRY],
-};
+});
 
 /** One MSI-X table entry (kept by the PCI MSI-X capability). */
 export const MSIX_ENTRY = registerFrom(MSIX_ENTRY_REG, {
@@ -271,15 +248,11 @@ export const MSIX_ENTRY = registerFrom(MSIX_ENTRY_REG, {
 }, { window: 'msix-table' });
 
 /** MSI-X table block (BAR0, located by the MSI-X capability). */
-export const MSIX_TABLE_BLOCK: BlockDef<RegisterContext> = {
-  name: 'MSI-X table',
+export const MSIX_TABLE_BLOCK = blockFrom<RegisterContext>(MSIX_TABLE, {
   doc: 'MSI-X table: vector 0 errors and commands, vector n + 1 completions of WQ n by convention',
-  base: (c) => c.layout.msixTable,
-  stride: 16,
   count: (c) => msixVectors(c.profile),
-  instance: 'vector',
   registers: [MSIX_ENTRY],
-};
+});
 
 /** One qword of the MSI-X pending-bit array. */
 export const MSIX_PBA = registerFrom(MSIX_PBA_REG, {
@@ -287,15 +260,10 @@ export const MSIX_PBA = registerFrom(MSIX_PBA_REG, {
 }, { window: 'msix-pba' });
 
 /** MSI-X PBA block. */
-export const MSIX_PBA_BLOCK: BlockDef<RegisterContext> = {
-  name: 'MSI-X PBA',
-  doc: 'MSI-X pending-bit array',
-  base: (c) => c.layout.msixPba,
-  stride: 8,
+export const MSIX_PBA_BLOCK = blockFrom<RegisterContext>(MSIX_PBA_TABLE, {
   count: (c) => Math.ceil(msixVectors(c.profile) / 64),
-  instance: 'qword',
   registers: [MSIX_PBA],
-};
+});
 
 /** Every BAR0 block, in address order. */
 export const BAR0_BLOCKS: readonly BlockDef<RegisterContext>[] = [

@@ -7,10 +7,11 @@
  * (`VdevFacts`); the two types differ only in WQCFG.pasid_en (see {@link VDEV_WQCFG_SHARED}).
  */
 import {
-  type Bar0Layout, bitMask, type BlockDef, CMD, CMDCAP_REG, CMDSTS, ENGCAP_REG, type FieldBits, GENCAP_BITS, GENCAP_REG,
-  GENCFG_REG, GENCTRL, GENSTS, GRPCAP_REG, GRPCFG_SIZE, GRPENGCFG_REG, GRPFLAGS_BITS, GRPFLAGS_REG, GRPWQCFG_REG, INTCAUSE, MSIX_ENTRY,
-  MSIX_PBA, MSIX_PBA_BLOCK, MSIX_PERM_REG, MSIX_TABLE_BLOCK, MSIX_PERM_SIZE, OFFSETS_REG, OPCAP_REG, policies, type RegisterDef, type FieldDef,
-  registerFrom, ro, rw, status, SWERR, TABLE_UNIT, unpackField, VERSION_REG, WQCAP_REG, WQCFG_REG, WQCFG_SIZE,
+  type Bar0Layout, bitMask, type BlockDef, blockFrom, CMD, CMDCAP_REG, CMDSTS, ENGCAP_REG, type FieldBits, type FieldDef,
+  GENCAP_BITS, GENCAP_REG, GENCFG_REG, GENCTRL, GENERAL_TABLE, GENSTS, GRPCAP_REG, GRPCFG_TABLE, GRPENGCFG_REG, GRPFLAGS_BITS,
+  GRPFLAGS_REG, GRPWQCFG_REG, INTCAUSE, MSIX_ENTRY, MSIX_PBA, MSIX_PBA_TABLE, MSIX_PERM_REG, MSIX_PERM_TABLE, MSIX_TABLE,
+  OFFSETS_REG, OPCAP_REG, policies, type RegisterDef, registerFrom, ro, rw, status, SWERR, TABLE_UNIT, unpackField, VERSION_REG,
+  WQCAP_REG, WQCFG_REG, WQCFG_TABLE,
 } from '../dsa/index.js';
 import { VDEV_COMMAND_MASK } from './commands.js';
 import type { VdevFacts, VdevMode } from './facts.js';
@@ -148,18 +149,13 @@ export const VDEV_CMDCAP = registerFrom(CMDCAP_REG, {
 export const VDEV_SWERR = SWERR;
 
 /** The general block. */
-export const VDEV_GENERAL_BLOCK: BlockDef<VdevRegisterContext> = {
-  name: 'General',
-  doc: 'Capabilities, configuration, control, status, command and software-error registers',
-  base: () => 0,
-  stride: 0x100,
+export const VDEV_GENERAL_BLOCK = blockFrom<VdevRegisterContext>(GENERAL_TABLE, {
   count: () => 1,
-  instance: 'device',
   registers: [
     VDEV_VERSION, VDEV_GENCAP, VDEV_WQCAP, VDEV_GRPCAP, VDEV_ENGCAP, VDEV_OPCAP, VDEV_OFFSETS, VDEV_GENCFG, VDEV_GENCTRL,
     VDEV_GENSTS, VDEV_INTCAUSE, VDEV_CMD, VDEV_CMDSTS, VDEV_CMDCAP, VDEV_SWERR,
   ],
-};
+});
 
 // ---------------------------------------------------------------- tables
 
@@ -170,15 +166,10 @@ export const VDEV_MSIX_PERM = registerFrom(MSIX_PERM_REG, {
 });
 
 /** MSIX_PERM block (0x300): one entry per MSI-X vector. */
-export const VDEV_MSIX_PERM_BLOCK: BlockDef<VdevRegisterContext> = {
-  name: 'MSIX_PERM',
-  doc: 'MSI-X permission table (OFFSETS.msix_perm)',
-  base: (c) => c.layout.msixPerm,
-  stride: MSIX_PERM_SIZE,
+export const VDEV_MSIX_PERM_BLOCK = blockFrom<VdevRegisterContext>(MSIX_PERM_TABLE, {
   count: (c) => f(c).vectors,
-  instance: 'vector',
   registers: [VDEV_MSIX_PERM],
-};
+});
 
 /** GRPWQCFG of group 0: WQ 0. */
 export const VDEV_GRPWQCFG = registerFrom(GRPWQCFG_REG, {
@@ -200,15 +191,11 @@ export const VDEV_GRPFLAGS = registerFrom(GRPFLAGS_REG, {
 }, { doc: 'Group flags (the backing WQ\'s group\'s)' });
 
 /** GRPCFG block (0x400): group 0, read-only. */
-export const VDEV_GRPCFG_BLOCK: BlockDef<VdevRegisterContext> = {
-  name: 'GRPCFG',
+export const VDEV_GRPCFG_BLOCK = blockFrom<VdevRegisterContext>(GRPCFG_TABLE, {
   doc: 'Group configuration (OFFSETS.grpcfg), read-only',
-  base: (c) => c.layout.grpcfg,
-  stride: GRPCFG_SIZE,
   count: () => 1,
-  instance: 'group',
   registers: [VDEV_GRPWQCFG, VDEV_GRPENGCFG, VDEV_GRPFLAGS],
-};
+});
 
 /** WQCFG fields both types share (§6): the backing WQ's values read-only, the PASID fields writable while the WQ is disabled. */
 const WQCFG_COMMON = {
@@ -246,44 +233,31 @@ export function vdevWqcfg(mode: VdevMode): typeof VDEV_WQCFG_DEDICATED {
 }
 
 function wqcfgBlock(reg: RegisterDef<Readonly<Record<string, FieldDef<VdevRegisterContext>>>, VdevRegisterContext>): BlockDef<VdevRegisterContext> {
-  return {
-    name: 'WQCFG',
+  return blockFrom<VdevRegisterContext>(WQCFG_TABLE, {
     doc: 'Work-queue configuration (OFFSETS.wqcfg): pasid, pasid_en (dedicated) and priv writable while the WQ is disabled',
-    base: (c) => c.layout.wqcfg,
-    stride: WQCFG_SIZE,
     count: () => 1,
-    instance: 'WQ',
     registers: [reg],
-  };
+  });
 }
 
 /** One MSI-X table entry (kept by the PCI MSI-X capability; the MSI-X table survives RESET_DEVICE). The DSA model's register. */
 export const VDEV_MSIX_ENTRY = MSIX_ENTRY;
 
 /** MSI-X table block (0x600): the DSA model's block with the vdev's vector count. */
-export const VDEV_MSIX_TABLE_BLOCK: BlockDef<VdevRegisterContext> = {
-  name: MSIX_TABLE_BLOCK.name,
+export const VDEV_MSIX_TABLE_BLOCK = blockFrom<VdevRegisterContext>(MSIX_TABLE, {
   doc: 'MSI-X table: vector 0 for the emulated causes, vectors 1.. for descriptor completions',
-  base: (c) => c.layout.msixTable,
-  stride: MSIX_TABLE_BLOCK.stride,
   count: (c) => f(c).vectors,
-  instance: MSIX_TABLE_BLOCK.instance,
   registers: [VDEV_MSIX_ENTRY],
-};
+});
 
 /** The MSI-X pending-bit array (kept by the PCI MSI-X capability). The DSA model's register. */
 export const VDEV_MSIX_PBA = MSIX_PBA;
 
 /** MSI-X PBA block (0x700): one qword (at most 17 vectors). */
-export const VDEV_MSIX_PBA_BLOCK: BlockDef<VdevRegisterContext> = {
-  name: MSIX_PBA_BLOCK.name,
-  doc: MSIX_PBA_BLOCK.doc,
-  base: (c) => c.layout.msixPba,
-  stride: MSIX_PBA_BLOCK.stride,
+export const VDEV_MSIX_PBA_BLOCK = blockFrom<VdevRegisterContext>(MSIX_PBA_TABLE, {
   count: () => 1,
-  instance: MSIX_PBA_BLOCK.instance,
   registers: [VDEV_MSIX_PBA],
-};
+});
 
 /** Every BAR0 block of a vdev of each type, in address order. */
 export const VDEV_BLOCKS: Readonly<Record<VdevMode, readonly BlockDef<VdevRegisterContext>[]>> = Object.freeze({

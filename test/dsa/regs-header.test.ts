@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as dsa from '../../src/dsa/index.js';
-import { BAR0_BLOCKS, type RegisterLayout } from '../../src/dsa/index.js';
-import { VDEV_BLOCKS } from '../../src/vidxd/index.js';
+import { bar0Layout, BAR0_BLOCKS, type BlockDef, type BlockLayout, dsaProfile, RegisterFile, type RegisterLayout } from '../../src/dsa/index.js';
+import { inspectDevice } from '../../src/cli/system.js';
+import { VDEV_BLOCKS, VDEV_LAYOUT } from '../../src/vidxd/index.js';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 
@@ -40,6 +41,25 @@ describe('the register header', () => {
       const text = readFileSync(join(SRC, file), 'utf8');
       expect(text.match(/\bregister\(\s*'/g) ?? [], file).toEqual([]);
       expect((text.match(/\bregisterFrom\(/g) ?? []).length, file).toBeGreaterThan(10);
+      expect(text.match(/\bstride:/g) ?? [], file).toEqual([]);
+    }
+  });
+
+  it('places every block of both tables as its header entry says: name, stride, instance, and the layout offset it names', () => {
+    const tables = new Map<string, BlockLayout>(
+      Object.entries(dsa).filter(([k]) => k.endsWith('_TABLE')).map(([, v]) => [(v as BlockLayout).name, v as BlockLayout]),
+    );
+    const profile = dsaProfile();
+    const model = new RegisterFile({ profile, layout: bar0Layout(profile) }, BAR0_BLOCKS, bar0Layout(profile).bar0Size);
+    const vdev = inspectDevice('dsa-1swq-v1').regs;
+    for (const [rf, blocks] of [[model, BAR0_BLOCKS], [vdev, VDEV_BLOCKS.shared]] as const) {
+      for (const b of blocks) {
+        const t = tables.get(b.name);
+        expect([b.name, b.stride, b.instance]).toEqual([t?.name, t?.stride, t?.instance]);
+        const at = t?.at ?? null;
+        const layout = rf === model ? bar0Layout(profile) : VDEV_LAYOUT;
+        expect(rf.placement(b as BlockDef).base).toBe(at === null ? 0 : layout[at]);
+      }
     }
   });
 });
