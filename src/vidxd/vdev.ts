@@ -8,7 +8,7 @@
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
 import {
-  CmdStatus, CommandUnit, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, fieldOf, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
+  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, type FieldDef, fieldOf, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
   SubmitStatus,
 } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
@@ -124,22 +124,8 @@ export class Vdev {
     this.wqcfg = vdevWqcfg(this.mode);
     this.regs = vdevRegisterFile(host, this.ownFacts);
     this.interrupts = new VdevInterrupts(this.regs, this.msix);
-    const vdev = this;
-    this.commands = new CommandUnit({
-      regs: this.regs,
-      table: VDEV_COMMAND_BY_CODE,
-      context: this.commandContext(),
-      waits: this.waitStrategy(),
-      device: {
-        get state(): number {
-          return vdev.stateValue;
-        },
-        setState: (st) => this.setState(st),
-        abandon: () => this.abandonForHalt(),
-        reportDevice: (code) => this.interrupts.reportDevice(code),
-        raiseCause: (cause) => this.interrupts.raiseCause(cause),
-      },
-    });
+    const hooks = new Vdev.CommandHooks(this);
+    this.commands = new CommandUnit({ regs: this.regs, table: VDEV_COMMAND_BY_CODE, context: this.commandContext(), waits: hooks, device: hooks });
     this.regs.connect({
       window: this.msix,
       // §5.1 step 1: the BAR0 handler (VdevBar0) refuses a CMD write of any other size than 4 bytes.
@@ -345,33 +331,66 @@ export class Vdev {
   }
 
   /**
-   * How the vdev's commands wait (§5.2): until none of its descriptors is left — neither queued here
-   * (taken back, or trapped while stopped) nor in the backing WQ — watching the backing WQ's progress
-   * only while a command waits, so nothing of the vdev runs on the fast path otherwise.
+   * The vdev's side of its command unit, one small object per vdev (its methods are shared): the device
+   * hooks, and how the vdev's commands wait (§5.2) — until none of its descriptors is left, neither
+   * queued here (taken back, or trapped while stopped) nor in the backing WQ, watching the backing WQ's
+   * progress only while a command waits, so nothing of the vdev runs on the fast path otherwise.
    */
-  private waitStrategy(): CommandWaitStrategy<VdevWaitKind> {
-    let unwatch: (() => void) | null = null;
-    const onProgress = (): void => this.commands.recheck();
-    return {
-      isOver: () => this.queue.length === 0 && this.wq.occupancyOf(this.hostPasid) === 0,
-      finish: (kind) => this.finishWait(kind),
-      watch: () => {
-        if (unwatch !== null) return;
-        try {
-          unwatch = this.wq.onProgress(onProgress);
-        } catch (e) {
-          // A parent that reports no progress: the command stays active until a VFIO reset (never an exception to the VMM).
-          if (!(e instanceof HostError)) throw e;
-          unwatch = () => {};
-        }
-      },
-      unwatch: () => {
-        const u = unwatch;
-        unwatch = null;
-        u?.();
-      },
-    };
-  }
+  private static readonly CommandHooks = class implements CommandUnitDevice, CommandWaitStrategy<VdevWaitKind> {
+    private readonly v: Vdev;
+    private unwatchFn: (() => void) | null = null;
+
+    constructor(v: Vdev) {
+      this.v = v;
+    }
+
+    get state(): number {
+      return this.v.stateValue;
+    }
+
+    setState(s: number): void {
+      this.v.setState(s);
+    }
+
+    abandon(): void {
+      this.v.abandonForHalt();
+    }
+
+    reportDevice(code: number): void {
+      this.v.interrupts.reportDevice(code);
+    }
+
+    raiseCause(cause: FieldDef): void {
+      this.v.interrupts.raiseCause(cause);
+    }
+
+    isOver(): boolean {
+      const v = this.v;
+      return v.queue.length === 0 && v.wq.occupancyOf(v.hostPasid) === 0;
+    }
+
+    finish(kind: VdevWaitKind): void {
+      this.v.finishWait(kind);
+    }
+
+    watch(): void {
+      if (this.unwatchFn !== null) return;
+      const v = this.v;
+      try {
+        this.unwatchFn = v.wq.onProgress(() => v.commands.recheck());
+      } catch (e) {
+        // A parent that reports no progress: the command stays active until a VFIO reset (never an exception to the VMM).
+        if (!(e instanceof HostError)) throw e;
+        this.unwatchFn = () => {};
+      }
+    }
+
+    unwatch(): void {
+      const u = this.unwatchFn;
+      this.unwatchFn = null;
+      u?.();
+    }
+  };
 
   private pciState(): VdevPciState {
     const c = this.caps;
