@@ -3,7 +3,7 @@
  * the 4 KiB config space in the text form `lspci -F` decodes, and the BAR0 register map with the
  * values read through the BAR0 region, decoded with the device's own register tables.
  */
-import { type BlockDef, type FieldDef, type RegisterContext, type RegisterDef } from '../dsa/index.js';
+import { type BlockDef, type FieldDef, type RegisterDef, type RegisterFile, unpackField } from '../dsa/index.js';
 import { IdxdGuest } from '../guest/index.js';
 import { formatLspciDump } from '../pci/index.js';
 import { VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, type VfioDevice } from '../vfio/index.js';
@@ -54,8 +54,7 @@ function fieldValue(f: FieldDef, dwords: Uint32Array): string {
     for (let k = (f.width >>> 5) - 1; k >= 0; k--) parts.push((dwords[first + k] ?? 0).toString(16).padStart(8, '0'));
     return `0x${parts.join('_')}`;
   }
-  const m = f.width === 32 ? 0xffffffff : (1 << f.width) - 1;
-  const v = (((dwords[first] ?? 0) >>> (f.lo & 31)) & m) >>> 0;
+  const v = unpackField(dwords, f);
   return f.width === 1 ? String(v) : hex(v, 1);
 }
 
@@ -72,10 +71,9 @@ function registerLines(reg: RegisterDef, at: number, dwords: Uint32Array): strin
 /** Instances of a block listed without `--all`: every one up to this many, else the first two. */
 const INSTANCE_LIMIT = 16;
 
-function blockLines(dev: VfioDevice<unknown>, b: BlockDef, c: RegisterContext, all: boolean): string[] {
-  const n = b.count(c);
+function blockLines(dev: VfioDevice<unknown>, b: BlockDef, regs: RegisterFile, all: boolean): string[] {
+  const { base, count: n } = regs.placement(b);
   if (n === 0) return [];
-  const base = b.base(c);
   const out = [`${b.name} — ${b.doc}${n > 1 ? ` (${n} × ${b.instance})` : ''}`];
   const shown = all || n <= INSTANCE_LIMIT ? n : 2;
   for (let i = 0; i < shown; i++) {
@@ -100,7 +98,7 @@ export async function regsText(type: DeviceType, enabled: boolean, all: boolean)
     '',
   ];
   for (const b of d.blocks) {
-    const block = blockLines(d.device, b, d.context, all);
+    const block = blockLines(d.device, b, d.regs, all);
     if (block.length > 0) lines.push(...block, '');
   }
   return lines.join('\n');

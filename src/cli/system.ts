@@ -4,7 +4,7 @@
  * the vidxd parent on an mdev bus, and per virtual machine a vdev opened as a VFIO device with its
  * own guest memory and IOAS.
  */
-import { BAR0_BLOCKS, type BlockDef, DsaDevice, type Portal, type RegisterContext } from '../dsa/index.js';
+import { BAR0_BLOCKS, type BlockDef, DsaDevice, type Portal, type RegisterFile } from '../dsa/index.js';
 import { type DeviceConfig, IdxdHost } from '../host/index.js';
 import { GuestMemory, PAGE_SIZE } from '../memory/index.js';
 import { MdevBus } from '../mdev/index.js';
@@ -108,10 +108,10 @@ export function createVm(sys: HostSystem, type: VdevTypeName, uuid: string, memS
 export interface InspectedDevice {
   /** The VFIO device. */
   readonly device: VfioDevice<unknown>;
-  /** Its BAR0 register tables and their context (the vdev's own, or the DSA model's). */
+  /** Its BAR0 register tables (the vdev's own, or the DSA model's). */
   readonly blocks: readonly BlockDef[];
-  /** The context the tables are evaluated in. */
-  readonly context: RegisterContext;
+  /** Its register file, compiled from those tables: where each block sits ({@link RegisterFile.placement}). */
+  readonly regs: RegisterFile;
   /** The guest memory of the VM that opened it. */
   readonly memory: GuestMemory;
   /** The VMM's progress hook (steps the device model). */
@@ -127,12 +127,12 @@ export function inspectDevice(type: DeviceType): InspectedDevice {
     const ioas = new VfioIoas();
     ioas.map({ iova: 0, size: memory.size, memory, offset: 0, flags: RW });
     device.attachIoas(ioas);
-    return { device, blocks: BAR0_BLOCKS, context: pf.regs.context, memory, poll: () => pf.step() };
+    return { device, blocks: BAR0_BLOCKS, regs: pf.regs, memory, poll: () => pf.step() };
   }
   const sys = buildHost();
   const uuid = '3b0ad1a5-0000-4000-8000-000000000001';
   const vm = createVm(sys, type, uuid, 0x10000);
   const vdev = sys.parent.vdev(uuid);
   if (vdev === undefined) throw new Error(`vdev ${uuid} was not created`);
-  return { device: vm.device, blocks: VDEV_BLOCKS[vdev.mode], context: vdev.regs.context, memory: vm.memory, poll: () => sys.dev.step() };
+  return { device: vm.device, blocks: VDEV_BLOCKS[vdev.mode], regs: vdev.regs, memory: vm.memory, poll: () => sys.dev.step() };
 }

@@ -9,6 +9,7 @@ import { type CommandCode, commandCode, DeviceState, INT_HANDLE_IMS } from './co
 import { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
 import type { InterruptController } from './interrupts.js';
 import type { DsaProfile } from './profile.js';
+import type { RegisterContext } from './register-def.js';
 import type { RegisterFile } from './register-file.js';
 import type { WorkQueue, WqConfig } from './work-queue.js';
 
@@ -26,7 +27,7 @@ export interface CommandContext {
   /** The profile. */
   readonly profile: DsaProfile;
   /** The register file. */
-  readonly regs: RegisterFile;
+  readonly regs: RegisterFile<RegisterContext>;
   /** The WQs. */
   readonly wqs: readonly WorkQueue[];
   /** The interrupt controller (handle table). */

@@ -4,6 +4,7 @@
  * decoding of GRPCFG into group membership and of WQCFG into a latched WQ configuration.
  */
 import { CmdStatus } from './cmdsts.js';
+import type { RegisterContext } from './register-def.js';
 import type { RegisterFile } from './register-file.js';
 import { GENCAP, GENCFG, GRPCAP, GRPENGCFG, GRPFLAGS, GRPWQCFG, WQCAP, WQCFG } from './registers.js';
 import type { WqConfig } from './work-queue.js';
@@ -35,7 +36,7 @@ export interface GroupMap {
 const member = (bits: number, i: number): boolean => ((bits >>> (i & 31)) & 1) === 1;
 
 /** Decodes the WQ and engine bitmaps of every group. */
-export function decodeGroups(regs: RegisterFile): GroupMap {
+export function decodeGroups(regs: RegisterFile<RegisterContext>): GroupMap {
   const { wqs, engines, groups } = regs.context.profile;
   const wqGroup = new Int32Array(wqs).fill(-1);
   const engineGroup = new Int32Array(engines).fill(-1);
@@ -60,7 +61,7 @@ function pasidFits(pasid: number, width: number): boolean {
 }
 
 /** The checks of Enable Device after the state check (0x10): returns the first failing code, or 0. */
-export function checkEnableDevice(regs: RegisterFile, pci: PciState, map: GroupMap): number {
+export function checkEnableDevice(regs: RegisterFile<RegisterContext>, pci: PciState, map: GroupMap): number {
   const prof = regs.context.profile;
   if (!pci.busMaster) return CmdStatus.BUS_MASTER_DISABLED;
   const limit = regs.get(GENCFG, GENCFG.fields.rdbufLimit);
@@ -93,7 +94,7 @@ export function checkEnableDevice(regs: RegisterFile, pci: PciState, map: GroupM
 }
 
 /** The WQCFG of WQ `q` as a latched configuration. */
-export function readWqConfig(regs: RegisterFile, q: number): WqConfig {
+export function readWqConfig(regs: RegisterFile<RegisterContext>, q: number): WqConfig {
   const w = WQCFG.fields;
   return {
     dedicated: regs.flag(WQCFG, w.mode, q),
@@ -113,7 +114,7 @@ export function readWqConfig(regs: RegisterFile, q: number): WqConfig {
  * The configuration checks of Enable WQ for WQ `q` (after index, device-state and WQ-state
  * checks): `group` is its latched group, `othersSize` the total size of the other enabled WQs.
  */
-export function checkEnableWq(regs: RegisterFile, pci: PciState, c: WqConfig, group: number, othersSize: number): number {
+export function checkEnableWq(regs: RegisterFile<RegisterContext>, pci: PciState, c: WqConfig, group: number, othersSize: number): number {
   const total = regs.get(WQCAP, WQCAP.fields.totalWqSize);
   if (c.size === 0 || group < 0 || othersSize + c.size > total || (!c.dedicated && c.threshold > c.size)) return CmdStatus.WQ_SIZE;
   if (c.priority === 0) return CmdStatus.WQ_PRIORITY;

@@ -11,8 +11,8 @@ import type { AtsCapability, MsixCapability, PasidCapability, PciFunction, PcieC
 import { Command as PciCommand } from '../pci/index.js';
 import { GroupArbiter } from './arbiter.js';
 import { capsFromRegisters, type EngineCaps } from './caps.js';
-import { CmdStatus } from './cmdsts.js';
-import { Command, COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, DeviceState, type WaitKind } from './commands.js';
+import { CommandUnit } from './command-unit.js';
+import { COMMAND_BY_CODE, type CommandContext, DeviceState, type WaitKind } from './commands.js';
 import type { GroupMap, PciState } from './config-check.js';
 import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
 import { CANCELLED, DescriptorEngine } from './engine.js';
@@ -24,9 +24,9 @@ import { RegisterMmio } from './mmio.js';
 import { buildDsaFunction } from './pci-function.js';
 import { Portal, PortalRegion } from './portal.js';
 import { commandMask, type DsaProfile, dsaProfile, gencapLow } from './profile.js';
-import { fieldOf } from './register-def.js';
+import type { RegisterContext } from './register-def.js';
 import { RegisterFile } from './register-file.js';
-import { BAR0_BLOCKS, CMD, CMDSTS, GENCFG, GENCTRL, GENSTS, IMS_ENTRY, INTCAUSE, WQCFG } from './registers.js';
+import { BAR0_BLOCKS, CMD, GENCFG, GENSTS, IMS_ENTRY, WQCFG } from './registers.js';
 import { SoftwareErrorCode } from './status.js';
 import { SwerrLog } from './swerr.js';
 import { DESC_SIZE } from './descriptor.js';
@@ -63,12 +63,6 @@ export interface DsaDeviceOptions {
   readonly engineCaps?: Partial<EngineCaps>;
 }
 
-const WAIT_NONE = 0;
-const WAIT_DRAIN = 1;
-const WAIT_DISABLE_WQS = 2;
-const WAIT_DISABLE_DEVICE = 3;
-const WAIT_CODES: Readonly<Record<WaitKind, number>> = { 'drain': WAIT_DRAIN, 'disable-wqs': WAIT_DISABLE_WQS, 'disable-device': WAIT_DISABLE_DEVICE };
-
 /** An engine that belongs to a group, with its group's arbiter (latched by Enable Device). */
 interface Lane {
   readonly engine: DescriptorEngine;
@@ -98,7 +92,7 @@ export class DsaDevice {
   /** PASID capability. */
   readonly pasid: PasidCapability;
   /** The register file compiled from the tables. */
-  readonly regs: RegisterFile;
+  readonly regs: RegisterFile<RegisterContext>;
   /** BAR0 as an MMIO region. */
   readonly bar0: RegisterMmio;
   /** BAR2 as an MMIO region. */
@@ -121,9 +115,9 @@ export class DsaDevice {
   private faults: PageRequestHandler | null = null;
   private readbackHook: ReadbackHook | null = null;
   private stateValue: number = DeviceState.DISABLED;
-  private cmdActive = false;
-  private cmdIntReq = false;
-  private waitKind = WAIT_NONE;
+  /** CMD and CMDSTS: the §5.1 dispatch over the model's command table. */
+  private readonly commands: CommandUnit<CommandContext, WaitKind>;
+  /** Per WQ, the sequence number a waiting command needs its head to reach (−1: none). */
   private readonly waitTarget: Float64Array;
   private running = false;
   private scheduled = false;
@@ -155,6 +149,7 @@ export class DsaDevice {
 
   /** Builds a device in its power-on state (Disabled, every register at its reset value). */
   constructor(options: DsaDeviceOptions = {}) {
+    const device = this;
     const profile = options.profile ?? dsaProfile();
     this.profile = profile;
     this.layout = bar0Layout(profile);
@@ -175,8 +170,9 @@ export class DsaDevice {
     this.regs.connect({
       window: this.msix,
       hooks: {
+        // A CMD write of another size is ignored (the model's RegisterMmio takes 1-, 2- and 4-byte writes).
         [CMD.name]: (_i, _offset, size, value) => {
-          if (size === 4) this.command(value);
+          if (size === 4) this.commands.write(value);
         },
         [IMS_ENTRY.name]: (entry) => this.irq.imsEntryWritten(entry),
       },
@@ -214,6 +210,28 @@ export class DsaDevice {
     this.contexts = this.wqs.map(() => this.newContext());
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
     this.control = this.commandContext();
+    this.commands = new CommandUnit<CommandContext, WaitKind>({
+      regs: this.regs,
+      table: COMMAND_BY_CODE,
+      implemented: (code) => ((commandMask(profile) >>> code) & 1) !== 0,
+      context: this.control,
+      waits: {
+        isOver: () => this.waitOver(),
+        finish: (kind) => this.finishWait(kind),
+        started: () => this.kick(),
+      },
+      device: {
+        get state(): number {
+          return device.stateValue;
+        },
+        setState: (st) => this.setState(st),
+        abandon: () => {
+          for (let q = 0; q < this.wqs.length; q++) this.disableWq(q);
+        },
+        reportDevice: (code) => this.swerr.reportDevice(code),
+        raiseCause: (cause) => this.irq.raiseCause(cause),
+      },
+    });
     this.pci.onCommandChange((old, now) => this.commandRegisterChanged(old, now));
     // A function-level reset the guest initiated (PCIe DevCtl bit 15) has reset config space: the rest follows.
     this.pci.onFunctionReset(() => this.resetFunctionState());
@@ -301,7 +319,7 @@ export class DsaDevice {
 
   /** CMDSTS.active. */
   get commandActive(): boolean {
-    return this.cmdActive;
+    return this.commands.active;
   }
 
   /** The portal of WQ `wq` (unlimited/MSI-X by default). Throws `RangeError` for a WQ index out of range. */
@@ -397,7 +415,7 @@ export class DsaDevice {
     }
     w.takeQueued(pasid, (at, seq, flags) => out.push({ seq, bytes: this.bytes.slice(at, at + DESC_SIZE), flags }));
     out.sort((a, b) => a.seq - b.seq);
-    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    if (this.commands.waiting !== null) this.commands.recheck();
     return out.map(({ bytes, flags }) => ({ bytes, flags }));
   }
 
@@ -417,7 +435,7 @@ export class DsaDevice {
     const n = (pasid === undefined ? w.occupancy : w.occupancyOf(pasid)) + running;
     if (pasid === undefined) w.abortAll();
     else w.abortPasid(pasid);
-    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    if (this.commands.waiting !== null) this.commands.recheck();
     return n;
   }
 
@@ -495,7 +513,7 @@ export class DsaDevice {
           if (wq === null) continue;
           this.nextLane = l;
           this.execute(lane.engine, wq);
-          if (this.waitKind !== WAIT_NONE) this.checkWait();
+          if (this.commands.waiting !== null) this.commands.recheck();
           const listeners = this.progressListeners;
           for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
           n++;
@@ -524,7 +542,7 @@ export class DsaDevice {
   /** Everything of {@link reset} but config space (which the caller, or the function's FLR, has reset). */
   private resetFunctionState(): void {
     this.refreshCapabilityEnables();
-    this.cancelCommand();
+    this.commands.cancel();
     this.resetDevice();
     this.regs.reset(false);
   }
@@ -628,7 +646,7 @@ export class DsaDevice {
     } else if (held.outstanding === 0) {
       this.becameReady(held);
     }
-    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    if (this.commands.waiting !== null) this.commands.recheck();
     const listeners = this.progressListeners;
     for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
   }
@@ -651,7 +669,7 @@ export class DsaDevice {
   private committedLate(d: InFlightDescriptor): void {
     const wq = this.wqs[d.wq] as WorkQueue;
     this.completed(d, wq);
-    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    if (this.commands.waiting !== null) this.commands.recheck();
     const listeners = this.progressListeners;
     for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
   }
@@ -692,65 +710,25 @@ export class DsaDevice {
     this.swerr.report(e);
   }
 
-  // ---------------------------------------------------------------- commands
+  // ---------------------------------------------------------------- waits of commands
 
-  private command(value: number): void {
-    if (this.cmdActive) {
-      this.swerr.reportDevice(SoftwareErrorCode.CMD_REG);
-      return;
-    }
-    const r = this.regs;
-    r.value[r.dwordIndex(CMD)] = value;
-    this.cmdActive = true;
-    this.cmdIntReq = fieldOf(value, CMD.fields.intReq) === 1;
-    r.set(CMDSTS, CMDSTS.fields.active, 0, 1);
-    const code = fieldOf(value, CMD.fields.cmd);
-    const operand = fieldOf(value, CMD.fields.operand);
-    const def = COMMAND_BY_CODE[code];
-    if (def === undefined || ((commandMask(this.profile) >>> code) & 1) === 0) {
-      this.complete(CmdStatus.INVALID_COMMAND);
-    } else if (this.stateValue === DeviceState.HALT && def.code !== Command.RESET_DEVICE) {
-      this.complete(CmdStatus.HARDWARE_ERROR);
-    } else {
-      const result = def.run(this.control, operand);
-      if (result !== COMMAND_WAITS) {
-        this.complete(result);
-      } else {
-        this.checkWait();
-        if (this.waitKind !== WAIT_NONE) this.kick();
-      }
-    }
-  }
-
-  /** Completes the active command: CMDSTS = `value` (active clear), then the completion interrupt if requested. */
-  private complete(value: number): void {
-    this.waitKind = WAIT_NONE;
-    this.waitTarget.fill(-1);
-    this.cmdActive = false;
-    this.regs.value[this.regs.dwordIndex(CMDSTS)] = value & 0xffffff;
-    if (this.cmdIntReq) this.irq.raiseCause(INTCAUSE.fields.commandCompletion);
-  }
-
-  private cancelCommand(): void {
-    this.waitKind = WAIT_NONE;
-    this.waitTarget.fill(-1);
-    this.cmdActive = false;
-  }
-
-  private checkWait(): void {
+  /** Whether every WQ a waiting command names has taken the entries it waits for. */
+  private waitOver(): boolean {
     for (let q = 0; q < this.wqs.length; q++) {
       const t = this.waitTarget[q] as number;
-      if (t >= 0 && (this.wqs[q] as WorkQueue).headSeq() < t) return;
+      if (t >= 0 && (this.wqs[q] as WorkQueue).headSeq() < t) return false;
     }
-    const kind = this.waitKind;
-    if (kind === WAIT_DISABLE_WQS || kind === WAIT_DISABLE_DEVICE) {
-      for (let q = 0; q < this.wqs.length; q++) {
-        const w = this.wqs[q] as WorkQueue;
-        if (w.enabled && (kind === WAIT_DISABLE_DEVICE || (this.waitTarget[q] as number) >= 0)) this.disableWq(q);
-      }
-      if (kind === WAIT_DISABLE_DEVICE) this.setState(DeviceState.DISABLED);
+    return true;
+  }
+
+  /** The wait of `kind` is over: Disable WQ / Disable Device disable their WQs (and the device). */
+  private finishWait(kind: WaitKind): void {
+    if (kind === 'drain') return;
+    for (let q = 0; q < this.wqs.length; q++) {
+      const w = this.wqs[q] as WorkQueue;
+      if (w.enabled && (kind === 'disable-device' || (this.waitTarget[q] as number) >= 0)) this.disableWq(q);
     }
-    this.complete(0);
+    if (kind === 'disable-device') this.setState(DeviceState.DISABLED);
   }
 
   // ---------------------------------------------------------------- what command handlers do
@@ -819,8 +797,8 @@ export class DsaDevice {
 
   /** Starts a wait of `kind` with no target yet. */
   private beginWait(kind: WaitKind): void {
-    this.waitKind = WAIT_CODES[kind];
     this.waitTarget.fill(-1);
+    this.commands.beginWait(kind);
   }
 
   /** The wait also needs the entries of WQ `q` before sequence number `seq` gone. */
@@ -836,15 +814,15 @@ export class DsaDevice {
   // ---------------------------------------------------------------- PCI side effects and Halt
 
   private commandRegisterChanged(old: number, now: number): void {
-    const lost = (old & PciCommand.BUS_MASTER) !== 0 && (now & PciCommand.BUS_MASTER) === 0;
-    if (lost && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    if (this.commands.losesBusMaster(old, now)) this.commands.halt();
     if ((old & PciCommand.BUS_MASTER) === 0 && (now & PciCommand.BUS_MASTER) !== 0) this.irq.redeliver();
   }
 
   private capabilityEnablesChanged(): void {
     const changed = this.pasidOn !== this.pasid.enabled || this.atsOn !== this.ats.enabled || this.priOn !== this.pri.enabled;
     this.refreshCapabilityEnables();
-    if (changed && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    // An unsupported PCI change while working: Halt (the command unit's vidxd-device.md §3.3 sequence).
+    if (changed && this.commands.working) this.commands.halt();
   }
 
   private refreshCapabilityEnables(): void {
@@ -853,19 +831,5 @@ export class DsaDevice {
     this.atsOn = this.ats.enabled;
     this.priOn = this.pri.enabled;
     this.syncContexts();
-  }
-
-  /**
-   * Enters Halt after an unsupported PCI configuration change (SWERR 0x51, reset type FLR): queued
-   * work is abandoned, every WQ disabled, a waiting command completes with 0x03, and the halt
-   * interrupt is raised when GENCTRL allows it.
-   */
-  private halt(): void {
-    this.swerr.reportDevice(SoftwareErrorCode.PCI_CFG);
-    for (let q = 0; q < this.wqs.length; q++) this.disableWq(q);
-    this.setState(DeviceState.HALT);
-    this.regs.set(GENSTS, GENSTS.fields.resetType, 0, 1);
-    if (this.cmdActive) this.complete(CmdStatus.HARDWARE_ERROR);
-    if (this.regs.flag(GENCTRL, GENCTRL.fields.haltIntEn)) this.irq.raiseCause(INTCAUSE.fields.halt);
   }
 }

@@ -7,7 +7,6 @@
  */
 import { type DmaSession, DmaTransaction } from '../memory/index.js';
 import { type ExecContext, SoftwareError } from './context.js';
-import type { DescriptorEngine } from './engine.js';
 import { DESC_SIZE } from './descriptor.js';
 import type { HeldDescriptor } from './work-queue.js';
 
@@ -35,6 +34,14 @@ export interface InFlightOwner {
   forget(d: InFlightDescriptor): void;
 }
 
+/** The engine an in-flight descriptor runs on, as the device resumes it (a `DescriptorEngine`, engine.ts). */
+export interface InFlightEngine {
+  /** Runs `d` again (another attempt) in `ctx`; returns its status. */
+  resume(d: InFlightDescriptor, ctx: ExecContext): number;
+  /** The descriptor the last attempt left in flight (and forgets it), or null. */
+  takeHeld(): InFlightDescriptor | null;
+}
+
 const EFFECT_INTERRUPT = 0;
 const EFFECT_ERROR = 1;
 const EFFECT_READBACK = 2;
@@ -56,7 +63,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   /** Acceptance sequence number in its WQ. */
   seq = 0;
   /** The engine it runs on (the one that took it from its WQ). */
-  engine: DescriptorEngine | null = null;
+  engine: InFlightEngine | null = null;
   /** The context its effects are delivered through (that of its last attempt). */
   ctx: ExecContext | null = null;
   /** The effective PASID and the WQ's PASID enable its last attempt ran with (interrupts are checked against them again when delivered). */

@@ -110,8 +110,8 @@ export {
 } from './layout.js';
 export {
   type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields, type FieldsOf,
-  type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterLayout, registerLayout, type RegisterOptions, type RegisterWindow,
-  resetValue, ro, rw, type SnakeCase, status, wo,
+  type AnyFieldPolicy, blockFrom, type BlockLayout, blockLayout, type FieldSpec, type Lock, packRegister, policies, type PolicyContext, register, type RegisterContext, type RegisterDef, registerFrom, type RegisterLayout, registerLayout,
+  type RegisterOptions, type RegisterWindow, resetValue, ro, rw, type SnakeCase, status, unpackField, wo,
 } from './register-def.js';
 export {
   VERSION_BITS, GENCAP_BITS, WQCAP_BITS, GRPCAP_BITS, ENGCAP_BITS, OPCAP_BITS, OFFSETS_BITS, GENCFG_BITS,
@@ -120,6 +120,7 @@ export {
   VERSION_REG, GENCAP_REG, WQCAP_REG, GRPCAP_REG, ENGCAP_REG, OPCAP_REG, OFFSETS_REG, GENCFG_REG,
   GENCTRL_REG, GENSTS_REG, INTCAUSE_REG, CMD_REG, CMDSTS_REG, CMDCAP_REG, SWERR_REG, MSIX_PERM_REG,
   GRPWQCFG_REG, GRPENGCFG_REG, GRPFLAGS_REG, WQCFG_REG, IMS_ENTRY_REG, MSIX_ENTRY_REG, MSIX_PBA_REG,
+  GENERAL_TABLE, MSIX_PERM_TABLE, GRPCFG_TABLE, WQCFG_TABLE, IMS_TABLE, MSIX_TABLE, MSIX_PBA_TABLE,
 } from './register-fields.js';
 export {
   BAR0_BLOCKS, CMD, CMDCAP, CMDSTS, ENGCAP, GENCAP, GENCFG, GENCTRL, GENERAL_BLOCK, GENSTS, GRPCAP, GRPCFG_BLOCK, GRPENGCFG,
@@ -135,6 +136,9 @@ export {
   Command, type CommandCode, commandCode, COMMAND_CODES, type CommandName, DeviceState, INT_HANDLE_IMS, wqMaskOperand,
 } from './command-codes.js';
 export { COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, type CommandDef, COMMANDS, type WaitKind } from './commands.js';
+export {
+  type CommandEntry, CommandUnit, type CommandUnitDevice, type CommandUnitOptions, type CommandWaitStrategy,
+} from './command-unit.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
 export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';

@@ -17,12 +17,12 @@ function bits(f: FieldDef): string {
   return f.width === 1 ? `${f.lo}` : `${hi}:${f.lo}`;
 }
 
-function access(f: FieldDef): string {
+function access(f: FieldDef<RegisterContext>): string {
   const lock = f.lock === 'device-disabled' ? ' (device Disabled)' : f.lock === 'wq-disabled' ? ' (WQ disabled)' : '';
   return `${f.access}${f.status ? ' (status)' : ''}${lock}`;
 }
 
-function reset(f: FieldDef, c: RegisterContext): string {
+function reset(f: FieldDef<RegisterContext>, c: RegisterContext): string {
   if (f.width <= 32) return hex(resetValue(f, c));
   const words: string[] = [];
   for (let k = (f.width >>> 5) - 1; k >= 0; k--) words.push(resetValue(f, c, k).toString(16).toUpperCase().padStart(8, '0'));
@@ -30,7 +30,7 @@ function reset(f: FieldDef, c: RegisterContext): string {
   return `0x${joined}`;
 }
 
-function registerSection(reg: RegisterDef, c: RegisterContext, base: number): string[] {
+function registerSection(reg: RegisterDef<Readonly<Record<string, FieldDef<RegisterContext>>>, RegisterContext>, c: RegisterContext, base: number): string[] {
   const where = reg.window === undefined ? '' : ` (kept by the PCI MSI-X capability)`;
   const extra = reg.preservedByReset ? ' Kept by RESET_DEVICE.' : '';
   const out = [`### ${reg.name} — ${hex(base + reg.offset, 3)}, ${reg.size} bytes`, '', `${reg.doc}${where}.${extra}`, ''];

@@ -3,10 +3,11 @@
  * dsa-operations.md §11.2): each register's name, offset (in BAR0, or in its table entry), size and
  * meaning (`*_REG`), and where each of its fields sits and what it means (`*_BITS`) — nothing about
  * access, reset values or locks. Every DSA-like register file (the device model's in registers.ts, a
- * virtual device's own) applies its policy to these layouts with `fields(layout, policy)`; a driver
- * reads and writes the registers through them.
+ * virtual device's own) states only its policy for these registers with `registerFrom(X_REG, policy)`,
+ * so no offset or size is written twice.
  */
-import { bits, registerLayout } from './register-def.js';
+import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, WQCFG_SIZE } from './layout.js';
+import { blockLayout, bits, registerLayout } from './register-def.js';
 
 /** VERSION (Linux `IDXD_VER_OFFSET`; 0x100 is `DEVICE_VERSION_1`). */
 export const VERSION_BITS = {
@@ -275,3 +276,20 @@ export const MSIX_PBA_BITS = {
 
 /** MSIX_PBA: offset 0x00 in its table entry, 8 bytes. */
 export const MSIX_PBA_REG = registerLayout('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', MSIX_PBA_BITS);
+
+// ---------------------------------------------------------------- blocks
+
+/** The general registers: capabilities, control, status, command and SWERR at fixed offsets from 0. */
+export const GENERAL_TABLE = blockLayout('General', null, 0x100, 'device', 'Capabilities, configuration, control, status, command and software-error registers');
+/** MSIX_PERM table: one 8-byte entry per MSI-X vector, at OFFSETS.msix_perm. */
+export const MSIX_PERM_TABLE = blockLayout('MSIX_PERM', 'msixPerm', MSIX_PERM_SIZE, 'vector', 'MSI-X permission table (OFFSETS.msix_perm)');
+/** GRPCFG table: one 64-byte entry per group, at OFFSETS.grpcfg. */
+export const GRPCFG_TABLE = blockLayout('GRPCFG', 'grpcfg', GRPCFG_SIZE, 'group', 'Group configuration table (OFFSETS.grpcfg)');
+/** WQCFG table: one 32-byte entry per WQ, at OFFSETS.wqcfg. */
+export const WQCFG_TABLE = blockLayout('WQCFG', 'wqcfg', WQCFG_SIZE, 'WQ', 'Work-queue configuration table (OFFSETS.wqcfg)');
+/** Interrupt-handle (IMS) table: one 16-byte entry per handle, at OFFSETS.ims. */
+export const IMS_TABLE = blockLayout('IMS', 'ims', IMS_ENTRY_SIZE, 'entry', 'Interrupt-handle (IMS-like) table (OFFSETS.ims)');
+/** MSI-X table: one 16-byte entry per vector, where the MSI-X capability says. */
+export const MSIX_TABLE = blockLayout('MSI-X table', 'msixTable', 16, 'vector', 'MSI-X table');
+/** MSI-X pending-bit array: one qword per 64 vectors, where the MSI-X capability says. */
+export const MSIX_PBA_TABLE = blockLayout('MSI-X PBA', 'msixPba', 8, 'qword', 'MSI-X pending-bit array');

@@ -4,7 +4,7 @@
  * allocates nothing. The write rule is `v = (v & ~w) | (new & w); v &= ~(new & w1c)` on the bytes
  * written, with `w` emptied while the dword's lock holds.
  */
-import { bitMask, type BlockDef, type FieldDef, type Lock, type RegisterContext, type RegisterDef, resetValue } from './register-def.js';
+import { bitMask, type BlockDef, type FieldDef, type Lock, type RegisterDef, resetValue } from './register-def.js';
 
 /** Dword kinds. */
 const KIND_RESERVED = 0;
@@ -52,12 +52,16 @@ interface Placement {
   readonly count: number;
 }
 
-/** The compiled register file of one device. */
-export class RegisterFile {
+/**
+ * The compiled register file of one device, compiled for context `C` (what its tables compute their
+ * values from: the model's `RegisterContext`, a vdev's own). Code that only accesses registers takes
+ * a `RegisterFile` (of any context).
+ */
+export class RegisterFile<C = unknown> {
   /** Size of the register space in bytes. */
   readonly size: number;
   /** What the tables were compiled for. */
-  readonly context: RegisterContext;
+  readonly context: C;
   /** Dword values (device code may read and write them directly for status fields). */
   readonly value: Uint32Array;
   private readonly wmask: Uint32Array;
@@ -75,6 +79,7 @@ export class RegisterFile {
   /** The blocks compiled (to check a template against). */
   private readonly blocks: readonly BlockDef[];
   private readonly placements: Map<RegisterDef, Placement>;
+  private readonly blockPlacements: Map<BlockDef, Placement>;
   private readonly hooked: RegisterDef[];
   private hookFns: RegisterWriteHook[] = [];
   private readonly refreshed: RegisterDef[];
@@ -92,7 +97,7 @@ export class RegisterFile {
    * again: only the values are this file's own. Devices made by the thousand (virtual devices of one
    * parent) keep one copy of the tables. Throws `RangeError` when the template's blocks or size differ.
    */
-  constructor(context: RegisterContext, blocks: readonly BlockDef[], size: number, template?: RegisterFile) {
+  constructor(context: C, blocks: readonly BlockDef<C>[], size: number, template?: RegisterFile<C>) {
     this.context = context;
     this.size = size;
     this.blocks = blocks;
@@ -112,11 +117,13 @@ export class RegisterFile {
       this.instance = template.instance;
       this.regBase = template.regBase;
       this.placements = template.placements;
+      this.blockPlacements = template.blockPlacements;
       this.hooked = template.hooked;
       this.refreshed = template.refreshed;
       return;
     }
     this.placements = new Map<RegisterDef, Placement>();
+    this.blockPlacements = new Map<BlockDef, Placement>();
     this.hooked = [];
     this.refreshed = [];
     this.value = new Uint32Array(n);
@@ -135,9 +142,10 @@ export class RegisterFile {
     this.value.set(this.resetImage);
   }
 
-  private compileBlock(block: BlockDef): void {
+  private compileBlock(block: BlockDef<C>): void {
     const count = block.count(this.context);
     const base = block.base(this.context);
+    this.blockPlacements.set(block, { block, base, count });
     for (const reg of block.registers) {
       this.placements.set(reg, { block, base, count });
       if (reg.hooked) this.hooked.push(reg);
@@ -163,7 +171,7 @@ export class RegisterFile {
     }
   }
 
-  private compileField(f: FieldDef, first: number): void {
+  private compileField(f: FieldDef<C>, first: number): void {
     const implemented = f.implemented === undefined ? f.width : Math.min(f.width, f.implemented(this.context));
     const dwords = f.width > 32 ? f.width >>> 5 : 1;
     for (let k = 0; k < dwords; k++) {
@@ -251,6 +259,17 @@ export class RegisterFile {
     const pl = this.placements.get(reg);
     if (pl === undefined || inst < 0 || inst >= pl.count) throw new RangeError(`register ${reg.name}[${inst}] is not in this register file`);
     return ((pl.base + inst * pl.block.stride + reg.offset) >>> 2) + k;
+  }
+
+  /**
+   * Where `block` sits in this file: the offset of its instance 0 and its number of instances, as
+   * compiled for this file's context (readable without knowing the context). Throws `RangeError` for
+   * a block this file was not compiled from.
+   */
+  placement(block: BlockDef): { readonly base: number; readonly count: number } {
+    const pl = this.blockPlacements.get(block);
+    if (pl === undefined) throw new RangeError(`block ${block.name} is not in this register file`);
+    return { base: pl.base, count: pl.count };
   }
 
   /** Number of instances of `reg`'s block. */

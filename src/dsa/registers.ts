@@ -1,133 +1,136 @@
 /**
  * The BAR0 register map of the DSA device model (the physical function), one declarative table per
  * block (vidxd-device.md §2, dsa-operations.md §11.2): each register applies the model's policy —
- * access, reset value from the profile, lock — to the shared field layouts of register-fields.ts.
+ * access, reset value from the profile, lock — to a register of the header (register-fields.ts),
+ * which alone says where it is, how big it is and where its fields sit.
  * Everything else — the MMIO dispatch, reset values, access rules, RESET_DEVICE and
  * docs/registers.md — is compiled from these tables.
  */
-import { GRPCFG_SIZE, IMS_ENTRY_SIZE, MSIX_PERM_SIZE, TABLE_UNIT, WQCFG_SIZE } from './layout.js';
+import { TABLE_UNIT } from './layout.js';
 import { commandMask, imsEntries, msixVectors } from './profile.js';
-import { type BlockDef, fields, type RegisterContext, register, ro, rw, status, wo } from './register-def.js';
+import { type BlockDef, blockFrom, policies, type RegisterContext, registerFrom, ro, rw, status, wo } from './register-def.js';
 import {
-  CMD_BITS, CMDCAP_BITS, CMDSTS_BITS, ENGCAP_BITS, GENCAP_BITS, GENCFG_BITS, GENCTRL_BITS, GENSTS_BITS, GRPCAP_BITS,
-  GRPENGCFG_BITS, GRPFLAGS_BITS, GRPWQCFG_BITS, IMS_ENTRY_BITS, INTCAUSE_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS, MSIX_PERM_BITS,
-  OFFSETS_BITS, OPCAP_BITS, SWERR_BITS, VERSION_BITS, WQCAP_BITS, WQCFG_BITS,
+  CMD_REG, CMDCAP_REG, GENERAL_TABLE, GRPCFG_TABLE, IMS_TABLE, MSIX_PBA_TABLE, MSIX_PERM_TABLE, MSIX_TABLE, WQCFG_TABLE, CMDSTS_REG, ENGCAP_REG, GENCAP_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPCAP_REG,
+  GRPENGCFG_REG, GRPFLAGS_REG, GRPWQCFG_REG, IMS_ENTRY_REG, INTCAUSE_REG, MSIX_ENTRY_REG, MSIX_PBA_REG, MSIX_PERM_REG,
+  OFFSETS_REG, OPCAP_REG, SWERR_REG, VERSION_REG, WQCAP_REG, WQCFG_REG,
 } from './register-fields.js';
 
+/** The policy helpers of the model's table (values computed from its profile and layout). */
+const at = policies<RegisterContext>();
 const p = (c: RegisterContext) => c.profile;
 const bit = (on: boolean): number => (on ? 1 : 0);
 const devLock = { lock: 'device-disabled' } as const;
 const wqLock = { lock: 'wq-disabled' } as const;
 
 /** VERSION (0x00). */
-export const VERSION = register('VERSION', 0x00, 4, 'Device version', fields(VERSION_BITS, {
-  version: ro((c) => p(c).version),
-}));
+export const VERSION = registerFrom(VERSION_REG, {
+  version: at.ro((c) => p(c).version),
+});
 
 /** GENCAP (0x10): general capabilities. */
-export const GENCAP = register('GENCAP', 0x10, 8, 'General capabilities', fields(GENCAP_BITS, {
-  blockOnFault: ro((c) => bit(p(c).blockOnFault)),
-  overlapCopy: ro((c) => bit(p(c).overlapCopy)),
-  cacheControlMem: ro((c) => bit(p(c).cacheControlMem)),
-  cacheControlCache: ro((c) => bit(p(c).cacheControlCache)),
-  cmdCap: ro((c) => bit(p(c).commandCapabilities)),
-  destReadback: ro((c) => bit(p(c).destinationReadback)),
-  drainReadback: ro((c) => bit(p(c).drainReadback)),
-  maxXferShift: ro((c) => p(c).maxTransferShift),
-  maxBatchShift: ro((c) => p(c).maxBatchShift),
-  maxImsMult: ro((c) => p(c).imsMultiplier),
+export const GENCAP = registerFrom(GENCAP_REG, {
+  blockOnFault: at.ro((c) => bit(p(c).blockOnFault)),
+  overlapCopy: at.ro((c) => bit(p(c).overlapCopy)),
+  cacheControlMem: at.ro((c) => bit(p(c).cacheControlMem)),
+  cacheControlCache: at.ro((c) => bit(p(c).cacheControlCache)),
+  cmdCap: at.ro((c) => bit(p(c).commandCapabilities)),
+  destReadback: at.ro((c) => bit(p(c).destinationReadback)),
+  drainReadback: at.ro((c) => bit(p(c).drainReadback)),
+  maxXferShift: at.ro((c) => p(c).maxTransferShift),
+  maxBatchShift: at.ro((c) => p(c).maxBatchShift),
+  maxImsMult: at.ro((c) => p(c).imsMultiplier),
   configEn: ro(1),
-  high: ro((c) => p(c).gencapHigh),
-}));
+  high: at.ro((c) => p(c).gencapHigh),
+});
 
 /** WQCAP (0x20): work-queue capabilities. */
-export const WQCAP = register('WQCAP', 0x20, 8, 'Work-queue capabilities', fields(WQCAP_BITS, {
-  totalWqSize: ro((c) => p(c).totalWqSize),
-  numWqs: ro((c) => p(c).wqs),
+export const WQCAP = registerFrom(WQCAP_REG, {
+  totalWqSize: at.ro((c) => p(c).totalWqSize),
+  numWqs: at.ro((c) => p(c).wqs),
   wqcfgSize: ro(0),
-  sharedMode: ro((c) => bit(p(c).sharedMode)),
-  dedicatedMode: ro((c) => bit(p(c).dedicatedMode)),
-  wqAtsSupport: ro((c) => bit(p(c).wqAtsSupport)),
-  priority: ro((c) => bit(p(c).wqPriority)),
-  occupancy: ro((c) => bit(p(c).wqOccupancy)),
-}));
+  sharedMode: at.ro((c) => bit(p(c).sharedMode)),
+  dedicatedMode: at.ro((c) => bit(p(c).dedicatedMode)),
+  wqAtsSupport: at.ro((c) => bit(p(c).wqAtsSupport)),
+  priority: at.ro((c) => bit(p(c).wqPriority)),
+  occupancy: at.ro((c) => bit(p(c).wqOccupancy)),
+});
 
 /** GRPCAP (0x30): group capabilities. */
-export const GRPCAP = register('GRPCAP', 0x30, 8, 'Group capabilities', fields(GRPCAP_BITS, {
-  numGroups: ro((c) => p(c).groups),
-  totalRdbufs: ro((c) => p(c).readBuffers),
-  rdbufCtrl: ro((c) => bit(p(c).readBufferControl)),
-  rdbufLimit: ro((c) => bit(p(c).readBufferLimit)),
-}));
+export const GRPCAP = registerFrom(GRPCAP_REG, {
+  numGroups: at.ro((c) => p(c).groups),
+  totalRdbufs: at.ro((c) => p(c).readBuffers),
+  rdbufCtrl: at.ro((c) => bit(p(c).readBufferControl)),
+  rdbufLimit: at.ro((c) => bit(p(c).readBufferLimit)),
+});
 
 /** ENGCAP (0x38): engine capabilities. */
-export const ENGCAP = register('ENGCAP', 0x38, 8, 'Engine capabilities', fields(ENGCAP_BITS, {
-  numEngines: ro((c) => p(c).engines),
-}));
+export const ENGCAP = registerFrom(ENGCAP_REG, {
+  numEngines: at.ro((c) => p(c).engines),
+});
 
 /** OPCAP (0x40): supported operations, one bit per opcode. */
-export const OPCAP = register('OPCAP', 0x40, 32, 'Operation capabilities', fields(OPCAP_BITS, {
-  ops: ro((c, dw) => p(c).opcap[dw] ?? 0),
-}));
+export const OPCAP = registerFrom(OPCAP_REG, {
+  ops: at.ro((c, dw) => p(c).opcap[dw] ?? 0),
+});
 
 /** OFFSETS (0x60): where the tables are, in units of 0x100 bytes. */
-export const OFFSETS = register('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', fields(OFFSETS_BITS, {
-  grpcfg: ro((c) => c.layout.grpcfg / TABLE_UNIT),
-  wqcfg: ro((c) => c.layout.wqcfg / TABLE_UNIT),
-  msixPerm: ro((c) => c.layout.msixPerm / TABLE_UNIT),
-  ims: ro((c) => c.layout.ims / TABLE_UNIT),
+export const OFFSETS = registerFrom(OFFSETS_REG, {
+  grpcfg: at.ro((c) => c.layout.grpcfg / TABLE_UNIT),
+  wqcfg: at.ro((c) => c.layout.wqcfg / TABLE_UNIT),
+  msixPerm: at.ro((c) => c.layout.msixPerm / TABLE_UNIT),
+  ims: at.ro((c) => c.layout.ims / TABLE_UNIT),
   perfmon: ro(0),
-}));
+});
 
 /** GENCFG (0x80): general configuration. */
-export const GENCFG = register('GENCFG', 0x80, 4, 'General configuration', fields(GENCFG_BITS, {
+export const GENCFG = registerFrom(GENCFG_REG, {
   rdbufLimit: rw(devLock),
   userIntEn: rw(devLock),
-}));
+});
 
 /** GENCTRL (0x88): general control. */
-export const GENCTRL = register('GENCTRL', 0x88, 4, 'General control', fields(GENCTRL_BITS, {
+export const GENCTRL = registerFrom(GENCTRL_REG, {
   softerrIntEn: rw(),
   haltIntEn: rw(),
-}));
+});
 
 /** GENSTS (0x90): general status. */
-export const GENSTS = register('GENSTS', 0x90, 4, 'General status', fields(GENSTS_BITS, {
+export const GENSTS = registerFrom(GENSTS_REG, {
   state: status(),
   resetType: status(),
-}));
+});
 
 /** INTCAUSE (0x98): interrupt causes of vector 0 (occupancy and perfmon never occur: not supported). */
-export const INTCAUSE = register('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', fields(INTCAUSE_BITS, {
+export const INTCAUSE = registerFrom(INTCAUSE_REG, {
   softwareError: status('RW1C'),
   commandCompletion: status('RW1C'),
   wqOccupancy: status('RW1C'),
   perfmonOverflow: status('RW1C'),
   halt: status('RW1C'),
   handlesRevoked: status('RW1C'),
-}));
+});
 
 /** CMD (0xA0): command register; a 4-byte write calls the owner's `CMD` hook. */
-export const CMD = register('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', fields(CMD_BITS, {
+export const CMD = registerFrom(CMD_REG, {
   operand: wo(),
   cmd: wo(),
   intReq: wo(),
-}), { preservedByReset: true, hook: true });
+}, { preservedByReset: true, hook: true });
 
 /** CMDSTS (0xA8): command status. */
-export const CMDSTS = register('CMDSTS', 0xa8, 4, 'Command status', fields(CMDSTS_BITS, {
+export const CMDSTS = registerFrom(CMDSTS_REG, {
   err: status(),
   result: status(),
   active: status(),
-}), { preservedByReset: true });
+}, { preservedByReset: true });
 
 /** CMDCAP (0xB0): implemented commands (present when GENCAP.cmd_cap = 1; else reads 0). */
-export const CMDCAP = register('CMDCAP', 0xb0, 4, 'Command capabilities', fields(CMDCAP_BITS, {
-  commands: ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
-}));
+export const CMDCAP = registerFrom(CMDCAP_REG, {
+  commands: at.ro((c) => (p(c).commandCapabilities ? commandMask(p(c)) : 0)),
+});
 
 /** SWERR (0xC0): software error (dsa-operations.md §11.2). */
-export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_BITS, {
+export const SWERR = registerFrom(SWERR_REG, {
   valid: status('RW1C'),
   overflow: status('RW1C'),
   descValid: status(),
@@ -143,72 +146,58 @@ export const SWERR = register('SWERR', 0xc0, 32, 'Software error', fields(SWERR_
   batchIdx: status(),
   errorInfo: status(),
   faultAddr: status(),
-}), { preservedByReset: true });
+}, { preservedByReset: true });
 
 /** The general block: capabilities, control, status, command and SWERR registers at fixed offsets. */
-export const GENERAL_BLOCK: BlockDef = {
-  name: 'General',
-  doc: 'Capabilities, configuration, control, status, command and software-error registers',
-  base: () => 0,
-  stride: 0x100,
+export const GENERAL_BLOCK = blockFrom<RegisterContext>(GENERAL_TABLE, {
   count: () => 1,
-  instance: 'device',
   registers: [VERSION, GENCAP, WQCAP, GRPCAP, ENGCAP, OPCAP, OFFSETS, GENCFG, GENCTRL, GENSTS, INTCAUSE, CMD, CMDSTS, CMDCAP, SWERR],
-};
+});
 
 /** MSIX_PERM entry: which PASID may use a completion vector. */
-export const MSIX_PERM = register('MSIX_PERM', 0, 8, 'MSI-X permission of one vector', fields(MSIX_PERM_BITS, {
+export const MSIX_PERM = registerFrom(MSIX_PERM_REG, {
   ignore: rw(),
   pasidEn: rw(),
   pasid: rw(),
-}));
+});
 
 /** MSIX_PERM block: one entry per MSI-X vector. */
-export const MSIX_PERM_BLOCK: BlockDef = {
-  name: 'MSIX_PERM',
-  doc: 'MSI-X permission table (OFFSETS.msix_perm)',
-  base: (c) => c.layout.msixPerm,
-  stride: MSIX_PERM_SIZE,
+export const MSIX_PERM_BLOCK = blockFrom<RegisterContext>(MSIX_PERM_TABLE, {
   count: (c) => msixVectors(c.profile),
-  instance: 'vector',
   registers: [MSIX_PERM],
-};
+});
 
 /** GRPWQCFG: the WQs of a group (bits of WQs the device does not have read 0). */
-export const GRPWQCFG = register('GRPWQCFG', 0x00, 32, 'WQs of the group', fields(GRPWQCFG_BITS, {
-  wqs: rw({ ...devLock, implemented: (c) => c.profile.wqs }),
-}));
+export const GRPWQCFG = registerFrom(GRPWQCFG_REG, {
+  wqs: at.rw({ ...devLock, implemented: (c) => c.profile.wqs }),
+});
 
 /** GRPENGCFG: the engines of a group (bits of engines the device does not have read 0). */
-export const GRPENGCFG = register('GRPENGCFG', 0x20, 8, 'Engines of the group', fields(GRPENGCFG_BITS, {
-  engines: rw({ ...devLock, implemented: (c) => c.profile.engines }),
-}));
+export const GRPENGCFG = registerFrom(GRPENGCFG_REG, {
+  engines: at.rw({ ...devLock, implemented: (c) => c.profile.engines }),
+});
 
 /** GRPFLAGS: traffic classes and read-buffer controls of a group. */
-export const GRPFLAGS = register('GRPFLAGS', 0x28, 8, 'Group flags', fields(GRPFLAGS_BITS, {
+export const GRPFLAGS = registerFrom(GRPFLAGS_REG, {
   tcA: rw(devLock),
   tcB: rw(devLock),
   useRdbufLimit: rw(devLock),
   rdbufsReserved: rw(devLock),
   rdbufsAllowed: rw(devLock),
-}));
+});
 
 /** GRPCFG block: one 64-byte entry per group. */
-export const GRPCFG_BLOCK: BlockDef = {
-  name: 'GRPCFG',
+export const GRPCFG_BLOCK = blockFrom<RegisterContext>(GRPCFG_TABLE, {
   doc: 'Group configuration table (OFFSETS.grpcfg), writable while the device is Disabled',
-  base: (c) => c.layout.grpcfg,
-  stride: GRPCFG_SIZE,
   count: (c) => c.profile.groups,
-  instance: 'group',
   registers: [GRPWQCFG, GRPENGCFG, GRPFLAGS],
-};
+});
 
 /**
  * WQCFG entry (32 bytes). Refreshed before a software read: the occupancy field is stored from the
  * WQ's count when software looks, not on every submission and dispatch.
  */
-export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fields(WQCFG_BITS, {
+export const WQCFG = registerFrom(WQCFG_REG, {
   wqSize: rw(wqLock),
   wqThresh: rw(wqLock),
   mode: rw(wqLock),
@@ -223,21 +212,17 @@ export const WQCFG = register('WQCFG', 0x00, 32, 'Work-queue configuration', fie
   occupancy: status(),
   modeSupport: ro(1),
   wqState: status(),
-}), { refresh: true });
+}, { refresh: true });
 
 /** WQCFG block: one 32-byte entry per WQ. */
-export const WQCFG_BLOCK: BlockDef = {
-  name: 'WQCFG',
+export const WQCFG_BLOCK = blockFrom<RegisterContext>(WQCFG_TABLE, {
   doc: 'Work-queue configuration table (OFFSETS.wqcfg), writable while the WQ is disabled',
-  base: (c) => c.layout.wqcfg,
-  stride: WQCFG_SIZE,
   count: (c) => c.profile.wqs,
-  instance: 'WQ',
   registers: [WQCFG],
-};
+});
 
 /** One interrupt-handle (IMS) entry; a write calls the owner's `IMS_ENTRY` hook (pending delivery on unmask). */
-export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS) entry', fields(IMS_ENTRY_BITS, {
+export const IMS_ENTRY = registerFrom(IMS_ENTRY_REG, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
@@ -246,55 +231,41 @@ export const IMS_ENTRY = register('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS)
   ignore: rw(),
   pasidEn: rw(),
   pasid: rw(),
-}), { hook: true });
+}, { hook: true });
 
 /** IMS block: the interrupt-handle table (absent when GENCAP.max_ims_mult = 0). */
-export const IMS_BLOCK: BlockDef = {
-  name: 'IMS',
-  doc: 'Interrupt-handle (IMS-like) table (OFFSETS.ims)',
-  base: (c) => c.layout.ims,
-  stride: IMS_ENTRY_SIZE,
+export const IMS_BLOCK = blockFrom<RegisterContext>(IMS_TABLE, {
   count: (c) => imsEntries(c.profile),
-  instance: 'entry',
   registers: [IMS_ENTRY],
-};
+});
 
 /** One MSI-X table entry (kept by the PCI MSI-X capability). */
-export const MSIX_ENTRY = register('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', fields(MSIX_ENTRY_BITS, {
+export const MSIX_ENTRY = registerFrom(MSIX_ENTRY_REG, {
   addrLo: rw(),
   addrHi: rw(),
   data: rw(),
   mask: rw({ reset: 1 }),
-}), { window: 'msix-table' });
+}, { window: 'msix-table' });
 
 /** MSI-X table block (BAR0, located by the MSI-X capability). */
-export const MSIX_TABLE_BLOCK: BlockDef = {
-  name: 'MSI-X table',
+export const MSIX_TABLE_BLOCK = blockFrom<RegisterContext>(MSIX_TABLE, {
   doc: 'MSI-X table: vector 0 errors and commands, vector n + 1 completions of WQ n by convention',
-  base: (c) => c.layout.msixTable,
-  stride: 16,
   count: (c) => msixVectors(c.profile),
-  instance: 'vector',
   registers: [MSIX_ENTRY],
-};
+});
 
 /** One qword of the MSI-X pending-bit array. */
-export const MSIX_PBA = register('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', fields(MSIX_PBA_BITS, {
+export const MSIX_PBA = registerFrom(MSIX_PBA_REG, {
   pending: status(),
-}), { window: 'msix-pba' });
+}, { window: 'msix-pba' });
 
 /** MSI-X PBA block. */
-export const MSIX_PBA_BLOCK: BlockDef = {
-  name: 'MSI-X PBA',
-  doc: 'MSI-X pending-bit array',
-  base: (c) => c.layout.msixPba,
-  stride: 8,
+export const MSIX_PBA_BLOCK = blockFrom<RegisterContext>(MSIX_PBA_TABLE, {
   count: (c) => Math.ceil(msixVectors(c.profile) / 64),
-  instance: 'qword',
   registers: [MSIX_PBA],
-};
+});
 
 /** Every BAR0 block, in address order. */
-export const BAR0_BLOCKS: readonly BlockDef[] = [
+export const BAR0_BLOCKS: readonly BlockDef<RegisterContext>[] = [
   GENERAL_BLOCK, MSIX_PERM_BLOCK, GRPCFG_BLOCK, WQCFG_BLOCK, IMS_BLOCK, MSIX_TABLE_BLOCK, MSIX_PBA_BLOCK,
 ];

@@ -5,58 +5,30 @@
  * out WQ objects, and routes the device's error and completion interrupts to their owners.
  */
 import {
-  CMD, CmdStatus, CMDSTS, Command, DeviceState, GENCTRL, GENCFG, GENSTS, GRPENGCFG, GRPFLAGS, GRPCFG_SIZE, GRPWQCFG,
-  IMS_ENTRY, IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, MSIX_PERM, MSIX_PERM_SIZE, type Portal, type VectorDelivery, type WithdrawnDescriptor,
-  WQCFG,
+  Command, DeviceState, fieldOf, GENCFG, GENCTRL, GENSTS, GRPCFG_SIZE, GRPENGCFG, GRPFLAGS, GRPWQCFG, IMS_ENTRY,
+  IMS_ENTRY_SIZE, type ImsDelivery, INT_HANDLE_IMS, INTCAUSE, packRegister, type VectorDelivery, WQCFG,
 } from '../dsa/index.js';
 import type { AddressSpace, Iommu } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
-import { dwordField, packRegister } from './codec.js';
 import { type DeviceConfig, userInterruptsOf, validateConfig, type WqSpec } from './config.js';
+import { CommandChannel } from './commands.js';
 import { HostBusyError, HostError } from './errors.js';
-import { enableDevice, enableMsix, enableSvm, type MsixInfo, readMsix, type SvmState } from './pci.js';
+import { enableDevice, enableMsix, enableSvm, readMsix, type SvmState } from './pci.js';
 import { type DsaDeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
 import { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
-import { HostWq, type WqOwner } from './wq.js';
+import { type CompletionHandler, HostVectors, MSI_ADDRESS } from './vectors.js';
+import { HostWq, type WqContext, type WqDevice, type WqOwner } from './wq.js';
 
 /** The parts of a DSA PCI device the host driver uses (a `DsaDevice` has them all). */
-export interface DsaPciDevice {
+export interface DsaPciDevice extends WqDevice {
   /** The PCI function (config space). */
   readonly pci: PciFunction;
-  /** BAR0. */
-  readonly bar0: RegisterAccess;
-  /** BAR2: where the portal pages are mapped from. */
-  readonly bar2: { portalAt(offset: number): Portal | null };
   /** Installs the receiver of MSI-X messages (the platform's interrupt controller). */
   setMsixDelivery(handler: VectorDelivery | null): void;
   /** Installs the receiver of interrupt-handle (IMS) messages. */
   setImsDelivery(handler: ImsDelivery | null): void;
-  /** Descriptors queued in WQ `wq` with effective PASID `pasid` (no register reports this per PASID). */
-  occupancy(wq: number, pasid?: number): number;
   /** The IOMMU the device's DMA goes through (PASID 0 = requester-ID space). */
   readonly iommu: Iommu;
-  /**
-   * Takes back the descriptors of `pasid` on WQ `wq` that have had no effect yet, in acceptance order
-   * (see `DsaDevice.withdraw`); null when one is past that point. Optional: without it
-   * {@link HostWq.withdraw} throws ENODEV.
-   */
-  withdraw?(wq: number, pasid: number): WithdrawnDescriptor[] | null;
-  /**
-   * Listens to execution progress (`listener(wq)` after each descriptor of WQ `wq` ran); returns a
-   * remover. Optional: without it {@link HostWq.onProgress} throws ENODEV.
-   */
-  onProgress?(listener: (wq: number) => void): () => void;
-  /**
-   * Abandons, without a command, every descriptor of WQ `wq` (or of `pasid` on it) that can still run,
-   * the one executing included (see `DsaDevice.discard`); returns how many. Optional: without it,
-   * {@link HostWq.purge} cannot remove work while another command is active, and a command that
-   * times out stays active.
-   */
-  discard?(wq: number, pasid?: number): number;
-  /** True while a descriptor of `pasid` taken from WQ `wq` is executing (one of its callbacks runs). Optional. */
-  executing?(wq: number, pasid: number): boolean;
-  /** Stops the descriptor of `pasid` executing now on WQ `wq` (see `DsaDevice.stopExecuting`). Optional. */
-  stopExecuting?(wq: number, pasid: number): boolean;
 }
 
 /** What the users of a device hold of it (see {@link IdxdHost.held}). */
@@ -93,9 +65,6 @@ export interface IdxdHostOptions {
   readonly svm?: boolean;
 }
 
-/** A completion-interrupt handler. */
-export type CompletionHandler = () => void;
-
 /** An allocated interrupt handle (IMS entry). */
 export interface InterruptHandle {
   /** The value descriptors carry in their completion interrupt handle field (IMS portals). */
@@ -106,7 +75,6 @@ export interface InterruptHandle {
   readonly pasid: number | null;
 }
 
-const MSI_ADDRESS = 0xfee00000;
 const bit = (f: { readonly lo: number }): number => (1 << (f.lo & 31)) >>> 0;
 
 /** The host driver of one DSA device. */
@@ -114,14 +82,14 @@ export class IdxdHost {
   /** The device. */
   readonly device: DsaPciDevice;
   private readonly mmio: RegisterAccess;
-  private readonly wait: () => void;
-  private readonly maxPolls: number;
+  /** CMD and CMDSTS: commands written and polled. */
+  private readonly channel: CommandChannel;
   private readonly svm: boolean;
   private probed: DsaDeviceInfo | null = null;
   private svmState: SvmState | null = null;
   private wqList: HostWq[] = [];
   private groupEngines: number[] = [];
-  private readonly vectorHandlers: (CompletionHandler | null)[] = [];
+  private vectorTable: HostVectors | null = null;
   private imsHandlers: (CompletionHandler | null)[] = [];
   /** The handle object each allocated entry was given (a stale one cannot free the entry's next user). */
   private imsAllocs: (InterruptHandle | null)[] = [];
@@ -133,8 +101,7 @@ export class IdxdHost {
   constructor(device: DsaPciDevice, options: IdxdHostOptions = {}) {
     this.device = device;
     this.mmio = device.bar0;
-    this.wait = options.wait ?? (() => {});
-    this.maxPolls = options.maxPolls ?? 10_000;
+    this.channel = new CommandChannel(device.bar0, options.wait ?? (() => {}), options.maxPolls ?? 10_000, (code, operand) => this.giveUp(code, operand));
     this.svm = options.svm ?? true;
   }
 
@@ -152,31 +119,35 @@ export class IdxdHost {
     if (msix === null) throw new HostError('ENODEV', 'the function has no MSI-X capability');
     const info = probeRegisters(this.mmio, msix);
     if (this.deviceState() === DeviceState.HALT) throw new HostError('ENXIO', 'the device is halted');
-    this.mmio.write32(CMD.offset, packRegister(CMD, { cmd: Command.RESET_DEVICE })[0] as number);
-    this.poll('reset device');
+    this.channel.start(Command.RESET_DEVICE);
+    this.channel.poll('reset device');
     this.probed = info;
     this.svmState = this.svm ? enableSvm(cfg) : null;
-    this.setupMsix(msix);
+    this.vectorTable = new HostVectors(this.mmio, msix, info.offsets.msixPerm);
+    this.device.setMsixDelivery((v) => this.msixInterrupt(v));
+    enableMsix(cfg, msix);
     this.imsHandlers = new Array<CompletionHandler | null>(info.imsEntries).fill(null);
     this.imsAllocs = new Array<InterruptHandle | null>(info.imsEntries).fill(null);
     this.device.setImsDelivery((e) => this.imsInterrupt(e));
     this.unmaskErrorInterrupts();
-    this.wqList = Array.from({ length: info.wqs }, (_, id) => new HostWq(this, id));
+    const ctx = this.wqContext(this.vectorTable);
+    this.wqList = Array.from({ length: info.wqs }, (_, id) => new HostWq(ctx, id));
     this.groupEngines = new Array<number>(info.groups).fill(0);
     return info;
   }
 
-  private setupMsix(msix: MsixInfo): void {
-    for (let v = 0; v < msix.vectors; v++) {
-      const at = msix.tableOffset + 16 * v;
-      this.mmio.write32(at, MSI_ADDRESS);
-      this.mmio.write32(at + 4, 0);
-      this.mmio.write32(at + 8, v);
-      this.mmio.write32(at + 12, 0);
-      this.vectorHandlers[v] = null;
-    }
-    this.device.setMsixDelivery((v) => this.msixInterrupt(v));
-    enableMsix(this.device.pci.config, msix);
+  /** What the WQs of this probe may use of the driver (and nothing else of it). */
+  private wqContext(vectors: HostVectors): WqContext {
+    const info = this.info;
+    return {
+      device: this.device,
+      info,
+      commands: this.channel,
+      vectors,
+      wqcfgOffset: (id) => this.wqcfgOffset(id),
+      enginesOfGroup: (g) => this.enginesOfGroup(g),
+      groupFlags: (g) => this.groupFlags(g),
+    };
   }
 
   private unmaskErrorInterrupts(): void {
@@ -201,7 +172,7 @@ export class IdxdHost {
 
   /** GENSTS.state. */
   deviceState(): number {
-    return dwordField(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
+    return fieldOf(this.mmio.read32(GENSTS.offset), GENSTS.fields.state);
   }
 
   /**
@@ -210,32 +181,26 @@ export class IdxdHost {
    * command to wait on (a virtual device being quiesced) calls it.
    */
   letRun(): void {
-    this.wait();
+    this.channel.letRun();
   }
 
   // ---------------------------------------------------------------- commands
 
   /**
    * Writes CMD and polls CMDSTS until the command completes, calling the `wait` option between
-   * polls. Returns CMDSTS. Throws `HostError` EBUSY if a command is already active, ETIMEDOUT if
+   * polls. Returns CMDSTS. The driver polls, so it asks for no completion interrupt (CMD.int_req 0).
+   * Throws `HostError` EBUSY if a command is already active, ETIMEDOUT if
    * this one does not complete within `maxPolls`: a command that waits for descriptors (drain,
    * disable, abort) is then not left active — the descriptors it waits for are abandoned (no record,
    * no interrupt; `DsaPciDevice.discard`), so that it completes and the device takes commands again.
    */
   command(code: number, operand = 0): number {
-    if (this.commandActive) throw new HostError('EBUSY', 'another command is active');
-    this.mmio.write32(CMD.offset, (packRegister(CMD, { cmd: code, operand, intReq: 1 })[0] as number) >>> 0);
-    try {
-      return this.poll(`command ${code}`);
-    } catch (e) {
-      if (!(e instanceof HostError) || e.code !== 'ETIMEDOUT' || !this.giveUp(code, operand)) throw e;
-      throw new HostError('ETIMEDOUT', `${e.message.replace(/^ETIMEDOUT: /, '')}; the descriptors it waited for were abandoned (no record, no interrupt) and it completed`);
-    }
+    return this.channel.command(code, operand);
   }
 
   /** CMDSTS.active: a command is in progress (this driver's, from a callback of its wait, or one that timed out). */
   get commandActive(): boolean {
-    return (this.mmio.read32(CMDSTS.offset) & bit(CMDSTS.fields.active)) !== 0;
+    return this.channel.active;
   }
 
   /**
@@ -260,24 +225,13 @@ export class IdxdHost {
     } else {
       for (const w of wqs) dev.discard(w.id);
     }
-    for (let i = 0; i < 4 && this.commandActive; i++) this.wait();
+    for (let i = 0; i < 4 && this.commandActive; i++) this.channel.letRun();
     return !this.commandActive;
-  }
-
-  private poll(what: string): number {
-    for (let i = 0; i < this.maxPolls; i++) {
-      const st = this.mmio.read32(CMDSTS.offset);
-      if ((st & bit(CMDSTS.fields.active)) === 0) return st;
-      this.wait();
-    }
-    throw new HostError('ETIMEDOUT', `${what} is still active after ${this.maxPolls} polls`);
   }
 
   /** Runs a command and throws `HostError.refused` unless it succeeds; returns CMDSTS.result. */
   run(code: number, operand: number, what: string): number {
-    const st = this.command(code, operand);
-    if ((st & 0xff) !== CmdStatus.SUCCESS) throw HostError.refused(what, st);
-    return dwordField(st, CMDSTS.fields.result);
+    return this.channel.run(code, operand, what);
   }
 
   // ---------------------------------------------------------------- configuration
@@ -470,14 +424,18 @@ export class IdxdHost {
 
   /** Programs MSIX_PERM of `vector`: PASID check for `pasid`, or none (null). */
   setVectorPasid(vector: number, pasid: number | null): void {
-    const v = packRegister(MSIX_PERM, pasid === null ? {} : { pasidEn: 1, pasid });
-    this.mmio.write32(this.info.offsets.msixPerm + vector * MSIX_PERM_SIZE, v[0] as number);
+    this.vectors().setPasid(vector, pasid);
   }
 
   /** Installs (null: removes) the handler of MSI-X vector `vector`. */
   setVectorHandler(vector: number, handler: CompletionHandler | null): void {
-    if (vector <= 0 || vector >= this.info.msix.vectors) throw new HostError('EINVAL', `vector ${vector} is not a completion vector`);
-    this.vectorHandlers[vector] = handler;
+    this.vectors().setHandler(vector, handler);
+  }
+
+  /** The MSI-X vectors (EPERM before {@link probe}). */
+  private vectors(): HostVectors {
+    if (this.vectorTable === null) throw new HostError('EPERM', 'the device has not been probed');
+    return this.vectorTable;
   }
 
   // ---------------------------------------------------------------- interrupt handles (IMS)
@@ -587,10 +545,7 @@ export class IdxdHost {
       this.miscInterrupt();
       return true;
     }
-    const h = this.vectorHandlers[vector];
-    if (h === null || h === undefined) return false;
-    h();
-    return true;
+    return this.vectorTable?.deliver(vector) ?? false;
   }
 
   private imsInterrupt(entry: number): boolean {

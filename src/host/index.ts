@@ -3,10 +3,10 @@
  * BAR0 accesses only (as Linux idxd does), applies a configuration given as plain data, hands out
  * WQ objects and routes error and completion interrupts to their owners. Imports `dsa`, `pci`.
  */
-export { dwordField, packRegister, unpackField } from './codec.js';
+export { fieldOf as dwordField, packRegister, unpackField } from '../dsa/index.js';
 export { type DeviceConfig, type GroupConfig, validateConfig, type WqMode, type WqSpec } from './config.js';
 export {
-  type CompletionHandler, type DsaPciDevice, type HostHeld, type HostTeardownOptions, IdxdHost, type IdxdHostOptions, type InterruptHandle,
+  type DsaPciDevice, type HostHeld, type HostTeardownOptions, IdxdHost, type IdxdHostOptions, type InterruptHandle,
 } from './driver.js';
 export { HostBusyError, HostErrno, type HostErrnoName, HostError } from './errors.js';
 export {
@@ -14,4 +14,6 @@ export {
 } from './pci.js';
 export { type DsaDeviceInfo, probeRegisters, readRegister, type RegisterAccess } from './probe.js';
 export { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
-export { HostWq, type WqOwner } from './wq.js';
+export { CommandChannel } from './commands.js';
+export { type CompletionHandler, HostVectors } from './vectors.js';
+export { HostWq, type WqContext, type WqDevice, type WqOwner } from './wq.js';

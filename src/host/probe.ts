@@ -3,9 +3,9 @@
  * table offset is read from BAR0; nothing is assumed but the offsets of the general registers.
  */
 import {
-  BASE_COMMAND_MASK, CMDCAP, ENGCAP, GENCAP, GRPCAP, OFFSETS, OPCAP, type RegisterDef, TABLE_UNIT, VERSION, WQCAP,
+  BASE_COMMAND_MASK, CMDCAP, ENGCAP, GENCAP, GRPCAP, OFFSETS, OPCAP, type RegisterDef, TABLE_UNIT, unpackField,
+  VERSION, WQCAP,
 } from '../dsa/index.js';
-import { unpackField } from './codec.js';
 import type { MsixInfo } from './pci.js';
 
 /** The BAR0 accesses the host driver makes. */

@@ -1,6 +1,5 @@
 /** SWERR as the host driver reads it: one decoded record per software error. */
-import { SWERR } from '../dsa/index.js';
-import { unpackField } from './codec.js';
+import { SWERR, unpackField } from '../dsa/index.js';
 import type { RegisterAccess } from './probe.js';
 import { readRegister } from './probe.js';
 

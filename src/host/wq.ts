@@ -3,12 +3,16 @@
  * PASID binding, drain and abort, occupancy, completion interrupts, and the owner (a kernel user or
  * the mdev layer) its software errors are routed to.
  */
-import { Command, type Portal, PORTAL_PAGE, PORTAL_STRIDE, type WithdrawnDescriptor, WQCFG, wqMaskOperand } from '../dsa/index.js';
-import { dwordField, packRegister } from './codec.js';
+import {
+  Command, fieldOf, packRegister, type Portal, PORTAL_PAGE, PORTAL_STRIDE, type WithdrawnDescriptor, WQCFG,
+  wqMaskOperand,
+} from '../dsa/index.js';
+import type { CommandChannel } from './commands.js';
 import type { WqMode, WqSpec } from './config.js';
-import type { CompletionHandler, IdxdHost } from './driver.js';
 import { HostError } from './errors.js';
+import type { DsaDeviceInfo, RegisterAccess } from './probe.js';
 import type { SoftwareErrorRecord } from './swerr.js';
+import type { CompletionHandler, HostVectors } from './vectors.js';
 
 /** Whoever uses a WQ (a kernel client, a vdev): receives the software errors of its descriptors. */
 export interface WqOwner {
@@ -23,13 +27,63 @@ export interface WqOwner {
   revoke?(): void;
 }
 
+/** The parts of the device a WQ reaches directly. */
+export interface WqDevice {
+  /** BAR0. */
+  readonly bar0: RegisterAccess;
+  /** BAR2: where the portal pages are mapped from. */
+  readonly bar2: { portalAt(offset: number): Portal | null };
+  /** Descriptors queued in WQ `wq` with effective PASID `pasid` (no register reports this per PASID). */
+  occupancy(wq: number, pasid?: number): number;
+  /**
+   * Takes back the descriptors of `pasid` on WQ `wq` that have had no effect yet, in acceptance order
+   * (see `DsaDevice.withdraw`); null when one is past that point. Optional: without it
+   * {@link HostWq.withdraw} throws ENODEV.
+   */
+  withdraw?(wq: number, pasid: number): WithdrawnDescriptor[] | null;
+  /**
+   * Listens to execution progress (`listener(wq)` after each descriptor of WQ `wq` ran); returns a
+   * remover. Optional: without it {@link HostWq.onProgress} throws ENODEV.
+   */
+  onProgress?(listener: (wq: number) => void): () => void;
+  /**
+   * Abandons, without a command, every descriptor of WQ `wq` (or of `pasid` on it) that can still run,
+   * the one executing included (see `DsaDevice.discard`); returns how many. Optional: without it,
+   * {@link HostWq.purge} cannot remove work while another command is active, and a command that
+   * times out stays active.
+   */
+  discard?(wq: number, pasid?: number): number;
+  /** True while a descriptor of `pasid` taken from WQ `wq` is executing (one of its callbacks runs). Optional. */
+  executing?(wq: number, pasid: number): boolean;
+  /** Stops the descriptor of `pasid` executing now on WQ `wq` (see `DsaDevice.stopExecuting`). Optional. */
+  stopExecuting?(wq: number, pasid: number): boolean;
+}
+
+/** What a WQ may use of its driver: the device, what the probe found, the command channel and the vectors. */
+export interface WqContext {
+  /** The device. */
+  readonly device: WqDevice;
+  /** What the probe found (transfer and batch limits, whether handles come from commands). */
+  readonly info: Pick<DsaDeviceInfo, 'maxTransferShift' | 'maxBatchShift' | 'commandCapabilities'>;
+  /** CMD and CMDSTS. */
+  readonly commands: CommandChannel;
+  /** MSIX_PERM and the completion handlers. */
+  readonly vectors: HostVectors;
+  /** Byte offset of WQCFG entry `id`. */
+  wqcfgOffset(id: number): number;
+  /** Engines of group `g` in the loaded configuration. */
+  enginesOfGroup(g: number): number;
+  /** GRPFLAGS of group `g` as the device holds it. */
+  groupFlags(g: number): [number, number];
+}
+
 const PASID_DWORD = WQCFG.fields.pasid.lo >>> 5;
 
 /** One WQ of a probed device. */
 export class HostWq {
   /** WQ index. */
   readonly id: number;
-  private readonly driver: IdxdHost;
+  private readonly driver: WqContext;
   private spec: WqSpec | null = null;
   private boundPasid: number | null = null;
   private boundPriv = false;
@@ -37,15 +91,15 @@ export class HostWq {
   private readonly pasidOwners = new Map<number, WqOwner>();
   private msixHandle = -1;
 
-  /** Used by {@link IdxdHost.probe}. */
-  constructor(driver: IdxdHost, id: number) {
+  /** Used by `IdxdHost.probe`: WQ `id`, reaching its driver only through `driver`. */
+  constructor(driver: WqContext, id: number) {
     this.driver = driver;
     this.id = id;
   }
 
   // ---------------------------------------------------------------- configuration
 
-  /** Used by {@link IdxdHost.configure}: the WQ's configuration (null: unconfigured). */
+  /** Used by `IdxdHost.configure`: the WQ's configuration (null: unconfigured). */
   setSpec(spec: WqSpec | null): void {
     if (this.exclusive !== null || this.pasidOwners.size > 0) throw new HostError('EBUSY', `WQ ${this.id} is in use`);
     this.spec = spec;
@@ -53,7 +107,7 @@ export class HostWq {
     this.boundPriv = spec?.priv === true;
   }
 
-  /** Used by {@link IdxdHost.resetDevice}: the device forgot the WQ's configuration. */
+  /** Used by `IdxdHost.resetDevice`: the device forgot the WQ's configuration. */
   forget(): void {
     this.spec = null;
     this.boundPasid = null;
@@ -152,13 +206,13 @@ export class HostWq {
   /** WQCFG.wq_state = enabled. */
   get enabled(): boolean {
     const f = WQCFG.fields.wqState;
-    return dwordField(this.wqcfgDword(f.lo >>> 5), f) === 1;
+    return fieldOf(this.wqcfgDword(f.lo >>> 5), f) === 1;
   }
 
   /** WQCFG.occupancy: descriptors queued. */
   get occupancy(): number {
     const f = WQCFG.fields.occupancy;
-    return dwordField(this.wqcfgDword(f.lo >>> 5), f);
+    return fieldOf(this.wqcfgDword(f.lo >>> 5), f);
   }
 
   /** Descriptors queued with effective PASID `pasid`. */
@@ -175,21 +229,21 @@ export class HostWq {
    */
   enable(): void {
     this.need();
-    this.driver.run(Command.ENABLE_WQ, this.id, `enable WQ ${this.id}`);
-    this.driver.setVectorPasid(this.vector, this.boundPasid);
+    this.driver.commands.run(Command.ENABLE_WQ, this.id, `enable WQ ${this.id}`);
+    this.driver.vectors.setPasid(this.vector, this.boundPasid);
     if (this.driver.info.commandCapabilities && this.msixHandle < 0) {
-      this.msixHandle = this.driver.run(Command.REQUEST_INT_HANDLE, this.vector, `request interrupt handle for WQ ${this.id}`);
+      this.msixHandle = this.driver.commands.run(Command.REQUEST_INT_HANDLE, this.vector, `request interrupt handle for WQ ${this.id}`);
     }
   }
 
   /** Disable WQ (waits for queued descriptors). */
   disable(): void {
-    this.driver.run(Command.DISABLE_WQ, this.maskOperand(), `disable WQ ${this.id}`);
+    this.driver.commands.run(Command.DISABLE_WQ, this.maskOperand(), `disable WQ ${this.id}`);
     if (this.msixHandle >= 0) {
-      this.driver.command(Command.RELEASE_INT_HANDLE, this.msixHandle);
+      this.driver.commands.command(Command.RELEASE_INT_HANDLE, this.msixHandle);
       this.msixHandle = -1;
     }
-    this.driver.setVectorPasid(this.vector, null);
+    this.driver.vectors.setPasid(this.vector, null);
   }
 
   /**
@@ -238,12 +292,12 @@ export class HostWq {
 
   /** Routes the WQ's completion vector to `handler` (null: none; interrupts then stay pending). */
   onCompletion(handler: CompletionHandler | null): void {
-    this.driver.setVectorHandler(this.vector, handler);
+    this.driver.vectors.setHandler(this.vector, handler);
   }
 
   /** Binds the completion vector to `pasid` (MSIX_PERM; null: no PASID check). */
   setVectorPasid(pasid: number | null): void {
-    this.driver.setVectorPasid(this.vector, pasid);
+    this.driver.vectors.setPasid(this.vector, pasid);
   }
 
   // ---------------------------------------------------------------- owners
@@ -302,14 +356,14 @@ export class HostWq {
 
   /** Waits for the queued descriptors: all of them (Drain WQ), or those of `pasid` (Drain PASID). */
   drain(pasid?: number): void {
-    if (pasid === undefined) this.driver.run(Command.DRAIN_WQ, this.maskOperand(), `drain WQ ${this.id}`);
-    else this.driver.run(Command.DRAIN_PASID, pasid, `drain PASID ${pasid}`);
+    if (pasid === undefined) this.driver.commands.run(Command.DRAIN_WQ, this.maskOperand(), `drain WQ ${this.id}`);
+    else this.driver.commands.run(Command.DRAIN_PASID, pasid, `drain PASID ${pasid}`);
   }
 
   /** Abandons the queued descriptors: all of them (Abort WQ), or those of `pasid` (Abort PASID). */
   abort(pasid?: number): void {
-    if (pasid === undefined) this.driver.run(Command.ABORT_WQ, this.maskOperand(), `abort WQ ${this.id}`);
-    else this.driver.run(Command.ABORT_PASID, pasid, `abort PASID ${pasid}`);
+    if (pasid === undefined) this.driver.commands.run(Command.ABORT_WQ, this.maskOperand(), `abort WQ ${this.id}`);
+    else this.driver.commands.run(Command.ABORT_PASID, pasid, `abort PASID ${pasid}`);
   }
 
   /**
@@ -334,7 +388,7 @@ export class HostWq {
   quiesce(pasid: number): number {
     let left = this.occupancyOf(pasid);
     while (left > 0) {
-      this.driver.letRun();
+      this.driver.commands.letRun();
       const now = this.occupancyOf(pasid);
       if (now >= left) break;
       left = now;
@@ -370,7 +424,7 @@ export class HostWq {
    */
   purge(pasid: number): boolean {
     if (!this.busyWith(pasid)) return true;
-    if (!this.driver.commandActive) {
+    if (!this.driver.commands.active) {
       try {
         this.abort(pasid);
       } catch (e) {
@@ -393,7 +447,7 @@ export class HostWq {
 
   /** Reset WQ: abandon queued descriptors and disable the WQ (its configuration stays). */
   reset(): void {
-    this.driver.run(Command.RESET_WQ, this.maskOperand(), `reset WQ ${this.id}`);
-    this.driver.setVectorPasid(this.vector, null);
+    this.driver.commands.run(Command.RESET_WQ, this.maskOperand(), `reset WQ ${this.id}`);
+    this.driver.vectors.setPasid(this.vector, null);
   }
 }

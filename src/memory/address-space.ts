@@ -1,7 +1,7 @@
 /**
  * The pluggable address-space interface every DMA of the device model goes through.
  */
-import type { DmaSession, DmaTransaction } from './transaction.js';
+import type { DmaSession } from './session.js';
 
 /** Size of a translation page (4 KiB). */
 export const PAGE_SIZE = 4096;
@@ -39,7 +39,7 @@ export class DmaRun {
    */
   session?: DmaSession | null = null;
   /**
-   * The owner of the run reports its writes itself ({@link DmaTransaction.published}) instead of the
+   * The owner of the run reports its writes itself (`DmaTransaction.published`) instead of the
    * translation counting as one: a completion record is translated for writing first and written last.
    */
   explicit?: boolean = false;

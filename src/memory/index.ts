@@ -10,5 +10,6 @@ export { Dma } from './dma.js';
 export { DirtyLog, type DirtyRange } from './dirty-log.js';
 export { copyBytes } from './copy.js';
 export { type RemoteMemoryPort, type RemotePageHolder, RemoteRegion, REMOTE_TRANSFER_LIMIT } from './remote.js';
-export { DmaSession, DmaTransaction, FETCH_SPAN, TRANSACTION_BUDGET } from './transaction.js';
+export { DmaSession } from './session.js';
+export { DmaTransaction, FETCH_SPAN, TRANSACTION_BUDGET } from './transaction.js';
 export { MappingPlace } from './mapping-place.js';

@@ -5,7 +5,7 @@
  *
  * The device model is synchronous and the port is not. A descriptor therefore runs in *attempts*: a
  * translation of a remote page the transaction does not hold starts one fetch of the whole run asked
- * for (coalesced, up to {@link FETCH_SPAN}) and reports "pending" through the run's {@link DmaSession};
+ * for (coalesced, up to {@link FETCH_SPAN}) and reports "pending" through the run's `DmaSession` (session.ts);
  * the device unwinds the attempt, and runs it again from the start once every fetch has been answered.
  * An attempt leaves no effect behind: its writes land in the transaction (remote pages in their fetched
  * copy, whose pristine bytes are restored when the attempt is unwound; ordinary pages in a private
@@ -90,7 +90,7 @@ class WriteEntry {
   sealed = false;
 }
 
-/** What one descriptor sees of an address space with remote memory. Reused: see {@link DmaSession}. */
+/** What one descriptor sees of an address space with remote memory. Reused: see `DmaSession` (session.ts). */
 export class DmaTransaction implements RemotePageHolder {
   /** The address space the last translation through the transaction came from (write-back verifies against it). */
   space: IoAddressSpace | null = null;
@@ -655,41 +655,5 @@ export class DmaTransaction implements RemotePageHolder {
       }
     }
     if (cancelled && this.waiting === 0) this.ready();
-  }
-}
-
-/**
- * The DMA session of one DSA engine (or any other user that runs descriptors in attempts): the
- * transaction of the descriptor running now, created when its first translation reaches an address
- * space with remote memory, and a pool of transactions to reuse. It is installed once in every
- * `DmaRun` the user translates with.
- */
-export class DmaSession<T extends DmaTransaction = DmaTransaction> {
-  /** The transaction of the running descriptor, or null (it touched no space with remote memory yet). */
-  tx: T | null = null;
-  /** Set by a translation that started (or waits for) a fetch: the attempt must be unwound. */
-  pending = false;
-  private readonly free: T[] = [];
-
-  /** @param create makes a new transaction when the pool is empty */
-  constructor(private readonly create: () => T) {}
-
-  /** Installs a fresh transaction (a first attempt) and returns it. */
-  begin(): T {
-    const t = this.acquire();
-    t.beginAttempt();
-    this.tx = t;
-    return t;
-  }
-
-  /** A fresh transaction from the pool (not installed). */
-  acquire(): T {
-    return this.free.pop() ?? this.create();
-  }
-
-  /** Resets `t` and keeps it for reuse. */
-  recycle(t: T): void {
-    t.reset();
-    if (this.free.length < 16) this.free.push(t);
   }
 }

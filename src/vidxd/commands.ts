@@ -3,10 +3,10 @@
  * does to the vdev, and the handler with every CMDSTS check in the order the spec lists them. A
  * handler acts on the backing WQ only through {@link VdevCommandContext} (which reaches the host
  * driver's WQ object), never on another vdev's descriptors, handles or PASIDs. It returns the
- * completion value (`error | result << 8`) or {@link COMMAND_WAITS}; the dispatch of §5.1 lives in
- * `command-unit.ts`. CMDCAP is computed from this table, so it lists exactly what is implemented.
+ * completion value (`error | result << 8`) or {@link COMMAND_WAITS}; the dispatch of §5.1 is the DSA
+ * layer's `CommandUnit` over this table (the vdev adds its wait strategy). CMDCAP is computed from this table, so it lists exactly what is implemented.
  */
-import { CmdStatus, COMMAND_WAITS, DeviceState, INT_HANDLE_IMS } from '../dsa/index.js';
+import { CmdStatus, COMMAND_WAITS, type CommandUnit, DeviceState, INT_HANDLE_IMS } from '../dsa/index.js';
 
 export { COMMAND_WAITS };
 
@@ -252,3 +252,6 @@ export const VDEV_COMMAND_BY_CODE: readonly (VdevCommandDef | undefined)[] = (()
 
 /** CMDCAP of the vdev: bit n set exactly for each command n of the table. */
 export const VDEV_COMMAND_MASK: number = VDEV_COMMANDS.reduce((m, c) => (m | (1 << c.code)) >>> 0, 0);
+
+/** The vdev's command register: the DSA layer's command unit over {@link VDEV_COMMAND_BY_CODE}. */
+export type VdevCommandUnit = CommandUnit<VdevCommandContext, VdevWaitKind>;

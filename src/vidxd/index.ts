@@ -6,10 +6,9 @@
  */
 export { VdevBar0 } from './bar0.js';
 export { VDEV_BAR2_AREAS, VdevBar2 } from './bar2.js';
-export { VdevCommandUnit, type VdevWaitSupport } from './command-unit.js';
 export {
   COMMAND_WAITS, VDEV_COMMAND_BY_CODE, VDEV_COMMAND_MASK, VDEV_COMMANDS, type VdevCommandContext, type VdevCommandDef,
-  type VdevPciState, type VdevWaitKind, type VdevWqConfig,
+  type VdevCommandUnit, type VdevPciState, type VdevWaitKind, type VdevWqConfig,
 } from './commands.js';
 export {
   buildVdevFunction, VDEV_CLASS_CODE, VDEV_SUBSYSTEM_VENDOR_ID, VDEV_VENDOR_ID, VdevCapOffset, type VdevPciParts,

@@ -6,7 +6,7 @@
  * change, the vdev's own state in range and consistent with its registers, the handles and the queue
  * within bounds. Nothing here changes the vdev: a refusal throws `MigStreamError`.
  */
-import { bitMask, type FieldDef, GENCAP_BITS, type RegisterDef, RegisterFile } from '../dsa/index.js';
+import { type FieldDef, fieldOf as field, GENCAP_BITS, type RegisterDef, RegisterFile } from '../dsa/index.js';
 import type { PciFunction } from '../pci/index.js';
 import { buildVdevFunction } from './config.js';
 import type { VdevFacts, VdevMode } from './facts.js';
@@ -47,8 +47,6 @@ const GENCAP_FEATURES = [
   GENCAP_BITS.blockOnFault, GENCAP_BITS.overlapCopy, GENCAP_BITS.cacheControlMem, GENCAP_BITS.cacheControlCache, GENCAP_BITS.destReadback,
   GENCAP_BITS.drainReadback,
 ];
-
-const field = (dword: number, f: { readonly lo: number; readonly width: number }): number => ((dword >>> (f.lo & 31)) & bitMask(f.width)) >>> 0;
 
 function sameFacts(a: VdevFacts, b: VdevFacts): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

@@ -9,13 +9,13 @@ import { RegisterFile } from '../dsa/index.js';
 import type { IdxdHost } from '../host/index.js';
 import type { VdevFacts } from './facts.js';
 import { VDEV_BAR0_SIZE } from './layout.js';
-import { VDEV_BLOCKS, vdevRegisterContext } from './registers.js';
+import { VDEV_BLOCKS, type VdevRegisterContext, vdevRegisterContext } from './registers.js';
 
 /** Templates per host (they go away with the parent), keyed by the facts' JSON text. */
-const templates = new WeakMap<IdxdHost, Map<string, RegisterFile>>();
+const templates = new WeakMap<IdxdHost, Map<string, RegisterFile<VdevRegisterContext>>>();
 
 /** A fresh register file (values at reset, not connected) for a vdev with `facts` on `host`'s device. */
-export function vdevRegisterFile(host: IdxdHost, facts: VdevFacts): RegisterFile {
+export function vdevRegisterFile(host: IdxdHost, facts: VdevFacts): RegisterFile<VdevRegisterContext> {
   let byFacts = templates.get(host);
   if (byFacts === undefined) {
     byFacts = new Map();

@@ -1,24 +1,23 @@
 /**
  * The virtual idxd device (vidxd-device.md §3–§9): a PCI function (config.ts), a BAR0 register file
- * compiled from the vdev's table (registers.ts) with its command dispatch (command-unit.ts over the
- * command table of commands.ts), a BAR2 of portal pages bound to ONE host WQ (portals.ts, bar2.ts),
+ * compiled from the vdev's table (registers.ts) with the DSA layer's command unit (`CommandUnit`)
+ * over the vdev's command table (commands.ts) and its wait strategy, a BAR2 of portal pages bound to ONE host WQ (portals.ts, bar2.ts),
  * the interrupt plumbing (vector 0 and SWERR in interrupts.ts, completion handles in handles.ts) and
  * the lifecycle of §9. It reaches the parent only through the host driver: its WQ object (claim or
  * PASID attach, PASID binding, abort, occupancy, portals, progress) and its interrupt-handle and
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
 import {
-  CmdStatus, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
+  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, GENCTRL, type FieldDef, fieldOf, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
   SubmitStatus,
 } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
 import type { AddressSpace } from '../memory/index.js';
-import { Command as PciCommand, type MsixCapability, type PciFunction } from '../pci/index.js';
+import type { MsixCapability, PciFunction } from '../pci/index.js';
 import { MigrationArcError, type PciVfioAdapter, pciVfioOps } from '../vfio/index.js';
 import { VdevBar0 } from './bar0.js';
 import { VdevBar2 } from './bar2.js';
-import { VdevCommandUnit, type VdevWaitSupport } from './command-unit.js';
-import type { VdevCommandContext, VdevPciState, VdevWaitKind, VdevWqConfig } from './commands.js';
+import { VDEV_COMMAND_BY_CODE, type VdevCommandContext, type VdevCommandUnit, type VdevPciState, type VdevWaitKind, type VdevWqConfig } from './commands.js';
 import { buildVdevFunction, type VdevPciParts } from './config.js';
 import { type VdevFacts, vdevFacts, type VdevMode } from './facts.js';
 import { VdevHandles } from './handles.js';
@@ -29,7 +28,7 @@ import { checkImage, type ImageTemplates } from './migration-check.js';
 import { MigRecordKind, MigStreamError, type QueuedDescriptor, type VdevImage } from './migration-format.js';
 import { VdevPortals } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
-import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENCTRL, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, vdevRegisterContext, vdevWqcfg } from './registers.js';
+import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, type VdevRegisterContext, vdevRegisterContext, vdevWqcfg } from './registers.js';
 import { VDEV_BAR0_SIZE } from './layout.js';
 
 /** Options of a {@link Vdev}. */
@@ -66,7 +65,7 @@ export class Vdev {
   /** Its MSI-X capability. */
   readonly msix: MsixCapability;
   /** The BAR0 register file. */
-  readonly regs: RegisterFile;
+  readonly regs: RegisterFile<VdevRegisterContext>;
   /** BAR0 as a region handler (trapped). */
   readonly bar0: VdevBar0<Portal>;
   /** BAR2 as a region handler (mmap: the bound portals; trapped writes). */
@@ -127,15 +126,12 @@ export class Vdev {
     this.wqcfg = vdevWqcfg(this.mode);
     this.regs = vdevRegisterFile(host, this.ownFacts);
     this.interrupts = new VdevInterrupts(this.regs, this.msix);
-    this.commands = new VdevCommandUnit(this.regs, this.interrupts, this.commandContext(), this.waitSupport());
+    const hooks = new Vdev.CommandHooks(this);
+    this.commands = new CommandUnit({ regs: this.regs, table: VDEV_COMMAND_BY_CODE, context: this.commandContext(), waits: hooks, device: hooks });
     this.regs.connect({
       window: this.msix,
-      hooks: {
-        // §5.1 step 1: the BAR0 handler refuses any other size before the register file is reached.
-        CMD: (_i, _offset, size, value) => {
-          if (size === 4) this.commands.write(value);
-        },
-      },
+      // §5.1 step 1: the BAR0 handler (VdevBar0) refuses a CMD write of any other size than 4 bytes.
+      hooks: { CMD: (_i, _offset, _size, value) => this.commands.write(value) },
       refresh: { WQCFG: () => this.refreshOccupancy() },
       writable: (lock) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !this.wqOn),
     });
@@ -342,8 +338,8 @@ export class Vdev {
     this.giveBack();
     this.revokedFlag = true;
     this.setState(DeviceState.HALT);
-    this.commands.halt();
-    if (this.regs.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.haltIntEn)) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.halt);
+    this.commands.failActive();
+    if (this.regs.flag(GENCTRL, GENCTRL.fields.haltIntEn)) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.halt);
   }
 
   private refreshOccupancy(): void {
@@ -380,21 +376,67 @@ export class Vdev {
     };
   }
 
-  private waitSupport(): VdevWaitSupport {
-    return {
-      idle: () => this.queue.length === 0 && (this.revokedFlag || this.wq.occupancyOf(this.hostPasid) === 0),
-      watch: (listener) => {
-        try {
-          return this.wq.onProgress(listener);
-        } catch (e) {
-          // A parent that reports no progress: the command stays active until a VFIO reset (never an exception to the VMM).
-          if (e instanceof HostError) return () => {};
-          throw e;
-        }
-      },
-      finishWait: (kind) => this.finishWait(kind),
-    };
-  }
+  /**
+   * The vdev's side of its command unit, one small object per vdev (its methods are shared): the device
+   * hooks, and how the vdev's commands wait (§5.2) — until none of its descriptors is left, neither
+   * queued here (taken back, or trapped while stopped) nor in the backing WQ, watching the backing WQ's
+   * progress only while a command waits, so nothing of the vdev runs on the fast path otherwise.
+   */
+  private static readonly CommandHooks = class implements CommandUnitDevice, CommandWaitStrategy<VdevWaitKind> {
+    private readonly v: Vdev;
+    private unwatchFn: (() => void) | null = null;
+
+    constructor(v: Vdev) {
+      this.v = v;
+    }
+
+    get state(): number {
+      return this.v.stateValue;
+    }
+
+    setState(s: number): void {
+      this.v.setState(s);
+    }
+
+    abandon(): void {
+      this.v.abandonForHalt();
+    }
+
+    reportDevice(code: number): void {
+      this.v.interrupts.reportDevice(code);
+    }
+
+    raiseCause(cause: FieldDef): void {
+      this.v.interrupts.raiseCause(cause);
+    }
+
+    isOver(): boolean {
+      const v = this.v;
+      return v.queue.length === 0 && (v.revokedFlag || v.wq.occupancyOf(v.hostPasid) === 0);
+    }
+
+    finish(kind: VdevWaitKind): void {
+      this.v.finishWait(kind);
+    }
+
+    watch(): void {
+      if (this.unwatchFn !== null) return;
+      const v = this.v;
+      try {
+        this.unwatchFn = v.wq.onProgress(() => v.commands.recheck());
+      } catch (e) {
+        // A parent that reports no progress: the command stays active until a VFIO reset (never an exception to the VMM).
+        if (!(e instanceof HostError)) throw e;
+        this.unwatchFn = () => {};
+      }
+    }
+
+    unwatch(): void {
+      const u = this.unwatchFn;
+      this.unwatchFn = null;
+      u?.();
+    }
+  };
 
   private pciState(): VdevPciState {
     const c = this.caps;
@@ -568,27 +610,22 @@ export class Vdev {
   }
 
   private commandRegisterChanged(old: number, now: number): void {
-    const lost = (old & PciCommand.BUS_MASTER) !== 0 && (now & PciCommand.BUS_MASTER) === 0;
     // A stopped vdev changes nothing and raises nothing: the halt, if bus mastering is still off, comes when it runs again.
-    if (lost && !this.stopped && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    if (!this.stopped && this.commands.losesBusMaster(old, now)) this.commands.halt();
   }
 
   /**
-   * §3.3: bus mastering cleared while Enabled. SWERR 0x51; the vdev's work is abandoned and its WQ
-   * disabled (a halted device takes no descriptor); GENSTS = Halt with reset type 1 (FLR); an active
-   * command completes with 0x03; the halt interrupt if GENCTRL enables it.
+   * §3.3: bus mastering cleared while Enabled halts the vdev (the command unit's sequence: SWERR 0x51,
+   * this clean-up, GENSTS = Halt with reset type FLR, an active command completed with 0x03, the halt
+   * interrupt if GENCTRL enables it). The vdev's work is abandoned and its WQ disabled (a halted
+   * device takes no descriptor).
    */
-  private halt(): void {
-    this.interrupts.reportDevice(SoftwareErrorCode.PCI_CFG);
+  private abandonForHalt(): void {
     this.queue.length = 0;
     this.stopReplay();
     this.connectPortals(false);
     this.abortWork();
     this.disableWq();
-    this.setState(DeviceState.HALT);
-    this.regs.set(VDEV_GENSTS, VDEV_GENSTS.fields.resetType, 0, 1);
-    this.commands.halt();
-    if (this.regs.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.haltIntEn)) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.halt);
   }
 
   // ---------------------------------------------------------------- migration (vidxd-device.md §10)
@@ -651,7 +688,7 @@ export class Vdev {
   private runAfterMigration(): void {
     this.unstop();
     this.interrupts.holding = true;
-    if (!this.pci.busMaster && (this.stateValue === DeviceState.ENABLED || this.stateValue === DeviceState.DRAIN)) this.halt();
+    if (!this.pci.busMaster && this.commands.working) this.commands.halt();
     this.replay();
     this.commands.recheck();
     this.interrupts.release();
@@ -764,8 +801,7 @@ export class Vdev {
     const t = checkImage(image, { mode: this.mode, own: this.ownFacts, presented: this.presented, regs: this.regs, pci: this.pci, wqcfg: this.wqcfg });
     const d = image.device;
     const wqcfg = this.wqcfg;
-    const field = (f: { readonly lo: number; readonly width: number }): number =>
-      ((image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number) >>> (f.lo & 31)) & (f.width === 32 ? 0xffffffff : (1 << f.width) - 1);
+    const field = (f: FieldBits): number => fieldOf(image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number, f);
     // What the parent must give, before anything is changed.
     if (this.revokedFlag) throw new MigStreamError('the parent took back the vdev\'s resources (a forced reset): it cannot run the saved state');
     if (d.wqOn) {

@@ -7,12 +7,12 @@ import { run } from './run.js';
 
 /** Every `offset size name` line the tables imply (every instance of a block of at most `limit`, else two). */
 function expectedLines(blocks: readonly BlockDef[], type: 'dsa-1dwq-v1' | 'dsa-1swq-v1' | 'pf', limit: number): string[] {
-  const c = inspectDevice(type).context;
+  const regs = inspectDevice(type).regs;
   const out: string[] = [];
   for (const b of blocks) {
-    const n = b.count(c);
+    const { base, count: n } = regs.placement(b);
     for (let i = 0; i < (n <= limit ? n : 2); i++) {
-      for (const r of b.registers) out.push(`0x${(b.base(c) + i * b.stride + r.offset).toString(16).padStart(4, '0')}  ${String(r.size).padStart(2)}  ${r.name} `);
+      for (const r of b.registers) out.push(`0x${(base + i * b.stride + r.offset).toString(16).padStart(4, '0')}  ${String(r.size).padStart(2)}  ${r.name} `);
     }
   }
   return out;

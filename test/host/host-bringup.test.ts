@@ -4,7 +4,9 @@
  * interrupts routed to the WQs' handlers — in manual and in automatic mode.
  */
 import { describe, expect, it } from 'vitest';
-import { Cr, Desc, DeviceState, type ExecutionMode, Flag, Opcode, Status, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
+import {
+  CMD, Cr, Desc, DeviceState, type ExecutionMode, fieldOf, Flag, INTCAUSE, Opcode, Status, SubmitStatus, writeDescAddr, writeDescHeader,
+} from '../../src/dsa/index.js';
 import { hostRig, TWO_GROUPS } from './host-fixtures.js';
 
 function descriptor(opcode: number, o: { src?: number; dst?: number; size?: number; cr: number; handle?: number; pasid?: number; priv?: boolean }): Uint8Array {
@@ -85,5 +87,25 @@ describe('bring-up like the Linux driver', () => {
     host.resetDevice();
     expect(host.wq(0).configured).toBe(false);
     expect(dev.bar0.read32(0x88)).toBe(3);
+  });
+});
+
+describe('commands the driver polls', () => {
+  it('ask for no completion interrupt: every CMD write of probe, load, drain, abort and disable has int_req 0', () => {
+    const rig = hostRig();
+    const cmds: number[] = [];
+    const write32 = rig.dev.bar0.write32.bind(rig.dev.bar0);
+    rig.dev.bar0.write32 = (offset: number, value: number): void => {
+      if (offset === CMD.offset) cmds.push(value);
+      write32(offset, value);
+    };
+    rig.host.probe();
+    rig.host.load(TWO_GROUPS);
+    rig.host.wq(0).drain();
+    rig.host.wq(1).abort(1);
+    rig.host.disable();
+    expect(cmds.length).toBeGreaterThan(10);
+    expect(cmds.filter((v) => fieldOf(v, CMD.fields.intReq) !== 0)).toEqual([]);
+    expect(fieldOf(rig.dev.bar0.read32(INTCAUSE.offset), INTCAUSE.fields.commandCompletion)).toBe(0);
   });
 });

@@ -108,7 +108,7 @@ describe('one owner of MSI-X delivery at a time', () => {
     pf.close();
     expect(model.msix.sinkAttached).toBe(false);
     const host = new IdxdHost(model, { wait: () => model.runUntilIdle() });
-    host.probe(); // its Reset Device asks for the completion interrupt on vector 0
+    host.probe(); // MSI-X delivery goes to this driver now (its polled commands raise nothing on vector 0)
     expect([model.msix.isPending(0), model.bar0.read32(0x98)]).toEqual([false, 0]); // delivered; the handler cleared INTCAUSE
     host.load({ groups: [{ id: 0, engines: [0] }], wqs: [{ id: 0, group: 0, mode: 'dedicated', size: 4 }] });
     const errors: SoftwareErrorRecord[] = [];
