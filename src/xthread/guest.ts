@@ -11,7 +11,7 @@ import { SharedPortal } from '../dsa/index.js';
 import {
   type DeviceInfo, fireTrigger, type IrqInfo, type IrqSetRequest, type IrqTrigger, type RegionInfo, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
 } from '../vfio/index.js';
-import type { XthreadAnswer, XthreadLink } from './host.js';
+import type { XthreadAnswer, XthreadHostOptions, XthreadLink } from './host.js';
 
 type ErrnoCode = ConstructorParameters<typeof VfioError>[0];
 
@@ -135,6 +135,11 @@ export class XthreadGuestDevice {
     p.waitCompleted((before + 1) | 0, timeoutMs);
     this.serviceIrqs();
     return p.completed !== before;
+  }
+
+  /** One of the VMM's own calls ({@link XthreadHostOptions.calls}) on the device thread. */
+  request(name: string, ...args: unknown[]): unknown {
+    return this.call('request', name, args);
   }
 
   /** Closes the ports (the device thread's host keeps the device; it is closed there). */

@@ -67,6 +67,16 @@ export interface XthreadHostOptions {
   readonly runUntilIdle?: () => number;
   /** Ring slots (a power of two; default 256, doubled up to the WQ's capacity). */
   readonly slots?: number;
+  /**
+   * The ring set to add this device's rings to: give every host of one device thread the same set, so
+   * the rings of vdevs sharing a WQ split its credits (default: a set of this host's own).
+   */
+  readonly rings?: SharedPortalSet;
+  /**
+   * The VMM's own calls a guest thread may make ({@link XthreadGuestDevice.request}), e.g. mapping a
+   * page the guest faulted on; arguments and results must be structured-clonable.
+   */
+  readonly calls?: Readonly<Record<string, (...args: unknown[]) => unknown>>;
 }
 
 function isPortal(v: unknown): v is Portal {
@@ -85,11 +95,12 @@ export class XthreadDeviceHost {
   private running = false;
   private nudge: (() => void) | null = null;
   private isClosed = false;
+  private readonly own: SharedPortalRing[] = [];
 
   /** A host for `options.device`; hand {@link link} (with {@link transfer}) to the guest thread. */
   constructor(options: XthreadHostOptions) {
     this.o = options;
-    this.rings = new SharedPortalSet(options.slots);
+    this.rings = options.rings ?? new SharedPortalSet(options.slots);
     const calls = new MessageChannel();
     const irqs = new MessageChannel();
     this.port = calls.port1;
@@ -139,14 +150,21 @@ export class XthreadDeviceHost {
       case 'mmap': {
         const p = d.mmap(args[0] as number, args[1] as number, true);
         if (!isPortal(p)) throw new VfioError('EINVAL', 'only portal pages can be mapped across threads');
-        return this.rings.add(p).buffer;
+        const r = this.rings.add(p);
+        this.own.push(r);
+        return r.buffer;
       }
       case 'unmap': {
-        const r = this.rings.rings.find((x) => x.buffer === args[0]);
-        if (r !== undefined) this.rings.remove(r);
+        const i = this.own.findIndex((x) => x.buffer === args[0]);
+        if (i >= 0) this.rings.remove(this.own.splice(i, 1)[0] as SharedPortalRing);
         return 0;
       }
       case 'poll': return this.poll();
+      case 'request': {
+        const fn = this.o.calls?.[args[0] as string];
+        if (fn === undefined) throw new VfioError('ENOTTY', `no VMM call ${String(args[0])}`);
+        return fn(...(args[1] as unknown[]));
+      }
       default: throw new VfioError('ENOTTY', `unknown cross-thread call ${op}`);
     }
   }
@@ -164,8 +182,12 @@ export class XthreadDeviceHost {
 
   /** Publishes the rings (and kills them all once the device handle is closed). */
   private publish(): boolean {
-    if (this.o.device.closed && this.rings.rings.length !== 0) this.rings.removeWhere();
+    if (this.o.device.closed && this.own.length !== 0) this.killOwn();
     return this.rings.publish();
+  }
+
+  private killOwn(): void {
+    for (const r of this.own.splice(0)) this.rings.remove(r);
   }
 
   /** One deterministic round: drain the rings, one device step, publish; whether anything happened. */
@@ -244,13 +266,13 @@ export class XthreadDeviceHost {
     if (this.isClosed) return;
     this.isClosed = true;
     this.stop();
-    this.rings.removeWhere();
+    this.killOwn();
     this.port.close();
     this.irqPort.close();
   }
 
-  /** The ring of a mapped portal (tests, diagnostics). */
-  ringOf(buffer: SharedArrayBuffer): SharedPortalRing | undefined {
-    return this.rings.rings.find((r) => r.buffer === buffer);
+  /** The rings of this host's mapped portal pages. */
+  get mapped(): readonly SharedPortalRing[] {
+    return this.own;
   }
 }
