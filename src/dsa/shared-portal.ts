@@ -33,37 +33,42 @@ import { PORTAL_SLOT } from './layout.js';
 import type { Portal } from './portal.js';
 import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-queue.js';
 
-/** Word indices of a shared portal's header (Int32, at the start of its buffer). */
+/**
+ * Word indices of a shared portal's header (Int32, the first 256 bytes of its buffer), grouped by
+ * writer on separate 64-byte lines so the two threads do not fight over one cache line: the
+ * device's rarely changing words, the credits (both), the submitters' words, the device's progress.
+ */
 export const SharedPortalWord = {
-  /** {@link SharedPortalState}. */
+  /** {@link SharedPortalState} | mode << 8 (mode 0: dedicated WQ, MOVDIR64B; 1: shared WQ, ENQCMD). */
   STATE: 0,
-  /** 0: dedicated WQ (MOVDIR64B), 1: shared WQ (ENQCMD). */
-  MODE: 1,
-  /** Unclaimed credits. */
-  CREDITS: 2,
-  /** Next ticket (slot claims). */
-  TAIL: 3,
-  /** Slots drained by the device. */
-  HEAD: 4,
-  /** Drained descriptors no longer in the device, in ticket order (wait on it). */
-  DONE: 5,
-  /** Bumped by a submitter while the device sleeps (the device waits on it). */
-  DOORBELL: 6,
-  /** 1 while the device thread sleeps waiting for the doorbell. */
-  SLEEPING: 7,
   /** Guest PASIDs the binding translates: -1 any (the device decides), else how many follow (≤ 4). */
-  PASID_COUNT: 8,
+  PASID_COUNT: 1,
   /** Whether Priv = 1 descriptors are allowed (1) or rejected (0). */
-  PRIV_OK: 9,
+  PRIV_OK: 2,
   /** The translated guest PASIDs (4 words). */
-  PASIDS: 10,
-  /** Error mailbox: 0 empty, -1 being written, else a {@link SharedPortalError} with its 64 bytes in the error slot. */
-  ERROR: 14,
-  /** Errors that found the mailbox busy (each an SWERR overflow). */
-  ERROR_LOST: 15,
+  PASIDS: 3,
   /** Slots in the ring (a power of two). */
-  SLOTS: 16,
+  SLOTS: 7,
+  /** Unclaimed credits. */
+  CREDITS: 16,
+  /** Next ticket (slot claims). */
+  TAIL: 32,
+  /** Bumped by a submitter while the device sleeps (the device waits on it). */
+  DOORBELL: 33,
+  /** Error mailbox: 0 empty, -1 being written, else a {@link SharedPortalError} with its 64 bytes in the error slot. */
+  ERROR: 34,
+  /** Errors that found the mailbox busy (each an SWERR overflow). */
+  ERROR_LOST: 35,
+  /** Drained descriptors no longer in the device, in ticket order (wait on it). */
+  DONE: 48,
+  /** Slots drained by the device. */
+  HEAD: 49,
+  /** 1 while the device thread sleeps waiting for the doorbell. */
+  SLEEPING: 50,
 } as const;
+
+/** The mode bit in {@link SharedPortalWord.STATE}: a shared WQ (ENQCMD). */
+const MODE_SHARED = 0x100;
 
 /** Ring states. */
 export const SharedPortalState = {
@@ -140,7 +145,7 @@ export class SharedPortal {
 
   /** The WQ is shared (ENQCMD: retry when full) rather than dedicated (MOVDIR64B: dropped), as last published. */
   get shared(): boolean {
-    return Atomics.load(this.h, SharedPortalWord.MODE) === 1;
+    return (Atomics.load(this.h, SharedPortalWord.STATE) & MODE_SHARED) !== 0;
   }
 
   /**
@@ -152,8 +157,9 @@ export class SharedPortal {
   submit(src: Uint8Array, off = 0): SubmitStatusValue {
     checkRange(src, off);
     const h = this.h;
-    const shared = Atomics.load(h, SharedPortalWord.MODE) === 1;
-    if (Atomics.load(h, SharedPortalWord.STATE) !== SharedPortalState.LIVE) return shared ? SubmitStatus.RETRY : SubmitStatus.IGNORED;
+    const st = Atomics.load(h, SharedPortalWord.STATE);
+    const shared = (st & MODE_SHARED) !== 0;
+    if ((st & 0xff) !== SharedPortalState.LIVE) return shared ? SubmitStatus.RETRY : SubmitStatus.IGNORED;
     if (shared) {
       const n = Atomics.load(h, SharedPortalWord.PASID_COUNT);
       if (n >= 0) {
@@ -164,20 +170,18 @@ export class SharedPortal {
         if (descPrivAt(src, off) && Atomics.load(h, SharedPortalWord.PRIV_OK) === 0) return this.report(src, off, SharedPortalError.PRIV);
       }
     }
-    for (;;) {
-      const c = Atomics.load(h, SharedPortalWord.CREDITS);
-      if (c <= 0) return shared ? SubmitStatus.RETRY : this.report(src, off, SharedPortalError.DROPPED);
-      if (Atomics.compareExchange(h, SharedPortalWord.CREDITS, c, c - 1) === c) break;
+    // One read-modify-write claims a credit; a claim that finds none gives it back (the count may dip
+    // below zero for that instant: other claimers then find none too, and the device's revoke skips it).
+    if (Atomics.sub(h, SharedPortalWord.CREDITS, 1) <= 0) {
+      Atomics.add(h, SharedPortalWord.CREDITS, 1);
+      return shared ? SubmitStatus.RETRY : this.report(src, off, SharedPortalError.DROPPED);
     }
     const t = Atomics.add(h, SharedPortalWord.TAIL, 1);
     const slot = t & this.mask;
     this.copy(src, off, slot << 4);
     Atomics.store(this.commit, slot, (t + 1) | 0);
     this.ticket = (t + 1) | 0;
-    if (Atomics.load(h, SharedPortalWord.SLEEPING) !== 0) {
-      Atomics.add(h, SharedPortalWord.DOORBELL, 1);
-      Atomics.notify(h, SharedPortalWord.DOORBELL);
-    }
+    this.ring_();
     return SubmitStatus.ACCEPTED;
   }
 
@@ -210,21 +214,27 @@ export class SharedPortal {
     } else {
       Atomics.add(h, SharedPortalWord.ERROR_LOST, 1);
     }
-    if (Atomics.load(h, SharedPortalWord.SLEEPING) !== 0) {
+    this.ring_();
+    return SubmitStatus.DROPPED;
+  }
+
+  /** Wakes a sleeping device: the first submitter to find it asleep clears the flag and rings, once. */
+  private ring_(): void {
+    const h = this.h;
+    if (Atomics.load(h, SharedPortalWord.SLEEPING) !== 0 && Atomics.compareExchange(h, SharedPortalWord.SLEEPING, 1, 0) === 1) {
       Atomics.add(h, SharedPortalWord.DOORBELL, 1);
       Atomics.notify(h, SharedPortalWord.DOORBELL);
     }
-    return SubmitStatus.DROPPED;
   }
 
   /** Whether the ring is live (reaches its WQ). */
   get live(): boolean {
-    return Atomics.load(this.h, SharedPortalWord.STATE) === SharedPortalState.LIVE;
+    return (Atomics.load(this.h, SharedPortalWord.STATE) & 0xff) === SharedPortalState.LIVE;
   }
 
   /** Whether the mapping was torn down (the vdev closed or removed, the ring unmapped). */
   get dead(): boolean {
-    return Atomics.load(this.h, SharedPortalWord.STATE) === SharedPortalState.DEAD;
+    return (Atomics.load(this.h, SharedPortalWord.STATE) & 0xff) === SharedPortalState.DEAD;
   }
 
   /** Credits left (how many more submissions are accepted before the device publishes again). */
@@ -253,7 +263,7 @@ export class SharedPortal {
     for (;;) {
       const done = Atomics.load(h, SharedPortalWord.DONE);
       if (((done - ticket) | 0) >= 0) return true;
-      if (Atomics.load(h, SharedPortalWord.STATE) === SharedPortalState.DEAD) return false;
+      if ((Atomics.load(h, SharedPortalWord.STATE) & 0xff) === SharedPortalState.DEAD) return false;
       const left = end - Date.now();
       if (left <= 0) return false;
       Atomics.wait(h, SharedPortalWord.DONE, done, Math.min(left, 50));
@@ -287,6 +297,9 @@ export class SharedPortalRing {
   private pendHead = 0;
   private pendCount = 0;
   private isDead = false;
+  private lastTable: ReadonlyMap<number, number> | null = null;
+  private lastTableSize = -1;
+  private lastTableGen = 0;
 
   /** A ring of `slots` (a power of two, at least the WQ's capacity) on `portal`. */
   constructor(portal: Portal, slots: number) {
@@ -303,9 +316,8 @@ export class SharedPortalRing {
     this.errorAt = l.error;
     this.pend = new Float64Array(slots);
     this.h[SharedPortalWord.SLOTS] = slots;
-    this.h[SharedPortalWord.MODE] = portal.queue !== null && !portal.queue.dedicated ? 1 : 0;
     this.h[SharedPortalWord.PASID_COUNT] = -1;
-    this.h[SharedPortalWord.STATE] = SharedPortalState.OFF;
+    this.h[SharedPortalWord.STATE] = SharedPortalState.OFF | (portal.queue !== null && !portal.queue.dedicated ? MODE_SHARED : 0);
   }
 
   /** The WQ reservations are held in. */
@@ -452,19 +464,33 @@ export class SharedPortalRing {
     const h = this.h;
     if (this.isDead) return false;
     const q = this.portal.queue;
-    Atomics.store(h, SharedPortalWord.MODE, q !== null && !q.dedicated ? 1 : 0);
-    Atomics.store(h, SharedPortalWord.STATE, this.reaches() ? SharedPortalState.LIVE : SharedPortalState.OFF);
+    // Stores only when a value changes: the words share a line the submitters read on every submission.
+    const state = (this.reaches() ? SharedPortalState.LIVE : SharedPortalState.OFF) | (q !== null && !q.dedicated ? MODE_SHARED : 0);
+    if (h[SharedPortalWord.STATE] !== state) Atomics.store(h, SharedPortalWord.STATE, state);
     const pol = this.portal.policy;
     if (pol.kind === 'translate' && pol.table.size <= MAX_PASIDS) {
-      let i = 0;
-      for (const k of pol.table.keys()) Atomics.store(h, SharedPortalWord.PASIDS + i++, k);
-      Atomics.store(h, SharedPortalWord.PASID_COUNT, i);
-      Atomics.store(h, SharedPortalWord.PRIV_OK, pol.privileged === undefined || pol.privileged.privilegedEnabled ? 1 : 0);
-    } else {
+      if (pol.table !== this.lastTable || pol.table.size !== this.lastTableSize || this.lastTableGen !== this.tableGen(pol.table)) {
+        let i = 0;
+        pol.table.forEach((_host, k) => { Atomics.store(h, SharedPortalWord.PASIDS + i++, k); });
+        Atomics.store(h, SharedPortalWord.PASID_COUNT, i);
+        this.lastTable = pol.table;
+        this.lastTableSize = pol.table.size;
+        this.lastTableGen = this.tableGen(pol.table);
+      }
+      const priv = pol.privileged === undefined || pol.privileged.privilegedEnabled ? 1 : 0;
+      if (h[SharedPortalWord.PRIV_OK] !== priv) Atomics.store(h, SharedPortalWord.PRIV_OK, priv);
+    } else if (h[SharedPortalWord.PASID_COUNT] !== -1) {
       Atomics.store(h, SharedPortalWord.PASID_COUNT, -1);
       Atomics.store(h, SharedPortalWord.PRIV_OK, 1);
     }
     return this.retire();
+  }
+
+  /** A cheap fingerprint of a translation table's keys (it may change in place). */
+  private tableGen(t: ReadonlyMap<number, number>): number {
+    let g = 0;
+    t.forEach((_host, k) => { g = (Math.imul(g, 31) + k) | 0; });
+    return g;
   }
 
   /**
@@ -474,7 +500,7 @@ export class SharedPortalRing {
    */
   kill(): void {
     if (this.isDead) return;
-    Atomics.store(this.h, SharedPortalWord.STATE, SharedPortalState.DEAD);
+    Atomics.store(this.h, SharedPortalWord.STATE, SharedPortalState.DEAD | (Atomics.load(this.h, SharedPortalWord.STATE) & MODE_SHARED));
     this.revoke();
     const q = this.portal.queue;
     if (q !== null) q.reserved -= this.outstanding;

@@ -63,8 +63,16 @@ export interface XthreadHostOptions {
   readonly device: XthreadServedDevice;
   /** One deterministic step of the device model (e.g. `() => dsa.step()`); returns whether it ran something. */
   readonly step: () => boolean;
-  /** Automatic mode's run (e.g. `() => dsa.runUntilIdle()`; default: {@link step} until false). */
-  readonly runUntilIdle?: () => number;
+  /**
+   * Automatic mode's run of at most `max` descriptors (e.g. `(max) => dsa.runUntilIdle(max)`; default:
+   * {@link step} until false or `max`). The loop runs in chunks and publishes between them, so a guest
+   * gets its credits and completions back while the device is still busy.
+   */
+  readonly runUntilIdle?: (max: number) => number;
+  /** Descriptors per chunk of the automatic loop (default 32). */
+  readonly chunk?: number;
+  /** Automatic mode: milliseconds without work the loop keeps polling before it sleeps on the doorbells (default 0.05). */
+  readonly spinMs?: number;
   /** Ring slots (a power of two; default 256, doubled up to the WQ's capacity). */
   readonly slots?: number;
   /**
@@ -198,19 +206,19 @@ export class XthreadDeviceHost {
     return drained !== 0 || ran || moved;
   }
 
-  /** Rounds until nothing happens (at most `max`); returns how many did something. */
+  /** Rounds (drain, run, publish) until nothing happens (at most `max`); returns how many did something. */
   runUntilIdle(max = Number.POSITIVE_INFINITY): number {
     let n = 0;
-    while (n < max && this.round()) n++;
+    while (n < max && this.round(Number.POSITIVE_INFINITY)) n++;
     return n;
   }
 
-  /** Drain, run until idle, publish. */
-  private round(): boolean {
+  /** Drain, run at most `max` descriptors, publish. */
+  private round(max: number): boolean {
     const drained = this.rings.drain();
     let ran = 0;
-    if (this.o.runUntilIdle !== undefined) ran = this.o.runUntilIdle();
-    else while (this.o.step()) ran++;
+    if (this.o.runUntilIdle !== undefined) ran = this.o.runUntilIdle(max);
+    else while (ran < max && this.o.step()) ran++;
     const moved = this.publish();
     return drained !== 0 || ran !== 0 || moved;
   }
@@ -234,13 +242,27 @@ export class XthreadDeviceHost {
   private async loop(): Promise<void> {
     while (this.running) {
       // Busy: keep running rounds, yielding to the event loop now and then for control calls.
-      let idle = 0;
-      for (let k = 0; k < 4096 && idle < 256; k++) {
-        if (this.round()) idle = 0;
-        else idle++;
+      // Busy: rounds back to back for up to a few milliseconds, then a turn of the event loop (control
+      // calls); idle for `spinMs`: sleep on the doorbells.
+      const chunk = this.o.chunk ?? 32;
+      const spin = this.o.spinMs ?? 0.05;
+      const start = performance.now();
+      let lastWork = start;
+      let idle = false;
+      for (let k = 0; ; k++) {
+        if (this.round(chunk)) lastWork = -1;
+        if ((k & 63) === 63) {
+          const now = performance.now();
+          if (lastWork < 0) lastWork = now;
+          else if (now - lastWork >= spin) {
+            idle = true;
+            break;
+          }
+          if (now - start >= 4) break;
+        }
       }
       if (!this.running) break;
-      if (idle < 256) {
+      if (!idle) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
@@ -250,12 +272,18 @@ export class XthreadDeviceHost {
         for (const r of rings) r.wake();
         continue;
       }
-      const waits: Promise<unknown>[] = [new Promise<void>((resolve) => { this.nudge = resolve; })];
+      const waits: Promise<unknown>[] = [];
+      let rang = false;
       rings.forEach((r, i) => {
         const w = r.waitDoorbell(bells[i] as number, 1000);
-        if (w !== null) waits.push(w);
+        // null: the doorbell already moved (a submitter rang between the arming and the wait).
+        if (w === null) rang = true;
+        else waits.push(w);
       });
-      await Promise.race(waits);
+      if (!rang) {
+        waits.push(new Promise<void>((resolve) => { this.nudge = resolve; }));
+        await Promise.race(waits);
+      }
       this.nudge = null;
       for (const r of rings) r.wake();
     }

@@ -54,7 +54,7 @@ function vm(sys: HostSystem, rings: SharedPortalSet, type: string, i: number): V
     device,
     rings,
     step: () => sys.dev.step(),
-    runUntilIdle: () => sys.dev.runUntilIdle(),
+    runUntilIdle: (max) => sys.dev.runUntilIdle(max),
     calls: {
       mapPage: (page) => {
         if (page !== FAULT_PAGE || mapped) return false;
