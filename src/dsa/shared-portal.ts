@@ -405,8 +405,9 @@ export class SharedPortalRing {
     this.pendCount++;
   }
 
-  /** Advances the completion counter past the drained descriptors no longer in the WQ; returns whether it moved. */
-  private retire(): boolean {
+  /** Advances the completion counter past the drained descriptors no longer in the WQ (waking its waiters); returns whether it moved. */
+  retire(): boolean {
+    if (this.isDead) return false;
     const q = this.portal.queue;
     const head = q === null ? Number.POSITIVE_INFINITY : q.headSeq();
     const before = this.done;
@@ -459,10 +460,10 @@ export class SharedPortalRing {
     return !q.dedicated && this.portal.limited ? q.limit : q.size;
   }
 
-  /** Publishes state, PASID policy and the completion counter (credits are the set's). */
-  publishState(): boolean {
+  /** Publishes state and PASID policy (credits are the set's, the completion counter {@link retire}'s). */
+  publishState(): void {
     const h = this.h;
-    if (this.isDead) return false;
+    if (this.isDead) return;
     const q = this.portal.queue;
     // Stores only when a value changes: the words share a line the submitters read on every submission.
     const state = (this.reaches() ? SharedPortalState.LIVE : SharedPortalState.OFF) | (q !== null && !q.dedicated ? MODE_SHARED : 0);
@@ -483,7 +484,6 @@ export class SharedPortalRing {
       Atomics.store(h, SharedPortalWord.PASID_COUNT, -1);
       Atomics.store(h, SharedPortalWord.PRIV_OK, 1);
     }
-    return this.retire();
   }
 
   /** A cheap fingerprint of a translation table's keys (it may change in place). */
@@ -601,16 +601,15 @@ export class SharedPortalSet {
   }
 
   /**
-   * Publishes every ring: state and PASID policy, the completion counter, and credits — a ring that
-   * cannot reach its WQ gets none (its unclaimed ones are taken back); the rings of one WQ share its
-   * free entries (one ring gets them all). Returns whether a completion counter moved.
+   * Publishes every ring: state and PASID policy, credits — a ring that cannot reach its WQ gets none
+   * (its unclaimed ones are taken back); the rings of one WQ share its free entries (one ring gets them
+   * all) — and last the completion counters. Returns whether a completion counter moved.
    */
   publish(): boolean {
-    let moved = false;
     const l = this.list;
     for (let i = 0; i < l.length; i++) {
       const r = l[i] as SharedPortalRing;
-      if (r.publishState()) moved = true;
+      r.publishState();
       if (!r.reaches()) r.revoke();
     }
     for (let i = 0; i < l.length; i++) {
@@ -622,6 +621,9 @@ export class SharedPortalSet {
       for (let j = 0; j < i; j++) if ((l[j] as SharedPortalRing).queue === q && (l[j] as SharedPortalRing).reaches()) first = false;
       if (first) this.deal(q, i);
     }
+    // Completions last: a guest woken by its completion finds the entry it freed already credited.
+    let moved = false;
+    for (let i = 0; i < l.length; i++) if ((l[i] as SharedPortalRing).retire()) moved = true;
     return moved;
   }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
-const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest', 'vfio-user'];
+const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest', 'vfio-user', 'xthread'];
 
 interface PackageJson {
   readonly main: string;
