@@ -1,29 +1,24 @@
 /**
- * Guest vCPUs in Workers, the whole DSA model with its vdevs in this thread: the reference guest
- * driver runs the demo's workload of each of the three VMs (one dedicated, two shared vdevs on one WQ)
- * in its own Worker, submitting through cross-thread portals, every result checked — with the
- * device stepped by the guests' cpu_relax (deterministic) and running by itself (automatic). And a
- * Worker terminated in the middle of a submission leaves the device consistent.
+ * Guest vCPUs in Workers, the whole DSA model with its vdevs in this thread or in a Worker of its own:
+ * the reference guest driver runs the demo's workload of each of the three VMs (one dedicated, two
+ * shared vdevs on one WQ) in its own Worker, submitting through cross-thread portals, every result
+ * checked — with the device stepped by the guests' cpu_relax (deterministic) and running by itself
+ * (automatic). And a Worker terminated in the middle of a submission leaves the device consistent.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAULT_PAGE, MEM_SIZE } from '../../src/cli/demo.js';
 import { buildHost, type HostSystem } from '../../src/cli/system.js';
 import { SharedPortal, SharedPortalSet, Status } from '../../src/dsa/index.js';
 import { IdxdGuest } from '../../src/guest/index.js';
-import { GuestMemory } from '../../src/memory/index.js';
-import {
-  regionOffset, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_PCI_BAR2_REGION_INDEX, type VfioDevice, VfioIoas,
-} from '../../src/vfio/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE } from '../../src/vidxd/index.js';
-import { XthreadDeviceHost } from '../../src/xthread/index.js';
+import { regionOffset, VFIO_PCI_BAR2_REGION_INDEX } from '../../src/vfio/index.js';
+import { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName } from '../../src/vidxd/index.js';
+import type { XthreadLink } from '../../src/xthread/index.js';
 import type { XthreadGuestData } from '../util/xthread-guest-worker.js';
+import { type XthreadVm, xthreadVm } from '../util/xthread-vms.js';
 import { noop } from '../dsa/device-fixtures.js';
 import { ensureBuilt, ROOT } from '../vfio-user/build.js';
-import type { Portal } from '../../src/dsa/index.js';
 
-const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const PAGE = 0x1000;
 let workerFile = '';
 
@@ -32,40 +27,8 @@ beforeAll(() => {
   workerFile = join(ROOT, 'build', 'test', 'util', 'xthread-guest-worker.js');
 });
 
-interface Vm {
-  readonly uuid: string;
-  readonly device: VfioDevice<Portal>;
-  readonly memory: GuestMemory;
-  readonly host: XthreadDeviceHost;
-}
-
-/** A VM whose memory is a SharedArrayBuffer, mapped 1:1 but for the fault page (mapped when the guest asks), served to a Worker. */
-function vm(sys: HostSystem, rings: SharedPortalSet, type: string, i: number): Vm {
-  const uuid = `3b0ad1a5-0000-4000-8000-${(i + 1).toString(16).padStart(12, '0')}`;
-  sys.bus.create(sys.parent.typeId(type as typeof DEDICATED_TYPE), uuid);
-  const device = sys.bus.open(uuid);
-  const memory = new GuestMemory(MEM_SIZE, true);
-  const ioas = new VfioIoas();
-  ioas.map({ iova: 0, size: FAULT_PAGE, memory, offset: 0, flags: RW });
-  ioas.map({ iova: FAULT_PAGE + PAGE, size: MEM_SIZE - FAULT_PAGE - PAGE, memory, offset: FAULT_PAGE + PAGE, flags: RW });
-  device.attachIoas(ioas);
-  let mapped = false;
-  const host = new XthreadDeviceHost({
-    device,
-    rings,
-    step: () => sys.dev.step(),
-    runUntilIdle: (max) => sys.dev.runUntilIdle(max),
-    calls: {
-      mapPage: (page) => {
-        if (page !== FAULT_PAGE || mapped) return false;
-        ioas.map({ iova: FAULT_PAGE, size: PAGE, memory, offset: FAULT_PAGE, flags: RW });
-        mapped = true;
-        return true;
-      },
-    },
-  });
-  return { uuid, device, memory, host };
-}
+type Vm = XthreadVm;
+const vm = (sys: HostSystem, rings: SharedPortalSet, type: string, i: number): Vm => xthreadVm(sys, rings, type as VdevTypeName, i);
 
 interface WorkerResult {
   readonly checks: { name: string; ok: boolean; detail: string }[];
@@ -75,8 +38,8 @@ interface WorkerResult {
   readonly completed: number;
 }
 
-function runGuest(v: Vm, data: Omit<XthreadGuestData, 'link' | 'ram'>): Promise<WorkerResult> {
-  const w = new Worker(workerFile, { workerData: { ...data, link: v.host.link, ram: v.memory.buffer as SharedArrayBuffer }, transferList: v.host.transfer });
+function runGuest(v: { link: XthreadLink; ram: SharedArrayBuffer }, data: Omit<XthreadGuestData, 'link' | 'ram'>): Promise<WorkerResult> {
+  const w = new Worker(workerFile, { workerData: { ...data, link: v.link, ram: v.ram }, transferList: [v.link.port, v.link.irqPort] });
   return new Promise((resolve, reject) => {
     w.once('message', (m: WorkerResult) => {
       void w.terminate();
@@ -105,7 +68,7 @@ describe.each([
     const rings = new SharedPortalSet();
     vms = TYPES.map((t, i) => vm(sys, rings, t, i));
     if (mode === 'auto') vms[0]?.host.start();
-    const results = await Promise.all(vms.map((v, index) => runGuest(v, { kind: 'workload', index, mode, completion })));
+    const results = await Promise.all(vms.map((v, index) => runGuest({ link: v.host.link, ram: v.memory.buffer as SharedArrayBuffer }, { kind: 'workload', index, mode, completion })));
     for (const r of results) {
       expect(failures(r)).toEqual([]);
       expect(r.checks.length).toBeGreaterThan(10);
@@ -120,6 +83,35 @@ describe.each([
       expect(v.host.mapped[0]?.dead).toBe(false);
     }
     expect(sys.dev.wqs.every((q) => q.occupancy === 0 && q.reserved >= 0)).toBe(true);
+  }, 120_000);
+});
+
+describe('the whole DSA model in a Worker of its own, three guest vCPUs in three more', () => {
+  it('run the reference driver\'s workload through cross-thread portals with every check passing; closing the vdevs kills the rings and returns every reservation', async () => {
+    const device = new Worker(join(ROOT, 'build', 'test', 'util', 'xthread-device-worker.js'));
+    try {
+      const links = await new Promise<{ link: XthreadLink; ram: SharedArrayBuffer }[]>((resolve, reject) => {
+        device.once('message', resolve);
+        device.once('error', reject);
+      });
+      expect(links.length).toBe(3);
+      const results = await Promise.all(links.map((l, index) => runGuest(l, { kind: 'workload', index, mode: 'auto', completion: 'interrupt' })));
+      for (const r of results) {
+        expect(failures(r)).toEqual([]);
+        expect(r.checks.length).toBeGreaterThan(10);
+        expect(r.completed).toBe(r.descriptors);
+      }
+      const report = await new Promise<{ occupancy: number; rings: number; drained: number[]; afterClose: { reserved: number[]; rings: number } }>((resolve) => {
+        device.once('message', resolve);
+        device.postMessage('report');
+      });
+      expect([report.occupancy, report.rings]).toEqual([0, 3]);
+      expect(report.drained).toEqual(results.map((r) => r.descriptors));
+      expect(report.afterClose.rings).toBe(0);
+      expect(report.afterClose.reserved.every((n) => n === 0)).toBe(true);
+    } finally {
+      await device.terminate();
+    }
   }, 120_000);
 });
 
