@@ -69,15 +69,14 @@ export async function xthreadSection(): Promise<BenchRow[]> {
   const host = new XthreadDeviceHost({ device: x.guest.dev, step: () => x.r.dev.step(), runUntilIdle: (max) => x.r.dev.runUntilIdle(max) });
   host.start();
   const worker = new Worker(new URL('./xthread-worker.js', import.meta.url), { workerData: { link: host.link }, transferList: host.transfer });
+  let failed: unknown = null;
+  worker.on('error', (e) => { failed = e; });
   const ask = (n: number, desc: Uint8Array): Promise<number> => new Promise((resolve, reject) => {
-    worker.once('message', (m: number | string) => resolve(typeof m === 'number' ? m : Number.NaN));
-    worker.once('error', reject);
+    if (failed !== null) reject(failed);
+    worker.once('message', (m: number | string) => (failed === null ? resolve(typeof m === 'number' ? m : Number.NaN) : reject(failed)));
     worker.postMessage({ n, desc });
   });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
+  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
   const base = vdev();
   const basePortal = base.guest.portal(0);
   const rows: BenchRow[] = [];
