@@ -148,3 +148,6 @@ export { type PasidPolicy, Portal, PortalRegion, PortalWindow } from './portal.j
 export { MappedRegisters, RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
 export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind, type WithdrawnDescriptor } from './device.js';
+export {
+  SharedPortal, SharedPortalError, SharedPortalRing, SharedPortalSet, SharedPortalState, SharedPortalWord,
+} from './shared-portal.js';

@@ -75,6 +75,11 @@ export class Portal {
     return new Portal(this.wq, this.limited, this.ims, this.target, policy);
   }
 
+  /** The WQ this portal is on (connected or not; null: none). */
+  get queue(): WorkQueue | null {
+    return this.target;
+  }
+
   /** Whether submissions reach the WQ (see {@link setConnected}). */
   get connected(): boolean {
     return this.q !== null;

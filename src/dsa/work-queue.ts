@@ -139,6 +139,11 @@ export class WorkQueue {
   readonly held: HeldDescriptor[] = [];
   /** Sequence number the next accepted descriptor gets. */
   tailSeq = 0;
+  /**
+   * Entries promised to submitters that are not here yet (the credits of cross-thread portals,
+   * shared-portal.ts): they take room like queued entries for every acceptance check, not in occupancy.
+   */
+  reserved = 0;
   /** Effective PASID per slot. */
   readonly slotPasid: Uint32Array;
   /** {@link SLOT_PRIV} / {@link SLOT_IMS} per slot. */
@@ -216,7 +221,7 @@ export class WorkQueue {
   /** MOVDIR64B of `src[off, off + 64)` (dsa-operations.md §9.2). */
   post(src: Uint8Array, off: number, ims: boolean): SubmitStatusValue {
     if (!this.accepting || !this.dedicated) return SubmitStatus.IGNORED;
-    if (this.count + this.heldEntries >= this.size) {
+    if (this.count + this.heldEntries + this.reserved >= this.size) {
       this.host.dropped(this, src, off);
       return SubmitStatus.DROPPED;
     }
@@ -227,7 +232,7 @@ export class WorkQueue {
   /** ENQCMD/ENQCMDS of `src[off, off + 64)` with effective `pasid` and `priv` (§9.3). */
   enqueue(src: Uint8Array, off: number, pasid: number, priv: boolean, limited: boolean, ims: boolean): SubmitStatusValue {
     if (!this.accepting || this.dedicated) return SubmitStatus.RETRY;
-    if (this.count + this.heldEntries >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
+    if (this.count + this.heldEntries + this.reserved >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
     this.push(src, off, pasid & 0xfffff, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
     return SubmitStatus.ACCEPTED;
   }

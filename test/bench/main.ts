@@ -13,6 +13,7 @@ import { scaleSection } from './scale.js';
 import { targetCell } from './targets.js';
 import { trapSection } from './trap.js';
 import { vfioUserSection } from './vfio-user.js';
+import { xthreadSection } from './xthread.js';
 import type { BenchRow, BenchSection } from './timing.js';
 
 const SECTIONS: readonly (readonly [string, BenchSection])[] = [
@@ -22,6 +23,7 @@ const SECTIONS: readonly (readonly [string, BenchSection])[] = [
   ['trap', trapSection],
   ['scale', scaleSection],
   ['vfio-user', vfioUserSection],
+  ['xthread', xthreadSection],
   ['migration', migrationSection],
 ];
 

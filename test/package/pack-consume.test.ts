@@ -13,7 +13,7 @@ import { isCi } from '../util/system-tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
-const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest', 'vfio-user'];
+const ENTRIES = ['pci', 'memory', 'dsa', 'host', 'vfio', 'mdev', 'vidxd', 'guest', 'vfio-user', 'xthread'];
 
 interface PackageJson {
   readonly main: string;
