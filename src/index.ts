@@ -8,4 +8,4 @@ export * as mdev from './mdev/index.js';
 export * as vidxd from './vidxd/index.js';
 export * as guest from './guest/index.js';
 export * as vfioUser from './vfio-user/index.js';
-export * as xthread from './xthread/index.js';
+export * as xthread from './vidxd/xthread/index.js';

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubmitStatus } from '../../src/dsa/index.js';
 import { regionOffset, VFIO_PCI_BAR2_REGION_INDEX } from '../../src/vfio/index.js';
-import { XthreadGuestDevice, type XthreadLink } from '../../src/xthread/index.js';
+import { XthreadGuestDevice, type XthreadLink } from '../../src/vidxd/xthread/index.js';
 
 /** One measurement request. */
 export interface XthreadBenchRequest {

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { Desc, Flag, Opcode, type Portal, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioIoas } from '../../src/vfio/index.js';
-import { XthreadDeviceHost } from '../../src/xthread/index.js';
+import { XthreadDeviceHost } from '../../src/vidxd/xthread/index.js';
 import { BenchGuest, DEDICATED_CONFIG, DWQ, nextUuid, rig } from './rig.js';
 import { type BenchRow, row } from './timing.js';
 

@@ -10,7 +10,7 @@ import { DemoRandom } from '../../src/cli/reference.js';
 import { SharedPortal, SharedPortalWord } from '../../src/dsa/index.js';
 import { IdxdGuest, type PageFault } from '../../src/guest/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
-import { XthreadGuestDevice, type XthreadLink } from '../../src/xthread/index.js';
+import { XthreadGuestDevice, type XthreadLink } from '../../src/vidxd/xthread/index.js';
 
 /** What the test hands the worker. */
 export interface XthreadGuestData {

@@ -9,7 +9,7 @@ import type { Portal, SharedPortalSet } from '../../src/dsa/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, type VfioDevice, VfioIoas } from '../../src/vfio/index.js';
 import type { VdevTypeName } from '../../src/vidxd/index.js';
-import { XthreadDeviceHost } from '../../src/xthread/index.js';
+import { XthreadDeviceHost } from '../../src/vidxd/xthread/index.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const PAGE = 0x1000;

@@ -1,10 +1,10 @@
-/** src/xthread imports dsa and vfio through their entry points (and node:worker_threads), and nothing of ours imports it but the root index. */
+/** src/vidxd/xthread imports dsa and vfio through their entry points (and node:worker_threads), and nothing of ours imports it but the root index. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -22,17 +22,17 @@ function imports(files: readonly string[]): string[] {
   return out;
 }
 
-describe('src/xthread layering', () => {
+describe('src/vidxd/xthread layering', () => {
   it('reaches dsa and vfio only through their index.js, and imports no package but node:worker_threads', () => {
-    const bad = imports(sources(join(SRC, 'xthread'))).filter((line) => {
+    const bad = imports(sources(join(SRC, 'vidxd', 'xthread'))).filter((line) => {
       const target = line.split(': ')[1] as string;
-      return !(target.startsWith('xthread/') || target === 'dsa/index.js' || target === 'vfio/index.js' || target === 'package node:worker_threads');
+      return !(target.startsWith('vidxd/xthread/') || target === 'dsa/index.js' || target === 'vfio/index.js' || target === 'package node:worker_threads');
     });
     expect(bad).toEqual([]);
   });
 
-  it('is imported by no other layer', () => {
-    const others = sources(SRC).filter((f) => !relative(SRC, f).startsWith('xthread/') && relative(SRC, f) !== 'index.ts');
-    expect(imports(others).filter((l) => l.includes(': xthread/'))).toEqual([]);
+  it('is imported by no other module (the vdev included) but the root index', () => {
+    const others = sources(SRC).filter((f) => !relative(SRC, f).startsWith('vidxd/xthread/') && relative(SRC, f) !== 'index.ts');
+    expect(imports(others).filter((l) => l.includes(': vidxd/xthread/'))).toEqual([]);
   });
 });

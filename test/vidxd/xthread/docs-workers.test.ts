@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ROOT } from '../vfio-user/build.js';
+import { ensureBuilt, ROOT } from '../../vfio-user/build.js';
 
 const DOC = readFileSync(join(ROOT, 'docs', 'workers.md'), 'utf8');
 const block = (start: string): string => {

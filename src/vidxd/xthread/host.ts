@@ -11,10 +11,10 @@
  * published again (a command that disabled the WQ turns the ring off before the guest's next call).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { type Portal, type SharedPortalRing, SharedPortalSet } from '../dsa/index.js';
+import { type Portal, type SharedPortalRing, SharedPortalSet } from '../../dsa/index.js';
 import {
   type DeviceInfo, type IrqInfo, type IrqSetRequest, type RegionInfo, type TriggerSlot, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
-} from '../vfio/index.js';
+} from '../../vfio/index.js';
 
 /** What the host needs of the device it serves (a `VfioDevice` of a vdev has it all). */
 export interface XthreadServedDevice {

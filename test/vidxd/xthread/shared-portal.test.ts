@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   Opcode, type Portal, SharedPortal, type SharedPortalRing, SharedPortalSet, SharedPortalWord, SoftwareErrorCode, Status, SubmitStatus,
-} from '../../src/dsa/index.js';
-import { regionOffset } from '../../src/vfio/index.js';
-import { VdevErrorCode } from '../../src/vidxd/index.js';
-import { memmove, noop } from '../dsa/device-fixtures.js';
-import { Prng } from '../util/prng.js';
-import { BAR2, createVdev, DWQ, Guest, openGuest, parentRig, type ParentRig, SWQ } from '../vidxd/fixtures.js';
+} from '../../../src/dsa/index.js';
+import { regionOffset } from '../../../src/vfio/index.js';
+import { VdevErrorCode } from '../../../src/vidxd/index.js';
+import { memmove, noop } from '../../dsa/device-fixtures.js';
+import { Prng } from '../../util/prng.js';
+import { BAR2, createVdev, DWQ, Guest, openGuest, parentRig, type ParentRig, SWQ } from '../../vidxd/fixtures.js';
 
 const PASID = 11;
 

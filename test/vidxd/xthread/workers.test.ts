@@ -8,16 +8,16 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHost, type HostSystem } from '../../src/cli/system.js';
-import { SharedPortal, SharedPortalSet, Status } from '../../src/dsa/index.js';
-import { IdxdGuest } from '../../src/guest/index.js';
-import { regionOffset, VFIO_PCI_BAR2_REGION_INDEX } from '../../src/vfio/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName } from '../../src/vidxd/index.js';
-import type { XthreadLink } from '../../src/xthread/index.js';
-import type { XthreadGuestData } from '../util/xthread-guest-worker.js';
-import { type XthreadVm, xthreadVm } from '../util/xthread-vms.js';
-import { noop } from '../dsa/device-fixtures.js';
-import { ensureBuilt, ROOT } from '../vfio-user/build.js';
+import { buildHost, type HostSystem } from '../../../src/cli/system.js';
+import { SharedPortal, SharedPortalSet, Status } from '../../../src/dsa/index.js';
+import { IdxdGuest } from '../../../src/guest/index.js';
+import { regionOffset, VFIO_PCI_BAR2_REGION_INDEX } from '../../../src/vfio/index.js';
+import { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName } from '../../../src/vidxd/index.js';
+import type { XthreadLink } from '../../../src/vidxd/xthread/index.js';
+import type { XthreadGuestData } from '../../util/xthread-guest-worker.js';
+import { type XthreadVm, xthreadVm } from '../../util/xthread-vms.js';
+import { noop } from '../../dsa/device-fixtures.js';
+import { ensureBuilt, ROOT } from '../../vfio-user/build.js';
 
 const PAGE = 0x1000;
 let workerFile = '';

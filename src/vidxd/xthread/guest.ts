@@ -7,10 +7,10 @@
  * call and poll and whenever the thread's event loop runs.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { SharedPortal } from '../dsa/index.js';
+import { SharedPortal } from '../../dsa/index.js';
 import {
   type DeviceInfo, fireTrigger, type IrqInfo, type IrqSetRequest, type IrqTrigger, type RegionInfo, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
-} from '../vfio/index.js';
+} from '../../vfio/index.js';
 import type { XthreadAnswer, XthreadHostOptions, XthreadLink } from './host.js';
 
 type ErrnoCode = ConstructorParameters<typeof VfioError>[0];
