@@ -53,7 +53,7 @@ export class Fuzzer {
   /** Memories of removed vdevs: nothing may write them any more. */
   readonly retired: WatchedMemory[] = [];
   /** Portals mapped by vdevs since removed (they must reach nothing). */
-  readonly orphanPortals: { readonly portal: Portal; readonly wq: number; readonly owner: string }[] = [];
+  readonly orphanPortals: { readonly portal: Pick<Portal, 'submit'>; readonly wq: number; readonly owner: string }[] = [];
   /** Memory for descriptors built for stale portals (never given to a device). */
   readonly scrap: WatchedMemory;
   /** The system-wide invariants. */
