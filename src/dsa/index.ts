@@ -133,3 +133,7 @@ export { type PasidPolicy, Portal, PortalRegion, PortalWindow } from './portal.j
 export { MappedRegisters, RegisterMmio } from './mmio.js';
 export { buildDsaFunction, type DsaPciParts, PORTAL_BAR, REGISTER_BAR } from './pci-function.js';
 export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteKind, type WithdrawnDescriptor } from './device.js';
+export {
+  clearLastEmbedderError, type EmbedderCallSite, type EmbedderErrorHook, type EmbedderErrorRecord, lastEmbedderError, reportEmbedderError,
+  setEmbedderErrorHook,
+} from '../embedder.js';
