@@ -21,6 +21,20 @@ export interface Extent {
 }
 
 const NO_BYTES = new Uint8Array(0);
+
+/**
+ * How many of the `n` bytes from `at` (IOVA `iova`) guest memory `bytes` still backs: `n` while the
+ * buffer is whole; fewer — cut at a page boundary, as a partly gone page is gone — or 0 when its
+ * ArrayBuffer was detached (transferred) or a resizable one shrank below the mapping. Memory that no
+ * longer exists translates as unmapped (a page fault), never as a success or a TypeError.
+ */
+function backed(bytes: Uint8Array, at: number, iova: number, n: number): number {
+  const have = bytes.length - at;
+  if (have >= n) return n;
+  if (have <= 0) return 0;
+  const cut = have - ((iova + have) % PAGE_SIZE);
+  return cut > 0 ? cut : 0;
+}
 // Module-local copies for `translate` (V8 folds a module's own `const` into optimized code but
 // re-reads an imported binding at every use).
 const READ = Perm.READ;
@@ -278,10 +292,15 @@ export class IoAddressSpace implements AddressSpace {
       // Same extent as the last hit (the common case: one large mapping). A permission the cache lacks
       // is rare: a fault, or a write while a dirty log is installed (the cache then holds no WRITE).
       if ((this.hitPerm & (write ? WRITE : READ)) === 0) return this.translateMiss(iova, length, write, out);
-      out.bytes = this.hitBytes;
-      out.offset = this.hitDelta + iova;
+      const bytes = this.hitBytes;
+      const at = this.hitDelta + iova;
       const avail = this.hitEnd - iova;
-      return avail < length ? avail : length;
+      const n = avail < length ? avail : length;
+      // One length check per run: the buffer may have been detached or shrunk since it was mapped.
+      if (at + n > bytes.length) return backed(bytes, at, iova, n) === 0 ? 0 : this.translateMiss(iova, length, write, out);
+      out.bytes = bytes;
+      out.offset = at;
+      return n;
     }
     return this.translateMiss(iova, length, write, out);
   }
@@ -311,10 +330,12 @@ export class IoAddressSpace implements AddressSpace {
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
-    out.bytes = this.hitBytes;
-    out.offset = this.hitDelta + iova;
+    const at = this.hitDelta + iova;
     const avail = end - iova;
-    const n = avail < length ? avail : length;
+    const n = backed(this.hitBytes, at, iova, avail < length ? avail : length);
+    if (n === 0) return 0;
+    out.bytes = this.hitBytes;
+    out.offset = at;
     if (write && this.logs !== null) this.markDirty(iova, n);
     return n;
   }
@@ -327,9 +348,11 @@ export class IoAddressSpace implements AddressSpace {
   private translateMixed(i: number, iova: number, length: number, write: boolean, out: DmaRun): number {
     if (((this.perms[i] as number) & (write ? WRITE : READ)) === 0) return 0;
     const end = this.ends[i] as number;
-    const n = end - iova < length ? end - iova : length;
     const region = this.remotes[i] as RemoteRegion | null;
     const delta = (this.offsets[i] as number) - (this.starts[i] as number);
+    const whole = end - iova < length ? end - iova : length;
+    const n = region === null ? backed(this.backing[i] as Uint8Array, delta + iova, iova, whole) : whole;
+    if (n === 0) return 0;
     const session = out.session;
     if (session === null || session === undefined) {
       if (region !== null) return 0;
