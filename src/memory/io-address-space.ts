@@ -23,17 +23,30 @@ export interface Extent {
 const NO_BYTES = new Uint8Array(0);
 
 /**
- * How many of the `n` bytes from `at` (IOVA `iova`) guest memory `bytes` still backs: `n` while the
- * buffer is whole; fewer — cut at a page boundary, as a partly gone page is gone — or 0 when its
- * ArrayBuffer was detached (transferred) or a resizable one shrank below the mapping. Memory that no
- * longer exists translates as unmapped (a page fault), never as a success or a TypeError.
+ * The bytes `bytes` (a whole-buffer view, as every backing is) covers now: its buffer's byte length.
+ * Read from the buffer, not the view's `length`, which optimized code may cache after a detach or a
+ * resize (seen on Node 20).
  */
-function backed(bytes: Uint8Array, at: number, iova: number, n: number): number {
-  const have = bytes.length - at;
+function liveLength(bytes: Uint8Array): number {
+  return bytes.buffer.byteLength;
+}
+
+/** The whole pages of `live` bytes (a page only partly left is gone). */
+function wholePages(live: number): number {
+  return live - (live % PAGE_SIZE);
+}
+
+/**
+ * How many of the `n` bytes from offset `at` guest memory `bytes` still backs with whole pages: `n`
+ * while the buffer is whole; fewer (up to a page boundary: mappings are page aligned in memory and
+ * IOVA alike) or 0 when its ArrayBuffer was detached (transferred) or a resizable one shrank below
+ * the mapping. Memory that no longer exists translates as unmapped (a page fault), never as a
+ * success or a TypeError.
+ */
+function backed(bytes: Uint8Array, at: number, n: number): number {
+  const have = wholePages(liveLength(bytes)) - at;
   if (have >= n) return n;
-  if (have <= 0) return 0;
-  const cut = have - ((iova + have) % PAGE_SIZE);
-  return cut > 0 ? cut : 0;
+  return have > 0 ? have : 0;
 }
 // Module-local copies for `translate` (V8 folds a module's own `const` into optimized code but
 // re-reads an imported binding at every use).
@@ -85,6 +98,9 @@ export class IoAddressSpace implements AddressSpace {
   private hitEnd = 0;
   private hitPerm = 0;
   private hitBytes: Uint8Array = NO_BYTES;
+  /** The byte length of `hitBytes`'s buffer when the hit was cached, and its whole pages then. */
+  private hitLive = -1;
+  private hitWhole = 0;
   private hitDelta = 0;
   /** The dirty logs installed (null: none, the common case). */
   private logs: DirtyLog[] | null = null;
@@ -296,8 +312,8 @@ export class IoAddressSpace implements AddressSpace {
       const at = this.hitDelta + iova;
       const avail = this.hitEnd - iova;
       const n = avail < length ? avail : length;
-      // One length check per run: the buffer may have been detached or shrunk since it was mapped.
-      if (at + n > bytes.length) return backed(bytes, at, iova, n) === 0 ? 0 : this.translateMiss(iova, length, write, out);
+      // The buffer may have been detached or shrunk since it was mapped: one length check per run.
+      if (at + n > this.hitWhole || liveLength(bytes) !== this.hitLive) return this.translateMiss(iova, length, write, out);
       out.bytes = bytes;
       out.offset = at;
       return n;
@@ -329,10 +345,12 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
+    this.hitLive = liveLength(this.hitBytes);
+    this.hitWhole = wholePages(this.hitLive);
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
     const at = this.hitDelta + iova;
     const avail = end - iova;
-    const n = backed(this.hitBytes, at, iova, avail < length ? avail : length);
+    const n = backed(this.hitBytes, at, avail < length ? avail : length);
     if (n === 0) return 0;
     out.bytes = this.hitBytes;
     out.offset = at;
@@ -351,7 +369,7 @@ export class IoAddressSpace implements AddressSpace {
     const region = this.remotes[i] as RemoteRegion | null;
     const delta = (this.offsets[i] as number) - (this.starts[i] as number);
     const whole = end - iova < length ? end - iova : length;
-    const n = region === null ? backed(this.backing[i] as Uint8Array, delta + iova, iova, whole) : whole;
+    const n = region === null ? backed(this.backing[i] as Uint8Array, delta + iova, whole) : whole;
     if (n === 0) return 0;
     const session = out.session;
     if (session === null || session === undefined) {
@@ -406,6 +424,8 @@ export class IoAddressSpace implements AddressSpace {
     this.hitEnd = 0;
     this.hitPerm = 0;
     this.hitBytes = NO_BYTES;
+    this.hitLive = -1;
+    this.hitWhole = 0;
     this.hitDelta = 0;
   }
 

@@ -13,6 +13,7 @@ import { bitMask } from '../../src/dsa/index.js';
 import type { Prng } from '../util/prng.js';
 import { CR_BASE, DATA_BASE, LIST_BASE, MAPPABLE_END, MEM_SIZE, PAGE } from './layout.js';
 import { WatchedMemory } from './watched-memory.js';
+import { FuzzThrow } from './violation.js';
 
 /** Bytes of config space a vdev presents. */
 export const CONFIG_BYTES = 0x1000;
@@ -53,16 +54,22 @@ function readOnlyMask(vdev: Vdev): Uint32Array {
 export class ReactiveFd extends EventFd {
   /** The guest's handler, told which trigger fired (index in {@link FuzzGuest.fds}). */
   handler: ((k: number) => void) | null = null;
+  /** How many of the next signals throw (after counting and the handler): a careless VMM's trigger. */
+  throwNext = 0;
 
   /** The trigger at index `k` of its guest's triggers. */
   constructor(private readonly k: number) {
     super();
   }
 
-  /** Counts, then runs the handler. */
+  /** Counts, then runs the handler; then throws if armed (see {@link throwNext}). */
   override signal(n = 1): void {
     super.signal(n);
     this.handler?.(this.k);
+    if (this.throwNext > 0) {
+      this.throwNext--;
+      throw new FuzzThrow('trigger');
+    }
   }
 }
 

@@ -100,6 +100,10 @@ describe('a resizable ArrayBuffer shrunk below its mapping', () => {
     buf.resize(0x2000);
     expect(space.translate(0x3000, 0x100, false, out)).toBe(0);
     expect(space.translate(0x1000, 0x3000, true, out)).toBe(0x1000);
+    // A page only partly left is gone, even for bytes still inside the buffer.
+    buf.resize(0x2800);
+    expect(space.translate(0x2100, 0x10, false, out)).toBe(0);
+    expect(space.translate(0x1ff0, 0x100, false, out)).toBe(0x10);
     buf.resize(0);
     expect(space.translate(0, 0x10, false, out)).toBe(0);
   });
