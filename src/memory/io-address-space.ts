@@ -101,6 +101,8 @@ export class IoAddressSpace implements AddressSpace {
   /** The byte length of `hitBytes`'s buffer when the hit was cached, and its whole pages then. */
   private hitLive = -1;
   private hitWhole = 0;
+  /** `hitBytes.buffer`, kept so the hot path reads its byte length without the view's getter. */
+  private hitBuffer: ArrayBufferLike = NO_BYTES.buffer;
   private hitDelta = 0;
   /** The dirty logs installed (null: none, the common case). */
   private logs: DirtyLog[] | null = null;
@@ -313,7 +315,7 @@ export class IoAddressSpace implements AddressSpace {
       const avail = this.hitEnd - iova;
       const n = avail < length ? avail : length;
       // The buffer may have been detached or shrunk since it was mapped: one length check per run.
-      if (at + n > this.hitWhole || liveLength(bytes) !== this.hitLive) return this.translateMiss(iova, length, write, out);
+      if (at + n > this.hitWhole || this.hitBuffer.byteLength !== this.hitLive) return this.translateMiss(iova, length, write, out);
       out.bytes = bytes;
       out.offset = at;
       return n;
@@ -345,7 +347,8 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
-    this.hitLive = liveLength(this.hitBytes);
+    this.hitBuffer = this.hitBytes.buffer;
+    this.hitLive = this.hitBuffer.byteLength;
     this.hitWhole = wholePages(this.hitLive);
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
     const at = this.hitDelta + iova;
@@ -426,6 +429,7 @@ export class IoAddressSpace implements AddressSpace {
     this.hitBytes = NO_BYTES;
     this.hitLive = -1;
     this.hitWhole = 0;
+    this.hitBuffer = NO_BYTES.buffer;
     this.hitDelta = 0;
   }
 
