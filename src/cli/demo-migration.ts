@@ -10,7 +10,7 @@
  * VMM built from the log is compared with the guest's memory: equal exactly when the log missed
  * nothing. A JavaScript guest keeps its one memory buffer; the destination's IOAS maps it.
  */
-import { DsaDevice, type Portal } from '../dsa/index.js';
+import { DsaDevice } from '../dsa/index.js';
 import type { GuestVfio } from '../guest/index.js';
 import { type DeviceConfig, IdxdHost } from '../host/index.js';
 import { type GuestMemory, PAGE_SIZE } from '../memory/index.js';
@@ -19,7 +19,7 @@ import {
   type IrqSetRequest, VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP,
   VFIO_DEVICE_STATE_STOP_COPY, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, type VfioDevice, VfioIoas, type VfioMigrationStream,
 } from '../vfio/index.js';
-import { type Vdev, VidxdParent } from '../vidxd/index.js';
+import { type Vdev, VidxdParent, type VdevPortalMapping } from '../vidxd/index.js';
 import type { HostSystem } from './system.js';
 
 /** The second parent: the same shapes at other WQ indices, its first host PASIDs and interrupt handles taken by the host. */
@@ -92,7 +92,7 @@ export function buildSecondParent(): HostSystem {
     host.allocInterruptHandle(() => {}, null);
   }
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }
@@ -105,9 +105,9 @@ interface Placement {
   readonly sys: HostSystem;
   readonly uuid: string;
   readonly vdev: Vdev;
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   readonly ioas: VfioIoas;
-  readonly portals: Map<number, Portal>;
+  readonly portals: Map<number, VdevPortalMapping>;
 }
 
 /** A VM its VMM can live-migrate. */
@@ -133,7 +133,7 @@ export class MigratingVm {
     private readonly vm: number,
     sys: HostSystem,
     uuid: string,
-    device: VfioDevice<Portal>,
+    device: VfioDevice<VdevPortalMapping>,
     ioas: VfioIoas,
     private readonly memory: GuestMemory,
     private readonly holes: Set<number>,
@@ -157,7 +157,7 @@ export class MigratingVm {
   }
 
   /** The VFIO device the VM runs on now. */
-  get current(): VfioDevice<Portal> {
+  get current(): VfioDevice<VdevPortalMapping> {
     return this.at.device;
   }
 
@@ -166,7 +166,7 @@ export class MigratingVm {
     return this.at.vdev;
   }
 
-  private portal(pos: number): Portal {
+  private portal(pos: number): VdevPortalMapping {
     let p = this.at.portals.get(pos);
     if (p === undefined) {
       p = this.at.device.mmap(pos, PAGE_SIZE);
@@ -203,7 +203,7 @@ export class MigratingVm {
     return { parent: p.name, backingWq: p.vdev.wq.id, hostPasid: p.vdev.hostPasid, handles: p.vdev.heldHandles().slice(1) };
   }
 
-  private copyDirty(src: VfioDevice<Portal>, copy: Uint8Array): number {
+  private copyDirty(src: VfioDevice<VdevPortalMapping>, copy: Uint8Array): number {
     const size = this.memory.size;
     const bitmap = src.dmaLoggingReport({ iova: 0, length: size, pageSize: PAGE_SIZE });
     let n = 0;

@@ -4,12 +4,12 @@
  * the vidxd parent on an mdev bus, and per virtual machine a vdev opened as a VFIO device with its
  * own guest memory and IOAS.
  */
-import { BAR0_BLOCKS, type BlockDef, DsaDevice, type Portal, type RegisterFile } from '../dsa/index.js';
+import { BAR0_BLOCKS, type BlockDef, DsaDevice, type RegisterFile } from '../dsa/index.js';
 import { type DeviceConfig, IdxdHost } from '../host/index.js';
 import { GuestMemory, PAGE_SIZE } from '../memory/index.js';
 import { MdevBus } from '../mdev/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioDevice, VfioIoas } from '../vfio/index.js';
-import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, VDEV_BLOCKS, type VdevTypeName, VidxdParent } from '../vidxd/index.js';
+import { DEDICATED_TYPE, pfVfioOps, SHARED_TYPE, VDEV_BLOCKS, type VdevTypeName, VidxdParent, type VdevPortalMapping } from '../vidxd/index.js';
 
 /** The device types the commands know. */
 export const DEVICE_TYPES = [DEDICATED_TYPE, SHARED_TYPE, 'pf'] as const;
@@ -38,7 +38,7 @@ export interface HostSystem {
   /** The vidxd mdev parent. */
   readonly parent: VidxdParent;
   /** The mdev bus the parent is registered on. */
-  readonly bus: MdevBus<Portal>;
+  readonly bus: MdevBus<VdevPortalMapping>;
 }
 
 /**
@@ -51,7 +51,7 @@ export function buildHost(mode: 'deterministic' | 'automatic' = 'deterministic')
   host.probe();
   host.load(DEMO_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }
@@ -63,7 +63,7 @@ export interface DemoVm {
   /** Its mdev type name. */
   readonly type: string;
   /** The vdev opened as a VFIO device. */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   /** The VM's memory. */
   readonly memory: GuestMemory;
   /** The VM's IOAS. */

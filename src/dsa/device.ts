@@ -6,6 +6,7 @@
  * (queued work runs as soon as it is accepted, or when the embedder's scheduler says); both give
  * the same results.
  */
+import { reportEmbedderError } from '../embedder.js';
 import { Iommu } from '../memory/index.js';
 import type { AtsCapability, MsixCapability, PasidCapability, PciFunction, PcieCapability, PriCapability } from '../pci/index.js';
 import { Command as PciCommand } from '../pci/index.js';
@@ -112,8 +113,17 @@ export class DsaDevice {
   private readonly contexts: readonly ExecContext[];
   private userIntOn = false;
   private readonly bytes: Uint8Array;
+  /** The embedder's page-request service, and the contained form the engines call. */
   private faults: PageRequestHandler | null = null;
+  private faultsContained: PageRequestHandler | null = null;
+  /** The embedder's readback hook, and the contained form the engines call. */
   private readbackHook: ReadbackHook | null = null;
+  private readbackContained: ReadbackHook | null = null;
+  /** The automatic mode's scheduled run (made once). */
+  private readonly scheduledRun = (): void => {
+    this.scheduled = false;
+    this.runUntilIdle();
+  };
   private stateValue: number = DeviceState.DISABLED;
   /** CMD and CMDSTS: the §5.1 dispatch over the model's command table. */
   private readonly commands: CommandUnit<CommandContext, WaitKind>;
@@ -274,8 +284,8 @@ export class DsaDevice {
       ctx.privModeEnabled = this.pasidPrivOn;
       ctx.userInterruptsEnabled = this.userIntOn;
       ctx.prsEnabled = this.priOn;
-      ctx.faults = this.faults;
-      ctx.readback = this.readbackHook;
+      ctx.faults = this.faultsContained;
+      ctx.readback = this.readbackContained;
     }
   }
 
@@ -304,6 +314,15 @@ export class DsaDevice {
 
   set pageRequests(handler: PageRequestHandler | null) {
     this.faults = handler;
+    // Made once per installation: a service that throws has refused the page request.
+    this.faultsContained = handler === null ? null : (pasid, iova, write) => {
+      try {
+        return handler(pasid, iova, write) === true;
+      } catch (e) {
+        reportEmbedderError(e, 'page-request');
+        return false;
+      }
+    };
     this.syncContexts();
   }
 
@@ -314,6 +333,13 @@ export class DsaDevice {
 
   set readback(hook: ReadbackHook | null) {
     this.readbackHook = hook;
+    this.readbackContained = hook === null ? null : (pasid, opcode) => {
+      try {
+        hook(pasid, opcode);
+      } catch (e) {
+        reportEmbedderError(e, 'readback');
+      }
+    };
     this.syncContexts();
   }
 
@@ -370,12 +396,27 @@ export class DsaDevice {
 
   /** Installs the receiver of MSI-X messages (the platform's interrupt controller). */
   setMsixDelivery(handler: VectorDelivery | null): void {
-    this.irq.setMsixDelivery(handler);
+    // A receiver that throws has taken the message (nothing stays pending for it).
+    this.irq.setMsixDelivery(handler === null ? null : (vector) => {
+      try {
+        return handler(vector);
+      } catch (e) {
+        reportEmbedderError(e, 'msix-delivery');
+        return true;
+      }
+    });
   }
 
   /** Installs the receiver of interrupt-handle (IMS) messages. */
   setImsDelivery(handler: ImsDelivery | null): void {
-    this.irq.setImsDelivery(handler);
+    this.irq.setImsDelivery(handler === null ? null : (entry) => {
+      try {
+        return handler(entry);
+      } catch (e) {
+        reportEmbedderError(e, 'ims-delivery');
+        return true;
+      }
+    });
   }
 
   /**
@@ -515,7 +556,13 @@ export class DsaDevice {
           this.execute(lane.engine, wq);
           if (this.commands.waiting !== null) this.commands.recheck();
           const listeners = this.progressListeners;
-          for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+          for (let i = 0; i < listeners.length; i++) {
+            try {
+              (listeners[i] as (wq: number) => void)(wq.index);
+            } catch (e) {
+              reportEmbedderError(e, 'progress-listener');
+            }
+          }
           n++;
           continue steps;
         }
@@ -647,8 +694,7 @@ export class DsaDevice {
       this.becameReady(held);
     }
     if (this.commands.waiting !== null) this.commands.recheck();
-    const listeners = this.progressListeners;
-    for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+    this.tellProgress(wq.index);
   }
 
   /** In-flight `d` completed: its WQ entry is free, and the next descriptor of its stream may run. */
@@ -670,8 +716,7 @@ export class DsaDevice {
     const wq = this.wqs[d.wq] as WorkQueue;
     this.completed(d, wq);
     if (this.commands.waiting !== null) this.commands.recheck();
-    const listeners = this.progressListeners;
-    for (let i = 0; i < listeners.length; i++) (listeners[i] as (wq: number) => void)(wq.index);
+    this.tellProgress(wq.index);
   }
 
   /** `d` is being abandoned (abort, disable, reset): it will not run again. */
@@ -690,10 +735,25 @@ export class DsaDevice {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    this.schedule(() => {
+    try {
+      this.schedule(this.scheduledRun);
+    } catch (e) {
+      // Not scheduled: the flag must not stay set, or no later submission would ever schedule a run.
       this.scheduled = false;
-      this.runUntilIdle();
-    });
+      reportEmbedderError(e, 'scheduler');
+    }
+  }
+
+  /** Tells the progress listeners that a descriptor of WQ `wq` was executed (one that throws is contained). */
+  private tellProgress(wq: number): void {
+    const listeners = this.progressListeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        (listeners[i] as (wq: number) => void)(wq);
+      } catch (e) {
+        reportEmbedderError(e, 'progress-listener');
+      }
+    }
   }
 
   /** A MOVDIR64B hit a full dedicated WQ: SWERR 0x53 with the dropped descriptor's opcode and the WQ's PASID. */

@@ -151,3 +151,7 @@ export { DsaDevice, type DsaDeviceOptions, type ExecutionMode, type PortalWriteK
 export {
   SharedPortal, SharedPortalError, SharedPortalRing, SharedPortalSet, SharedPortalState, SharedPortalWord,
 } from './shared-portal.js';
+export {
+  clearLastEmbedderError, type EmbedderCallSite, type EmbedderErrorHook, type EmbedderErrorRecord, lastEmbedderError, reportEmbedderError,
+  setEmbedderErrorHook,
+} from '../embedder.js';

@@ -279,8 +279,12 @@ export class SharedPortal {
 export class SharedPortalRing {
   /** The buffer to hand to the guest thread. */
   readonly buffer: SharedArrayBuffer;
-  /** The portal drained slots go through (its PASID policy applies to each). */
-  readonly portal: Portal;
+  /**
+   * The portal drained slots go through (its PASID policy applies to each). Private for real (`#`):
+   * a ring handed to an embedder gives no way to the portal's wider methods (`enqcmd` with a PASID,
+   * `bind`, `setConnected`).
+   */
+  readonly #portal: Portal;
   /** Slots. */
   readonly slots: number;
   private readonly h: Int32Array;
@@ -306,7 +310,7 @@ export class SharedPortalRing {
     if (!(slots > 0) || (slots & (slots - 1)) !== 0) throw new RangeError(`a shared portal needs a power-of-two slot count, not ${slots}`);
     const l = layout(slots);
     this.buffer = new SharedArrayBuffer(l.size);
-    this.portal = portal;
+    this.#portal = portal;
     this.slots = slots;
     this.mask = slots - 1;
     this.h = new Int32Array(this.buffer, 0, HEADER_BYTES >>> 2);
@@ -322,7 +326,7 @@ export class SharedPortalRing {
 
   /** The WQ reservations are held in. */
   get queue(): WorkQueue | null {
-    return this.portal.queue;
+    return this.#portal.queue;
   }
 
   /** Whether the ring was torn down. */
@@ -343,7 +347,7 @@ export class SharedPortalRing {
   /** Submits the committed slots, in ticket order, then reports a mailboxed error; returns how many slots. */
   drain(): number {
     if (this.isDead) return 0;
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     let n = 0;
     // At most one ring's worth per call: a guest that keeps forging commit words cannot hold the device thread.
     while (n < this.slots) {
@@ -356,7 +360,7 @@ export class SharedPortalRing {
         q.reserved--;
       }
       const seq = q === null ? -1 : q.tailSeq;
-      const st = this.portal.submit(this.bytes, this.ringAt + slot * PORTAL_SLOT);
+      const st = this.#portal.submit(this.bytes, this.ringAt + slot * PORTAL_SLOT);
       this.pendPush(st === SubmitStatus.ACCEPTED ? seq : -1);
       n++;
     }
@@ -372,7 +376,7 @@ export class SharedPortalRing {
 
   /** The mailboxed error, reported as the in-process portal would have. */
   private reportError(kind: number): void {
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     const at = this.errorAt;
     if (kind === SharedPortalError.DROPPED) {
       // A MOVDIR64B that found no credit: the WQ was full for it. Submitted with the WQ made to look
@@ -381,14 +385,14 @@ export class SharedPortalRing {
       const r = q.reserved;
       q.reserved = q.size;
       try {
-        this.portal.submit(this.bytes, at);
+        this.#portal.submit(this.bytes, at);
       } finally {
         q.reserved = r;
       }
       return;
     }
-    const pol = this.portal.policy;
-    if (pol.kind !== 'translate' || !this.portal.connected) return;
+    const pol = this.#portal.policy;
+    if (pol.kind !== 'translate' || !this.#portal.connected) return;
     pol.onReject?.(descPasidAt(this.bytes, at), this.bytes, at, kind === SharedPortalError.PRIV ? 'priv' : 'pasid');
   }
 
@@ -408,7 +412,7 @@ export class SharedPortalRing {
   /** Advances the completion counter past the drained descriptors no longer in the WQ (waking its waiters); returns whether it moved. */
   retire(): boolean {
     if (this.isDead) return false;
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     const head = q === null ? Number.POSITIVE_INFINITY : q.headSeq();
     const before = this.done;
     while (this.pendCount !== 0 && (this.pend[this.pendHead] as number) < head) {
@@ -430,7 +434,7 @@ export class SharedPortalRing {
       if (c <= 0) return;
       if (Atomics.compareExchange(h, SharedPortalWord.CREDITS, c, 0) === c) {
         this.outstanding -= c;
-        const q = this.portal.queue;
+        const q = this.#portal.queue;
         if (q !== null) q.reserved -= c;
         return;
       }
@@ -440,7 +444,7 @@ export class SharedPortalRing {
   /** Grants `n` more credits (reserving them in the WQ). */
   grant(n: number): void {
     if (n <= 0) return;
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     if (q === null) return;
     q.reserved += n;
     this.outstanding += n;
@@ -449,26 +453,26 @@ export class SharedPortalRing {
 
   /** Whether the ring can take submissions now (its portal connected, its WQ accepting). */
   reaches(): boolean {
-    const q = this.portal.queue;
-    return !this.isDead && this.portal.connected && q !== null && q.accepting;
+    const q = this.#portal.queue;
+    return !this.isDead && this.#portal.connected && q !== null && q.accepting;
   }
 
   /** The most this ring's portal may have in its WQ: the size, or a limited shared portal's threshold. */
   limit(): number {
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     if (q === null) return 0;
-    return !q.dedicated && this.portal.limited ? q.limit : q.size;
+    return !q.dedicated && this.#portal.limited ? q.limit : q.size;
   }
 
   /** Publishes state and PASID policy (credits are the set's, the completion counter {@link retire}'s). */
   publishState(): void {
     const h = this.h;
     if (this.isDead) return;
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     // Stores only when a value changes: the words share a line the submitters read on every submission.
     const state = (this.reaches() ? SharedPortalState.LIVE : SharedPortalState.OFF) | (q !== null && !q.dedicated ? MODE_SHARED : 0);
     if (h[SharedPortalWord.STATE] !== state) Atomics.store(h, SharedPortalWord.STATE, state);
-    const pol = this.portal.policy;
+    const pol = this.#portal.policy;
     if (pol.kind === 'translate' && pol.table.size <= MAX_PASIDS) {
       if (pol.table !== this.lastTable || pol.table.size !== this.lastTableSize || this.lastTableGen !== this.tableGen(pol.table)) {
         let i = 0;
@@ -502,7 +506,7 @@ export class SharedPortalRing {
     if (this.isDead) return;
     Atomics.store(this.h, SharedPortalWord.STATE, SharedPortalState.DEAD | (Atomics.load(this.h, SharedPortalWord.STATE) & MODE_SHARED));
     this.revoke();
-    const q = this.portal.queue;
+    const q = this.#portal.queue;
     if (q !== null) q.reserved -= this.outstanding;
     this.outstanding = 0;
     this.isDead = true;
@@ -574,11 +578,11 @@ export class SharedPortalSet {
     this.publish();
   }
 
-  /** Kills every ring whose portal satisfies `which` (all when omitted). */
-  removeWhere(which: (portal: Portal) => boolean = () => true): number {
+  /** Kills every ring that satisfies `which` (all when omitted). */
+  removeWhere(which: (ring: SharedPortalRing) => boolean = () => true): number {
     let n = 0;
     for (const r of this.list.slice()) {
-      if (which(r.portal)) {
+      if (which(r)) {
         this.remove(r);
         n++;
       }

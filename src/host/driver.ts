@@ -19,6 +19,9 @@ import { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
 import { type CompletionHandler, HostVectors, MSI_ADDRESS } from './vectors.js';
 import { HostWq, type WqContext, type WqDevice, type WqOwner } from './wq.js';
 
+/** Takes a stale pending interrupt of a recycled interrupt-handle entry (see `allocInterruptHandle`). */
+const DISCARD_STALE: CompletionHandler = () => {};
+
 /** The parts of a DSA PCI device the host driver uses (a `DsaDevice` has them all). */
 export interface DsaPciDevice extends WqDevice {
   /** The PCI function (config space). */
@@ -453,8 +456,11 @@ export class IdxdHost {
     if (entry < 0) throw new HostError('ENOSPC', 'every interrupt-handle entry is in use');
     const at = info.offsets.ims + entry * IMS_ENTRY_SIZE;
     const dwords = packRegister(IMS_ENTRY, { addrLo: MSI_ADDRESS, addrHi: 0, data: entry, mask: 0, ...(pasid === null ? {} : { pasidEn: 1, pasid }) });
-    this.imsHandlers[entry] = handler;
+    // A recycled entry may hold a pending interrupt of its previous owner (raised while it was masked
+    // or had no handler): the unmask delivers it here, to nobody, before the new owner's handler is in.
+    this.imsHandlers[entry] = DISCARD_STALE;
     this.writeDwords(at, dwords);
+    this.imsHandlers[entry] = handler;
     let handle = entry;
     if (info.commandCapabilities) {
       try {

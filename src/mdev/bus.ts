@@ -18,6 +18,12 @@ interface DeviceRecord<M> {
 
 const NAME_RE = /^[^\s/]+$/;
 
+/** The map key of a UUID argument (any case); EINVAL when it is not a string. */
+function uuidKey(uuid: string, what: string): string {
+  if (typeof uuid !== 'string') throw new VfioError('EINVAL', `mdev ${what}: the UUID is not a string`);
+  return uuid.toLowerCase();
+}
+
 /**
  * The mdev bus: every parent, type and device. Type ids are `<parent name>-<type name>`; UUIDs are
  * unique across all parents and stored lowercase.
@@ -75,8 +81,9 @@ export class MdevBus<M = unknown> {
     for (const d of parent.devices()) {
       const rec = this.records.get(d) as DeviceRecord<M>;
       if (rec.handle !== null) {
-        open++;
         rec.handle.signalRequest();
+        // A request callback that closed the handle has released the device already (the parent is going away).
+        if (rec.handle !== null) open++;
       } else if (rec.state === 'active') this.release(d);
     }
     if (open > 0) throw new VfioError('EBUSY', `mdev parent ${name}: ${open} device(s) still open; request signalled`);
@@ -116,7 +123,7 @@ export class MdevBus<M = unknown> {
    * away → ENODEV; open → EBUSY and its request trigger is signalled.
    */
   remove(uuid: string): void {
-    const device = this.deviceMap.get(uuid.toLowerCase());
+    const device = this.deviceMap.get(uuidKey(uuid, 'remove'));
     if (device === undefined) throw new VfioError('ENODEV', `mdev ${uuid} does not exist`);
     this.removeDevice(device);
   }
@@ -128,14 +135,14 @@ export class MdevBus<M = unknown> {
 
   /** Opens a device by UUID (§10.4): unknown or not active → ENODEV, already open → EBUSY. */
   open(uuid: string): VfioDevice<M> {
-    const device = this.deviceMap.get(uuid.toLowerCase());
+    const device = this.deviceMap.get(uuidKey(uuid, 'open'));
     if (device === undefined) throw new VfioError('ENODEV', `mdev ${uuid} does not exist`);
     return this.openDevice(device);
   }
 
   /** The device with this UUID (any case), if any. */
   device(uuid: string): MdevDevice<M> | undefined {
-    return this.deviceMap.get(uuid.toLowerCase());
+    return typeof uuid === 'string' ? this.deviceMap.get(uuid.toLowerCase()) : undefined;
   }
 
   /** The type with this id, if any. */
@@ -182,7 +189,9 @@ export class MdevBus<M = unknown> {
     if (this.goingAway.has(device.parent)) throw new VfioError('ENODEV', `mdev parent ${device.parent.name} is going away`);
     if (rec.handle !== null) {
       rec.handle.signalRequest();
-      throw new VfioError('EBUSY', `mdev ${device.uuid} is open; request signalled`);
+      // A request callback that closed the handle answered the request: the remove goes ahead.
+      if (rec.handle !== null) throw new VfioError('EBUSY', `mdev ${device.uuid} is open; request signalled`);
+      if (this.records.get(device) !== rec || rec.state !== 'active') return;
     }
     this.release(device);
   }

@@ -13,6 +13,7 @@ export function isUuid(text: string): boolean {
  * otherwise), then a valid UUID in any case (EINVAL otherwise). Returns it in lowercase.
  */
 export function parseUuidText(text: string): string {
+  if (typeof text !== 'string') throw new VfioError('EINVAL', 'mdev create: the UUID text is not a string');
   const ok = text.length === 36 || (text.length === 37 && text.endsWith('\n'));
   if (!ok) throw new VfioError('EINVAL', `mdev create: a UUID is 36 characters (37 with a newline), got ${text.length}`);
   const uuid = text.slice(0, 36);

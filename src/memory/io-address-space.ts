@@ -21,6 +21,33 @@ export interface Extent {
 }
 
 const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The bytes `bytes` (a whole-buffer view, as every backing is) covers now: its buffer's byte length.
+ * Read from the buffer, not the view's `length`, which optimized code may cache after a detach or a
+ * resize (seen on Node 20).
+ */
+function liveLength(bytes: Uint8Array): number {
+  return bytes.buffer.byteLength;
+}
+
+/** The whole pages of `live` bytes (a page only partly left is gone). */
+function wholePages(live: number): number {
+  return live - (live % PAGE_SIZE);
+}
+
+/**
+ * How many of the `n` bytes from offset `at` guest memory `bytes` still backs with whole pages: `n`
+ * while the buffer is whole; fewer (up to a page boundary: mappings are page aligned in memory and
+ * IOVA alike) or 0 when its ArrayBuffer was detached (transferred) or a resizable one shrank below
+ * the mapping. Memory that no longer exists translates as unmapped (a page fault), never as a
+ * success or a TypeError.
+ */
+function backed(bytes: Uint8Array, at: number, n: number): number {
+  const have = wholePages(liveLength(bytes)) - at;
+  if (have >= n) return n;
+  return have > 0 ? have : 0;
+}
 // Module-local copies for `translate` (V8 folds a module's own `const` into optimized code but
 // re-reads an imported binding at every use).
 const READ = Perm.READ;
@@ -71,6 +98,11 @@ export class IoAddressSpace implements AddressSpace {
   private hitEnd = 0;
   private hitPerm = 0;
   private hitBytes: Uint8Array = NO_BYTES;
+  /** The byte length of `hitBytes`'s buffer when the hit was cached, and its whole pages then. */
+  private hitLive = -1;
+  private hitWhole = 0;
+  /** `hitBytes.buffer`, kept so the hot path reads its byte length without the view's getter. */
+  private hitBuffer: ArrayBufferLike = NO_BYTES.buffer;
   private hitDelta = 0;
   /** The dirty logs installed (null: none, the common case). */
   private logs: DirtyLog[] | null = null;
@@ -278,10 +310,15 @@ export class IoAddressSpace implements AddressSpace {
       // Same extent as the last hit (the common case: one large mapping). A permission the cache lacks
       // is rare: a fault, or a write while a dirty log is installed (the cache then holds no WRITE).
       if ((this.hitPerm & (write ? WRITE : READ)) === 0) return this.translateMiss(iova, length, write, out);
-      out.bytes = this.hitBytes;
-      out.offset = this.hitDelta + iova;
+      const bytes = this.hitBytes;
+      const at = this.hitDelta + iova;
       const avail = this.hitEnd - iova;
-      return avail < length ? avail : length;
+      const n = avail < length ? avail : length;
+      // The buffer may have been detached or shrunk since it was mapped: one length check per run.
+      if (at + n > this.hitWhole || this.hitBuffer.byteLength !== this.hitLive) return this.translateMiss(iova, length, write, out);
+      out.bytes = bytes;
+      out.offset = at;
+      return n;
     }
     return this.translateMiss(iova, length, write, out);
   }
@@ -310,11 +347,16 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
+    this.hitBuffer = this.hitBytes.buffer;
+    this.hitLive = this.hitBuffer.byteLength;
+    this.hitWhole = wholePages(this.hitLive);
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
-    out.bytes = this.hitBytes;
-    out.offset = this.hitDelta + iova;
+    const at = this.hitDelta + iova;
     const avail = end - iova;
-    const n = avail < length ? avail : length;
+    const n = backed(this.hitBytes, at, avail < length ? avail : length);
+    if (n === 0) return 0;
+    out.bytes = this.hitBytes;
+    out.offset = at;
     if (write && this.logs !== null) this.markDirty(iova, n);
     return n;
   }
@@ -327,9 +369,11 @@ export class IoAddressSpace implements AddressSpace {
   private translateMixed(i: number, iova: number, length: number, write: boolean, out: DmaRun): number {
     if (((this.perms[i] as number) & (write ? WRITE : READ)) === 0) return 0;
     const end = this.ends[i] as number;
-    const n = end - iova < length ? end - iova : length;
     const region = this.remotes[i] as RemoteRegion | null;
     const delta = (this.offsets[i] as number) - (this.starts[i] as number);
+    const whole = end - iova < length ? end - iova : length;
+    const n = region === null ? backed(this.backing[i] as Uint8Array, delta + iova, whole) : whole;
+    if (n === 0) return 0;
     const session = out.session;
     if (session === null || session === undefined) {
       if (region !== null) return 0;
@@ -383,6 +427,9 @@ export class IoAddressSpace implements AddressSpace {
     this.hitEnd = 0;
     this.hitPerm = 0;
     this.hitBytes = NO_BYTES;
+    this.hitLive = -1;
+    this.hitWhole = 0;
+    this.hitBuffer = NO_BYTES.buffer;
     this.hitDelta = 0;
   }
 

@@ -16,6 +16,7 @@ import {
   type DeviceInfo,
   encodeIrqSet,
   fireTrigger,
+  reportEmbedderError,
   type IrqInfo,
   type IrqSetRequest,
   type IrqTrigger,
@@ -272,7 +273,13 @@ export class VfioUserClient {
           const trigger = t as IrqTrigger;
           const watch = native.watch(fd, 1, () => {
             const n = native.eventfdRead(fd);
-            for (let k = 0; k < n; k++) fireTrigger(trigger);
+            for (let k = 0; k < n; k++) {
+              try {
+                fireTrigger(trigger);
+              } catch (e) {
+                reportEmbedderError(e, 'interrupt-trigger');
+              }
+            }
           });
           created.push({ fd, watch });
           fds.push(fd);

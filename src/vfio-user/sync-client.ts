@@ -19,6 +19,7 @@ import {
   type ErrnoName,
   ERRNO,
   fireTrigger,
+  reportEmbedderError,
   type IrqInfo,
   type IrqSetRequest,
   type IrqTrigger,
@@ -108,7 +109,13 @@ export class VfioUserSyncDevice {
     this.worker.unref();
     this.irqPort.on('message', ([index, vector]: [number, number]) => {
       const t = this.triggers.get(`${index}:${vector}`);
-      if (t !== undefined) fireTrigger(t);
+      if (t !== undefined) {
+        try {
+          fireTrigger(t);
+        } catch (e) {
+          reportEmbedderError(e, 'interrupt-trigger');
+        }
+      }
     });
     this.irqPort.unref();
     const r = this.call('connect') as { mode: 'fd' | 'net'; fd: number };

@@ -27,7 +27,7 @@ import {
 } from './dma-logging.js';
 import { VfioError } from './errors.js';
 import { REGION_SPAN, regionIndexOf, type DeviceInfo, type IrqInfo, type RegionInfo } from './info.js';
-import type { VfioIoas } from './ioas.js';
+import { VfioIoas } from './ioas.js';
 import { IrqTable, type IrqSetRequest, type IrqStatus } from './irqs.js';
 import { isSavingState, MigrationFsm } from './migration.js';
 import type { MigrationStreamOps } from './migration-ops.js';
@@ -137,6 +137,7 @@ export class VfioDevice<M = unknown> {
   /** VFIO_DEVICE_SET_IRQS: checklist §5.3 in order, then the dispatch of §5.4. */
   setIrqs(req: IrqSetRequest): void {
     this.check();
+    if (typeof req !== 'object' || req === null) throw new VfioError('EINVAL', 'SET_IRQS: the request is not an object (check 1)');
     this.irqTable.set(req);
   }
 
@@ -160,12 +161,14 @@ export class VfioDevice<M = unknown> {
    * position and runs {@link VfioDevice.readRegion}: same checks, same results.
    */
   read(pos: number, buf: Uint8Array): number {
+    if (typeof pos !== 'number') throw new VfioError('EINVAL', `read at ${String(pos)}: not a position`);
     const index = regionIndexOf(pos);
     return this.readRegion(index, pos - index * REGION_SPAN, buf);
   }
 
   /** `pwrite` at a region-encoded position; returns `buf.length`. Decodes it and runs {@link VfioDevice.writeRegion}. */
   write(pos: number, buf: Uint8Array): number {
+    if (typeof pos !== 'number') throw new VfioError('EINVAL', `write at ${String(pos)}: not a position`);
     const index = regionIndexOf(pos);
     return this.writeRegion(index, pos - index * REGION_SPAN, buf);
   }
@@ -206,9 +209,10 @@ export class VfioDevice<M = unknown> {
    */
   feature(flags: number, data: Uint8Array = new Uint8Array(0), user?: UserMemory): VfioMigrationStream | null {
     this.check();
-    if (!Number.isInteger(flags) || flags < 0 || (flags & ~FEATURE_FLAG_BITS) !== 0) {
-      throw new VfioError('EINVAL', `DEVICE_FEATURE: unknown flag bits in 0x${flags.toString(16)}`);
+    if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff || (flags & ~FEATURE_FLAG_BITS) !== 0) {
+      throw new VfioError('EINVAL', `DEVICE_FEATURE: unknown flag bits in ${typeof flags === 'number' ? `0x${flags.toString(16)}` : String(flags)}`);
     }
+    if (!(data instanceof Uint8Array)) throw new VfioError('EINVAL', 'DEVICE_FEATURE: the data is not a Uint8Array');
     const get = (flags & VFIO_DEVICE_FEATURE_GET) !== 0;
     const set = (flags & VFIO_DEVICE_FEATURE_SET) !== 0;
     const probe = (flags & VFIO_DEVICE_FEATURE_PROBE) !== 0;
@@ -385,6 +389,7 @@ export class VfioDevice<M = unknown> {
    */
   attachIoas(ioas: VfioIoas): void {
     const hook = this.ioasHook();
+    if (!(ioas instanceof VfioIoas)) throw new VfioError('EINVAL', 'ATTACH_IOMMUFD_PT: not an IOAS (use detachIoas to detach)');
     hook.call(this.ops, ioas.space);
     const log = this.dirtyLog;
     if (log !== null && this.attached !== ioas) {

@@ -37,3 +37,7 @@ export {
   type VaddrResolver,
   type VfioIoasOptions,
 } from './ioas.js';
+export {
+  clearLastEmbedderError, type EmbedderCallSite, type EmbedderErrorHook, type EmbedderErrorRecord, lastEmbedderError, reportEmbedderError,
+  setEmbedderErrorHook,
+} from '../embedder.js';

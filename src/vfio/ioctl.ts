@@ -52,6 +52,9 @@ export class VfioIoctl<M = unknown> {
   /** Runs one device ioctl on `arg` (in/out); returns 0 (the ioctl's return value). */
   ioctl(request: number, arg: Uint8Array = new Uint8Array(0)): number {
     if (this.device.closed) throw new VfioError('EBADF', 'the device handle is closed');
+    // A null argument is the C API's NULL pointer: every request that reads or writes it faults (EFAULT).
+    if (arg === null) arg = new Uint8Array(0);
+    else if (!(arg instanceof Uint8Array)) throw new VfioError('EFAULT', 'ioctl: the argument is not a byte buffer');
     switch (request) {
       case VFIO_DEVICE_GET_INFO: {
         const { argsz } = decodeDeviceInfo(arg);

@@ -17,6 +17,7 @@ import {
 } from './constants.js';
 import type { InterruptSink, IrqIndexOps } from './device-ops.js';
 import { VfioError } from './errors.js';
+import { type EmbedderCallSite, reportEmbedderError } from '../embedder.js';
 import { fireTrigger, isIrqTrigger, type IrqTrigger, type TriggerSlot } from './trigger.js';
 
 /**
@@ -122,6 +123,8 @@ interface IndexState {
  */
 export class IrqTable implements InterruptSink {
   private readonly states: IndexState[];
+  /** Per index, where a trigger that throws is reported (by the index's role). */
+  private readonly sites: readonly EmbedderCallSite[];
 
   /** Builds empty bookkeeping for a (snapshotted) IRQ table; `changed` runs after every change. */
   constructor(
@@ -134,6 +137,7 @@ export class IrqTable implements InterruptSink {
       triggers: new Array<IrqTrigger | null>(spec.count).fill(null),
       masked: new Uint8Array(spec.count),
     }));
+    this.sites = irqs.map((spec) => (spec.role === 'request' ? 'request-trigger' : spec.role === 'error' ? 'error-trigger' : 'interrupt-trigger'));
   }
 
   /** Delivers a vector to its trigger (see {@link InterruptSink.signal}); automasks AUTOMASKED indices. */
@@ -143,7 +147,12 @@ export class IrqTable implements InterruptSink {
     const t = st.triggers[vector];
     if (t === undefined || t === null || st.masked[vector] !== 0) return false;
     if (((this.irqs[index] as IrqIndexOps).flags & VFIO_IRQ_INFO_AUTOMASKED) !== 0) st.masked[vector] = 1;
-    fireTrigger(t);
+    try {
+      fireTrigger(t);
+    } catch (e) {
+      // The embedder's trigger threw: the interrupt was delivered as far as the device is concerned.
+      reportEmbedderError(e, this.sites[index] as EmbedderCallSite);
+    }
     return true;
   }
 

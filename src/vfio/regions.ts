@@ -17,6 +17,11 @@ import type { RegionOps, SparseMmapArea } from './device-ops.js';
 import { VfioError } from './errors.js';
 import { REGION_SPAN, regionIndexOf, regionOffset, type RegionCap, type RegionInfo } from './info.js';
 
+/** `v` in hex for a message, whatever the caller passed (a misused argument may be anything). */
+function hex(v: unknown): string {
+  return typeof v === 'number' ? `0x${v.toString(16)}` : String(v);
+}
+
 /** Any length at any offset. */
 const ANY = -1;
 
@@ -52,6 +57,11 @@ function fits(off: number, len: number, size: number, sizes: number): boolean {
 /** A region offset some device-handle position has: an integer in [0, 2^40). */
 function validOffset(off: number): boolean {
   return off >= 0 && off < REGION_SPAN && Math.floor(off) === off;
+}
+
+/** EINVAL for an access whose buffer is not a `Uint8Array` (a DataView, an array, null). */
+function notBytes(what: 'read' | 'write', index: number, off: number): VfioError {
+  return new VfioError('EINVAL', `${what} at region ${String(index)} offset ${hex(off)}: the buffer is not a Uint8Array`);
 }
 
 /** The regions of one open device, snapshotted from its operations. */
@@ -92,6 +102,7 @@ export class RegionTable<M> {
    * position); returns the byte count. Allocates nothing.
    */
   read(index: number, off: number, buf: Uint8Array): number {
+    if (!(buf instanceof Uint8Array)) throw notBytes('read', index, off);
     const len = buf.length;
     const s = this.slots[index];
     if (s === undefined || !validOffset(off) || (s.flags & VFIO_REGION_INFO_FLAG_READ) === 0 || !fits(off, len, s.size, s.readSizes)) {
@@ -103,6 +114,7 @@ export class RegionTable<M> {
 
   /** Checked write of region `index` at region offset `off`; returns the byte count. Allocates nothing. */
   write(index: number, off: number, buf: Uint8Array): number {
+    if (!(buf instanceof Uint8Array)) throw notBytes('write', index, off);
     const len = buf.length;
     const s = this.slots[index];
     if (s === undefined || !validOffset(off) || (s.flags & VFIO_REGION_INFO_FLAG_WRITE) === 0 || !fits(off, len, s.size, s.writeSizes)) {
@@ -116,7 +128,7 @@ export class RegionTable<M> {
   mmap(pos: number, length: number, shared: boolean): M {
     const index = Number.isInteger(pos) && pos >= 0 ? regionIndexOf(pos) : -1;
     const s = this.slots[index];
-    const where = `mmap of 0x${length.toString(16)} bytes at 0x${pos.toString(16)}`;
+    const where = `mmap of ${hex(length)} bytes at ${hex(pos)}`;
     if (s === undefined) throw new VfioError('EINVAL', `${where}: no region there`);
     if ((s.flags & VFIO_REGION_INFO_FLAG_MMAP) === 0) throw new VfioError('EINVAL', `${where}: region ${index} cannot be mapped`);
     if (!shared) throw new VfioError('EINVAL', `${where}: mappings must be shared`);
@@ -132,7 +144,7 @@ export class RegionTable<M> {
 
   private accessError(what: 'read' | 'write', index: number, off: number, len: number): VfioError {
     const valid = Number.isInteger(index) && index >= 0 && validOffset(off);
-    const head = `${what} of ${len} bytes at region ${index} offset 0x${off.toString(16)}${valid ? ` (position 0x${(index * REGION_SPAN + off).toString(16)})` : ''}`;
+    const head = `${what} of ${len} bytes at region ${String(index)} offset ${hex(off)}${valid ? ` (position 0x${(index * REGION_SPAN + off).toString(16)})` : ''}`;
     if (!valid) return new VfioError('EINVAL', `${head}: not a valid position`);
     const s = this.slots[index];
     if (s === undefined) return new VfioError('EINVAL', `${head}: region ${index} does not exist`);

@@ -28,9 +28,13 @@ export type TriggerSlot = IrqTrigger | null | UnresolvedHandle;
 /** True when `value` can be installed as a trigger. */
 export function isIrqTrigger(value: unknown): value is IrqTrigger {
   if (typeof value === 'function') return true;
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { signal?: unknown }).signal === 'function'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return typeof (value as { signal?: unknown }).signal === 'function';
+  } catch {
+    // A `signal` getter that throws: not something an interrupt can be delivered to.
+    return false;
+  }
 }
 
 /** Signals a trigger once. */

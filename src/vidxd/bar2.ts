@@ -1,18 +1,19 @@
 /**
  * The vdev's BAR2 region handler (vidxd-device.md §7, vfio-uapi.md §3.3–3.4): READ | WRITE | MMAP
  * with the sparse-mmap areas of the type (dedicated: both pages; shared: the limited page only).
- * `mmap` of a page returns the bound portal object itself — the fast path, on which no vdev code runs.
+ * `mmap` of a page returns a {@link VdevPortalMapping}: the bound portal's `submit` and nothing else —
+ * the fast path, on which no vdev code runs.
  * For a VMM that does not map the portal, trapped writes of 64 bytes at a slot, or of aligned 8-byte
  * pieces assembled per 64-byte slot, are submitted through the same portal with the same rules;
  * every read returns all ones. Nothing here allocates after the first qword write.
  */
-import { PORTAL_PAGE, PORTAL_SLOT, type Portal } from '../dsa/index.js';
+import { PORTAL_PAGE, PORTAL_SLOT } from '../dsa/index.js';
 import {
   type PciBarHandler, type SparseMmapArea, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
 } from '../vfio/index.js';
 import type { VdevMode } from './facts.js';
 import { LIMITED_PAGE, VDEV_BAR2_SIZE } from './layout.js';
-import type { VdevPortals } from './portals.js';
+import type { VdevPortalMapping, VdevPortals } from './portals.js';
 import { type HalfSlot, QWORD, SlotAssembler } from './slot-assembler.js';
 
 /** The mappable areas of BAR2 per type (§7.1). */
@@ -22,7 +23,7 @@ export const VDEV_BAR2_AREAS: Readonly<Record<VdevMode, readonly SparseMmapArea[
 });
 
 /** BAR2 of a vdev as a PCI BAR handler. */
-export class VdevBar2 implements PciBarHandler<Portal> {
+export class VdevBar2 implements PciBarHandler<VdevPortalMapping> {
   /** READ | WRITE | MMAP (the core adds CAPS for the sparse areas). */
   readonly flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP;
   /** Trapped writes: a 64-byte slot, or one aligned qword of it. */
@@ -69,9 +70,9 @@ export class VdevBar2 implements PciBarHandler<Portal> {
     else this.portals.page(page).submit(slots, at);
   }
 
-  /** The portal object of the page at `offset` (the core has checked: one whole page inside an area). */
-  mmap(offset: number, _length: number): Portal {
-    return this.portals.page((offset / PORTAL_PAGE) | 0);
+  /** The mapping of the page at `offset` (the core has checked: one whole page inside an area). */
+  mmap(offset: number, _length: number): VdevPortalMapping {
+    return this.portals.mapping((offset / PORTAL_PAGE) | 0);
   }
 
   /** The half-assembled slots: index, qwords received (bit k = qword k) and the slot's 64 bytes. */

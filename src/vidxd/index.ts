@@ -22,7 +22,7 @@ export {
 } from './layout.js';
 export { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName, VidxdParent, type VidxdParentOptions } from './parent.js';
 export { type PfMapping, pfVfioOps } from './pf.js';
-export { VdevPortals } from './portals.js';
+export { VdevPortalMapping, VdevPortals } from './portals.js';
 export {
   VDEV_BLOCKS, VDEV_CMD, VDEV_CMDCAP, VDEV_CMDSTS, VDEV_ENGCAP, VDEV_EXACT_WRITES, VDEV_GENCAP, VDEV_GENCFG, VDEV_GENCTRL,
   VDEV_GENERAL_BLOCK, VDEV_GENSTS, VDEV_GRPCAP, VDEV_GRPCFG_BLOCK, VDEV_GRPENGCFG, VDEV_GRPFLAGS, VDEV_GRPWQCFG, VDEV_INTCAUSE,

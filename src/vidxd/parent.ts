@@ -4,13 +4,13 @@
  * WQ) with live `available_instances`, creation (dedicated: the first free WQ; shared: the least
  * used) and removal. The WQs it hands out are those the host configuration marked `mediated`.
  */
-import type { Portal } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost } from '../host/index.js';
 import { type MdevBus, type MdevParent, type MdevParentSpec, mdevTypeId, type MdevTypeSpec } from '../mdev/index.js';
 import { VFIO_DEVICE_API_PCI_STRING, type VfioDeviceOps, VfioError } from '../vfio/index.js';
 import type { VdevMode } from './facts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_MAX_VECTORS } from './layout.js';
 import { Vdev } from './vdev.js';
+import type { VdevPortalMapping } from './portals.js';
 
 /** Type name of a vdev with one dedicated WQ. */
 export const DEDICATED_TYPE = 'dsa-1dwq-v1';
@@ -49,9 +49,9 @@ export class VidxdParent {
   /** Vdevs one shared WQ takes. */
   readonly sharedSlots: number;
   /** What the mdev core registers. */
-  readonly spec: MdevParentSpec<Portal>;
+  readonly spec: MdevParentSpec<VdevPortalMapping>;
   private readonly byUuid = new Map<string, Vdev>();
-  private readonly byOps = new Map<VfioDeviceOps<Portal>, Vdev>();
+  private readonly byOps = new Map<VfioDeviceOps<VdevPortalMapping>, Vdev>();
 
   /**
    * A parent over `host`, which must be probed (EPERM otherwise, from the host driver) and have an
@@ -84,7 +84,7 @@ export class VidxdParent {
   }
 
   /** Registers the parent with `bus` (shorthand for `bus.registerParent(parent.spec)`). */
-  register(bus: MdevBus<Portal>): MdevParent<Portal> {
+  register(bus: MdevBus<VdevPortalMapping>): MdevParent<VdevPortalMapping> {
     return bus.registerParent(this.spec);
   }
 
@@ -133,7 +133,7 @@ export class VidxdParent {
     return best;
   }
 
-  private create(mode: VdevMode, uuid: string): VfioDeviceOps<Portal> {
+  private create(mode: VdevMode, uuid: string): VfioDeviceOps<VdevPortalMapping> {
     const wq = this.pick(mode);
     if (wq === null) throw new VfioError('ENOSPC', `mdev type ${DESCRIPTIONS[mode].name}: no backing WQ left`);
     let vdev: Vdev;
@@ -150,7 +150,7 @@ export class VidxdParent {
     return vdev.ops;
   }
 
-  private remove(ops: VfioDeviceOps<Portal>, uuid: string): void {
+  private remove(ops: VfioDeviceOps<VdevPortalMapping>, uuid: string): void {
     const vdev = this.byOps.get(ops);
     if (vdev === undefined) return;
     this.byOps.delete(ops);
@@ -158,7 +158,7 @@ export class VidxdParent {
     vdev.destroy();
   }
 
-  private type(mode: VdevMode): MdevTypeSpec<Portal> {
+  private type(mode: VdevMode): MdevTypeSpec<VdevPortalMapping> {
     const d = DESCRIPTIONS[mode];
     return Object.freeze({
       name: d.name,
@@ -166,7 +166,7 @@ export class VidxdParent {
       deviceApi: VFIO_DEVICE_API_PCI_STRING,
       availableInstances: () => this.availableInstances(mode),
       create: (uuid: string) => this.create(mode, uuid),
-      remove: (ops: VfioDeviceOps<Portal>, uuid: string) => this.remove(ops, uuid),
+      remove: (ops: VfioDeviceOps<VdevPortalMapping>, uuid: string) => this.remove(ops, uuid),
     });
   }
 }

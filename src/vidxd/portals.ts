@@ -6,10 +6,61 @@
  * while the virtual WQ is enabled (a disconnected portal answers as a disabled WQ does), and replaced
  * when the VFIO handle closes so a mapping of a closed handle reaches nothing.
  */
-import type { PasidPolicy, Portal } from '../dsa/index.js';
+import type { PasidPolicy, Portal, SubmitStatusValue } from '../dsa/index.js';
 import type { HostWq } from '../host/index.js';
 import type { VdevMode } from './facts.js';
 import { UNLIMITED_PAGE } from './layout.js';
+
+/** Reads a mapping's private portal; set by {@link VdevPortalMapping}'s static block. */
+let revealPortal: (m: VdevPortalMapping) => Portal;
+
+/**
+ * What `mmap` of a vdev's BAR2 page hands out (vidxd-device.md §7.4): exactly the page's bound
+ * submission and nothing that could widen or revive it. The bound {@link Portal} sits in an ECMAScript
+ * private field, so no cast, property walk or prototype lookup reaches its `enqcmd(…, pasid)`,
+ * `enqcmds`, `movdir64b`, `bind` or `setConnected`; the class has no method but {@link submit}. The
+ * portal behind a mapping is disconnected for good when the VFIO handle closes (a mapping handed out
+ * before close then reaches nothing, whoever opens the vdev next), and only the vdev can connect it.
+ */
+export class VdevPortalMapping {
+  /** Index of the backing WQ (information only). */
+  readonly wq: number;
+  /** The page is the limited portal (shared WQ: accepts only below the threshold). */
+  readonly limited: boolean;
+  /** The page is an IMS portal (completion interrupts name interrupt-handle entries). */
+  readonly ims: boolean;
+  readonly #portal: Portal;
+
+  /** The mapping of `portal` (only the vdev makes these). */
+  constructor(portal: Portal) {
+    this.#portal = portal;
+    this.wq = portal.wq;
+    this.limited = portal.limited;
+    this.ims = portal.ims;
+  }
+
+  /**
+   * The page's natural submission of the 64 bytes at `src[off]` ({@link Portal.submit} of the bound
+   * portal: the vdev's PASID policy applies). Throws `RangeError` when fewer than 64 bytes are there.
+   */
+  submit(src: Uint8Array, off = 0): SubmitStatusValue {
+    return this.#portal.submit(src, off);
+  }
+
+  static {
+    revealPortal = (m) => m.#portal;
+  }
+}
+
+
+/**
+ * The bound portal behind a mapping, for the library's own device-side code only (the cross-thread
+ * host drains a ring through it, so the ring's slots get exactly the mapping's policy). Not exported
+ * from `vidxd/vidxd`: an embedder holding a mapping still reaches nothing but {@link VdevPortalMapping.submit}.
+ */
+export function boundPortalOf(m: VdevPortalMapping): Portal {
+  return revealPortal(m);
+}
 
 /** The bound portals of one vdev for the current VFIO handle. */
 export class VdevPortals {
@@ -18,6 +69,8 @@ export class VdevPortals {
   private readonly policy: PasidPolicy;
   private unlimited: Portal;
   private limited: Portal;
+  private unlimitedMapping: VdevPortalMapping;
+  private limitedMapping: VdevPortalMapping;
   private on = false;
 
   /** Portals of `wq` for a vdev of `mode`, applying `policy`; they start disconnected. */
@@ -27,6 +80,8 @@ export class VdevPortals {
     this.policy = policy;
     this.unlimited = this.bind(false);
     this.limited = this.bind(true);
+    this.unlimitedMapping = new VdevPortalMapping(this.unlimited);
+    this.limitedMapping = new VdevPortalMapping(this.limited);
   }
 
   private bind(limited: boolean): Portal {
@@ -42,6 +97,11 @@ export class VdevPortals {
    */
   page(page: number): Portal {
     return page === UNLIMITED_PAGE && this.mode === 'dedicated' ? this.unlimited : this.limited;
+  }
+
+  /** What `mmap` of BAR2 page `page` hands out: the mapping of {@link page}`(page)` for the current handle. */
+  mapping(page: number): VdevPortalMapping {
+    return page === UNLIMITED_PAGE && this.mode === 'dedicated' ? this.unlimitedMapping : this.limitedMapping;
   }
 
   /** Whether the portals reach the WQ (the virtual WQ is enabled). */
@@ -63,5 +123,7 @@ export class VdevPortals {
     this.on = false;
     this.unlimited = this.bind(false);
     this.limited = this.bind(true);
+    this.unlimitedMapping = new VdevPortalMapping(this.unlimited);
+    this.limitedMapping = new VdevPortalMapping(this.limited);
   }
 }

@@ -8,7 +8,7 @@
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
 import {
-  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, GENCTRL, type FieldDef, fieldOf, Flag, type PasidPolicy, type Portal, RegisterFile, SoftwareErrorCode, Status,
+  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, GENCTRL, type FieldDef, fieldOf, Flag, type PasidPolicy, RegisterFile, SoftwareErrorCode, Status,
   SubmitStatus,
 } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
@@ -26,7 +26,7 @@ import { VDEV_DEFAULT_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layo
 import { VdevMigration } from './migration.js';
 import { checkImage, type ImageTemplates } from './migration-check.js';
 import { MigRecordKind, MigStreamError, type QueuedDescriptor, type VdevImage } from './migration-format.js';
-import { VdevPortals } from './portals.js';
+import { VdevPortals, type VdevPortalMapping } from './portals.js';
 import { vdevRegisterFile } from './register-templates.js';
 import { VDEV_BLOCKS, VDEV_GENCFG, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_WQCAP, type VdevRegisterContext, vdevRegisterContext, vdevWqcfg } from './registers.js';
 import { VDEV_BAR0_SIZE } from './layout.js';
@@ -67,7 +67,7 @@ export class Vdev {
   /** The BAR0 register file. */
   readonly regs: RegisterFile<VdevRegisterContext>;
   /** BAR0 as a region handler (trapped). */
-  readonly bar0: VdevBar0<Portal>;
+  readonly bar0: VdevBar0<VdevPortalMapping>;
   /** BAR2 as a region handler (mmap: the bound portals; trapped writes). */
   readonly bar2: VdevBar2;
   /** The command dispatch. */
@@ -75,7 +75,7 @@ export class Vdev {
   /** Vector 0 and SWERR. */
   readonly interrupts: VdevInterrupts;
   /** The VFIO device operations (the generic PCI adapter over the function and BAR handlers). */
-  readonly ops: PciVfioAdapter<Portal>;
+  readonly ops: PciVfioAdapter<VdevPortalMapping>;
   /** Migration (vidxd-device.md §10): the arcs and streams the VFIO core runs. */
   readonly migration: VdevMigration;
   private readonly host: IdxdHost;
@@ -159,7 +159,7 @@ export class Vdev {
       load: (image) => this.load(image),
       refused: () => this.resetState(),
     });
-    this.ops = pciVfioOps<Portal>(this.pci, {
+    this.ops = pciVfioOps<VdevPortalMapping>(this.pci, {
       bars: { [VDEV_REGISTER_BAR]: this.bar0, [VDEV_PORTAL_BAR]: this.bar2 },
       migration: this.migration,
       dmaLogging: true,

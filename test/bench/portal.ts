@@ -35,7 +35,7 @@ function descriptor(op: number, size: number): Uint8Array {
 }
 
 /** Submits `n` copies of `desc` through `portal`, running the device to idle after each burst. */
-function submitter(r: Rig, portal: Portal, desc: Uint8Array): (n: number) => void {
+function submitter(r: Rig, portal: Pick<Portal, 'submit'>, desc: Uint8Array): (n: number) => void {
   const dev = r.dev;
   return (n: number): void => {
     let left = n;

@@ -4,7 +4,7 @@
  * only (config space and BAR0 through `readRegion`/`writeRegion`, BAR2 through `mmap`), with its own
  * guest memory mapped in its own IOAS — the same road a VMM and its guest take.
  */
-import { Command, CMD, type Portal } from '../../src/dsa/index.js';
+import { Command, CMD } from '../../src/dsa/index.js';
 import type { DeviceConfig } from '../../src/host/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import type { MdevBus } from '../../src/mdev/index.js';
@@ -12,7 +12,7 @@ import {
   EventFd, regionOffset, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice, VfioIoas,
 } from '../../src/vfio/index.js';
-import { VDEV_CMDSTS, VDEV_GENCTRL, VDEV_LAYOUT, VdevCapOffset, type VidxdParentOptions } from '../../src/vidxd/index.js';
+import { VDEV_CMDSTS, VDEV_GENCTRL, VDEV_LAYOUT, VdevCapOffset, type VidxdParentOptions, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { BAR0, BAR2, CONFIG, type ParentRig, parentRig } from '../vidxd/fixtures.js';
 
 export { BAR0, BAR2, CONFIG, DWQ, nextUuid, type ParentRig as Rig, SWQ } from '../vidxd/fixtures.js';
@@ -45,7 +45,7 @@ export interface BringUp {
 /** The guest of one open vdev, driving it through the VFIO device API. */
 export class BenchGuest {
   /** The VFIO device. */
-  readonly dev: VfioDevice<Portal>;
+  readonly dev: VfioDevice<VdevPortalMapping>;
   /** The guest's memory (mapped at IOVA 0), or null when none was asked for. */
   readonly mem: GuestMemory | null;
   /** The triggers of the MSI-X vectors, once {@link up} installed them. */
@@ -54,7 +54,7 @@ export class BenchGuest {
   private readonly buf2 = new Uint8Array(2);
 
   /** Opens `uuid`; with `memBytes` > 0 maps that much guest memory at IOVA 0 of a new IOAS and attaches it. */
-  constructor(bus: MdevBus<Portal>, uuid: string, memBytes: number) {
+  constructor(bus: MdevBus<VdevPortalMapping>, uuid: string, memBytes: number) {
     this.dev = bus.open(uuid);
     if (memBytes > 0) {
       this.mem = new GuestMemory(memBytes);
@@ -126,7 +126,7 @@ export class BenchGuest {
   }
 
   /** The portal object mapped at BAR2 page `page`. */
-  portal(page: number): Portal {
+  portal(page: number): VdevPortalMapping {
     return this.dev.mmap(regionOffset(BAR2) + page * 0x1000, 0x1000);
   }
 }

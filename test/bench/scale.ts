@@ -10,10 +10,10 @@
  *   `process.memoryUsage()` after full GCs (`--expose-gc`): JS heap plus external memory (typed
  *   arrays' backing stores are external), divided by 1,000.
  */
-import type { Portal } from '../../src/dsa/index.js';
 import type { VfioDevice } from '../../src/vfio/index.js';
 import { BenchGuest, nextUuid, rig, type Rig, SHARED_CONFIG, SWQ } from './rig.js';
 import { type BenchRow, row } from './timing.js';
+import type { VdevPortalMapping } from '../../src/vidxd/index.js';
 
 const VDEVS = 1000;
 const TYPE = SWQ;
@@ -27,14 +27,14 @@ function parent(): Rig {
 function cycle(): number {
   const r = parent();
   const uuids = Array.from({ length: VDEVS }, () => nextUuid());
-  const devs: VfioDevice<Portal>[] = [];
+  const devs: VfioDevice<VdevPortalMapping>[] = [];
   const t0 = performance.now();
   for (const uuid of uuids) {
     r.bus.create(TYPE, uuid);
     devs.push(new BenchGuest(r.bus, uuid, 0).up(true).dev);
   }
   for (let i = 0; i < VDEVS; i++) {
-    (devs[i] as VfioDevice<Portal>).close();
+    (devs[i] as VfioDevice<VdevPortalMapping>).close();
     r.bus.remove(uuids[i] as string);
   }
   const ms = performance.now() - t0;
@@ -56,7 +56,7 @@ export function scaleSection(): BenchRow[] {
 
   const r = parent();
   const before = retained();
-  const devs: VfioDevice<Portal>[] = [];
+  const devs: VfioDevice<VdevPortalMapping>[] = [];
   let last = '';
   for (let i = 0; i < VDEVS; i++) {
     last = nextUuid();

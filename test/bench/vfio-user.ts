@@ -18,7 +18,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Desc, Flag, Opcode, type Portal, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
+import { Desc, Flag, Opcode, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { IdxdGuest } from '../../src/guest/index.js';
 import type { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioIoas } from '../../src/vfio/index.js';
@@ -220,7 +220,7 @@ function inProcessMemmove(size: number): number {
   r.bus.create(DWQ, uuid);
   const guest = new BenchGuest(r.bus, uuid, MEM).up(false);
   const mem = (guest.mem as GuestMemory).bytes;
-  const portal: Portal = guest.portal(0);
+  const portal = guest.portal(0);
   const descs = Array.from({ length: BURST }, (_, i) => memmove(size, CRS + 64 * i));
   const burst = (): void => {
     for (let i = 0; i < BURST; i++) mem[CRS + 64 * i] = 0;

@@ -10,7 +10,7 @@
  *   memory (reported).
  */
 import { Worker } from 'node:worker_threads';
-import { Desc, Flag, Opcode, type Portal, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
+import { Desc, Flag, Opcode, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioIoas } from '../../src/vfio/index.js';
 import { XthreadDeviceHost } from '../../src/vidxd/xthread/index.js';
@@ -51,7 +51,7 @@ function vdev(): { r: ReturnType<typeof rig>; guest: BenchGuest; mem: GuestMemor
 }
 
 /** In-process: `n` descriptors through the mapped portal, run to idle after each WQ's worth (as `portal.noop`). */
-function inProcess(dev: { runUntilIdle(): number }, portal: Portal, desc: Uint8Array, n: number): number {
+function inProcess(dev: { runUntilIdle(): number }, portal: { submit(src: Uint8Array, off?: number): number }, desc: Uint8Array, n: number): number {
   const t0 = performance.now();
   let left = n;
   while (left > 0) {

@@ -1,6 +1,6 @@
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
-import { VidxdParent } from '../../src/vidxd/index.js';
+import { VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import { VfioIoas, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE } from '../../src/vfio/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
@@ -11,7 +11,7 @@ const dsa = new DsaDevice();
 const host = new IdxdHost(dsa, { wait: () => dsa.runUntilIdle() });
 host.probe();
 host.load({ groups: [{ id: 0, engines: [0] }], wqs: [{ id: 0, group: 0, mode: 'dedicated', size: 16, mediated: true }] });
-const bus = new MdevBus<Portal>();
+const bus = new MdevBus<VdevPortalMapping>();
 const parent = new VidxdParent(host);
 parent.register(bus);
 

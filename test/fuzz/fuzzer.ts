@@ -6,7 +6,7 @@
  * driver steps while a command waits, so each one is attributed to its owner and checked alone.
  */
 import type { DsaDevice, Portal, WorkQueue } from '../../src/dsa/index.js';
-import { VfioError } from '../../src/vfio/index.js';
+import { setEmbedderErrorHook, VfioError } from '../../src/vfio/index.js';
 import { Prng } from '../util/prng.js';
 import { ACTIONS, type ActionDef, createInSlot } from './actions/index.js';
 import { checkRecordSlots } from './checks.js';
@@ -15,7 +15,7 @@ import { MAPPABLE_END, MEM_SIZE, PAGE } from './layout.js';
 import { buildRig, type FuzzRig, HOST_WQ } from './rig.js';
 import { SystemChecks } from './system-checks.js';
 import { FuzzStats, hex } from './stats.js';
-import { Violation } from './violation.js';
+import { FuzzThrow, Violation } from './violation.js';
 import { HOST_OWNER, type Snapshot, WatchedMemory } from './watched-memory.js';
 
 /** WQ `q` of the model (the index is always in range here). */
@@ -53,7 +53,7 @@ export class Fuzzer {
   /** Memories of removed vdevs: nothing may write them any more. */
   readonly retired: WatchedMemory[] = [];
   /** Portals mapped by vdevs since removed (they must reach nothing). */
-  readonly orphanPortals: { readonly portal: Portal; readonly wq: number; readonly owner: string }[] = [];
+  readonly orphanPortals: { readonly portal: Pick<Portal, 'submit'>; readonly wq: number; readonly owner: string }[] = [];
   /** Memory for descriptors built for stale portals (never given to a device). */
   readonly scrap: WatchedMemory;
   /** The system-wide invariants. */
@@ -93,6 +93,14 @@ export class Fuzzer {
    * `from` on must keep `counts`. The step's descriptor is still `g`'s (even when its PASID went to a new vdev).
    */
   tornDown: { readonly g: FuzzGuest; readonly pasid: number; readonly at: number; readonly counts: readonly number[]; readonly from: number } | null = null;
+  /** How many of the next page requests the service answers by throwing (armed by an embedder action). */
+  pageRequestThrows = 0;
+  /**
+   * An error the library contained at a call-out to the fuzzer's own code that was not a planned
+   * {@link FuzzThrow} — a violation detected inside a trigger or the page-request service — reported
+   * at the end of the step or action it happened in.
+   */
+  private escaped: Violation | null = null;
   private nextGuestId = 1;
   private uuidCounter = 0;
   private executedInAction = 0;
@@ -129,6 +137,12 @@ export class Fuzzer {
     this.checks = new SystemChecks(this, this.rig.parent.vectors);
     this.rig.host.onError((rec) => this.checks.unrouted(rec));
     this.rig.dev.pageRequests = (pasid, iova, write) => this.pageRequest(pasid, iova, write);
+    // The library contains what the fuzzer's triggers and services throw: planned throws are counted,
+    // anything else (a violation found inside a callback) is reported once the step or action ends.
+    setEmbedderErrorHook((e, where) => {
+      if (e instanceof FuzzThrow) this.stats.device.add(`contained throw (${where})`);
+      else this.escaped ??= this.unexpected(e, `embedder callback (${where})`);
+    });
     // Every fourth slot starts dedicated, the others shared (so two shared vdevs share a WQ early).
     for (let i = 0; i < options.vdevs; i++) createInSlot(this, i, i % 4 === 0 ? 'dedicated' : 'shared', true);
     this.actor = null;
@@ -174,6 +188,7 @@ export class Fuzzer {
       } catch (e) {
         throw this.unexpected(e, `${action.name}`);
       }
+      this.throwEscaped();
       this.endOfAction();
     } finally {
       this.history.push(`#${this.step} ${action.name}: ${this.line}`);
@@ -284,6 +299,7 @@ export class Fuzzer {
     } finally {
       this.inStep = false;
     }
+    this.throwEscaped();
     if (!ran) {
       if (log.count > 0) throw new Violation('isolation', `${log.count} translations made while no descriptor ran`);
       return false;
@@ -387,7 +403,19 @@ export class Fuzzer {
    * mapping covers it; sometimes claims success without mapping (the engine gives up after three
    * rounds); otherwise refuses. Runs inside a step: it changes the owner's own IOAS only.
    */
+  /** Throws the violation a callback found (see {@link escaped}), if any. */
+  private throwEscaped(): void {
+    const v = this.escaped;
+    if (v === null) return;
+    this.escaped = null;
+    throw v;
+  }
+
   private pageRequest(pasid: number, iova: number, write: boolean): boolean {
+    if (this.pageRequestThrows > 0) {
+      this.pageRequestThrows--;
+      throw new FuzzThrow('page-request service');
+    }
     const g = this.byPasid.get(pasid);
     const r = this.r;
     // A teardown armed by the current action runs here when the descriptor asking is the vdev's own.

@@ -4,17 +4,16 @@
  * memory and IOAS, its interrupt triggers, the portals it mapped, and the reference images of a
  * freshly created vdev of the same kind (what a reset must return to).
  */
-import type { Portal } from '../../src/dsa/index.js';
 import {
   EventFd, HandleTable, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX, VfioDevice, VfioIoas, VfioIoctl,
 } from '../../src/vfio/index.js';
 import {
-  VDEV_BLOCKS, VDEV_CMDSTS, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_SWERR, type Vdev, type VdevMode,
-} from '../../src/vidxd/index.js';
+  VDEV_BLOCKS, VDEV_CMDSTS, VDEV_GENSTS, VDEV_INTCAUSE, VDEV_SWERR, type Vdev, type VdevMode, type VdevPortalMapping} from '../../src/vidxd/index.js';
 import { bitMask } from '../../src/dsa/index.js';
 import type { Prng } from '../util/prng.js';
 import { CR_BASE, DATA_BASE, LIST_BASE, MAPPABLE_END, MEM_SIZE, PAGE } from './layout.js';
 import { WatchedMemory } from './watched-memory.js';
+import { FuzzThrow } from './violation.js';
 
 /** Bytes of config space a vdev presents. */
 export const CONFIG_BYTES = 0x1000;
@@ -55,16 +54,22 @@ function readOnlyMask(vdev: Vdev): Uint32Array {
 export class ReactiveFd extends EventFd {
   /** The guest's handler, told which trigger fired (index in {@link FuzzGuest.fds}). */
   handler: ((k: number) => void) | null = null;
+  /** How many of the next signals throw (after counting and the handler): a careless VMM's trigger. */
+  throwNext = 0;
 
   /** The trigger at index `k` of its guest's triggers. */
   constructor(private readonly k: number) {
     super();
   }
 
-  /** Counts, then runs the handler. */
+  /** Counts, then runs the handler; then throws if armed (see {@link throwNext}). */
   override signal(n = 1): void {
     super.signal(n);
     this.handler?.(this.k);
+    if (this.throwNext > 0) {
+      this.throwNext--;
+      throw new FuzzThrow('trigger');
+    }
   }
 }
 
@@ -92,15 +97,15 @@ export class FuzzGuest {
   /** One trigger per MSI-X vector, then the ERR and REQ triggers. */
   readonly fds: ReactiveFd[];
   /** The open handle (null while closed). */
-  handle: VfioDevice<Portal> | null = null;
+  handle: VfioDevice<VdevPortalMapping> | null = null;
   /** The ioctl front end of the open handle. */
-  ioctl: VfioIoctl<Portal> | null = null;
+  ioctl: VfioIoctl<VdevPortalMapping> | null = null;
   /** Portals mapped through the open handle, by BAR2 page. */
-  readonly portals: (Portal | null)[] = [null, null];
+  readonly portals: (VdevPortalMapping | null)[] = [null, null];
   /** Handles closed earlier (every call on them must be EBADF). */
-  readonly closedHandles: VfioDevice<Portal>[] = [];
+  readonly closedHandles: VfioDevice<VdevPortalMapping>[] = [];
   /** Portals mapped through handles since closed (they must reach nothing). */
-  readonly stalePortals: Portal[] = [];
+  readonly stalePortals: VdevPortalMapping[] = [];
   /** Config space of the vdev when it was created. */
   readonly freshConfig = new Uint8Array(CONFIG_BYTES);
   /** BAR0 of the vdev when it was created. */
@@ -186,7 +191,7 @@ export class FuzzGuest {
   }
 
   /** Opens the vdev through `open` (the bus), attaches the IOAS and builds the ioctl front end. */
-  adopt(handle: VfioDevice<Portal>): void {
+  adopt(handle: VfioDevice<VdevPortalMapping>): void {
     this.handle = handle;
     handle.attachIoas(this.ioas);
     const table = new HandleTable();
@@ -235,6 +240,6 @@ function remember<T>(list: T[], item: T): void {
 }
 
 /** Whether `g` has an open handle (narrows `handle` and `ioctl` to non-null). */
-export function isOpen(g: FuzzGuest): g is FuzzGuest & { handle: VfioDevice<Portal>; ioctl: VfioIoctl<Portal> } {
+export function isOpen(g: FuzzGuest): g is FuzzGuest & { handle: VfioDevice<VdevPortalMapping>; ioctl: VfioIoctl<VdevPortalMapping> } {
   return g.handle !== null;
 }

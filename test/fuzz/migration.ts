@@ -14,14 +14,14 @@
  *   is closed and opened again, which must give a fresh vdev; an unmutated stream gives exactly the
  *   source's state.
  */
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { type DeviceConfig, IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import {
   VFIO_DEVICE_STATE_ERROR, VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY,
   VFIO_DEVICE_STATE_PRE_COPY, VfioError, type VfioDevice, type VfioMigrationStream,
 } from '../../src/vfio/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE, type Vdev, VidxdParent } from '../../src/vidxd/index.js';
+import { DEDICATED_TYPE, SHARED_TYPE, type Vdev, VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import {
   decodeStream, encodeRecord, MigRecordKind, resealRecords, type VdevImage,
 } from '../../src/vidxd/migration-format.js';
@@ -58,7 +58,7 @@ interface Rig {
   readonly dev: DsaDevice;
   readonly host: IdxdHost;
   readonly parent: VidxdParent;
-  readonly bus: MdevBus<Portal>;
+  readonly bus: MdevBus<VdevPortalMapping>;
 }
 
 function rig(config: DeviceConfig, reserve: number): Rig {
@@ -71,14 +71,14 @@ function rig(config: DeviceConfig, reserve: number): Rig {
     host.allocInterruptHandle(() => {}, null);
   }
   const parent = new VidxdParent(host, { vectors: 3 });
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }
 
 let uuids = 0;
 
-function open(r: Rig, type: string): { uuid: string; vdev: Vdev; dev: VfioDevice<Portal> } {
+function open(r: Rig, type: string): { uuid: string; vdev: Vdev; dev: VfioDevice<VdevPortalMapping> } {
   const uuid = `f022f022-0000-4000-8000-${(++uuids).toString(16).padStart(12, '0')}`;
   r.bus.create(`${r.parent.name}-${type}`, uuid);
   return { uuid, vdev: r.parent.vdev(uuid) as Vdev, dev: r.bus.open(uuid) };
@@ -86,11 +86,11 @@ function open(r: Rig, type: string): { uuid: string; vdev: Vdev; dev: VfioDevice
 
 const le = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v >>> 0]).buffer);
 
-function w32(d: VfioDevice<Portal>, region: number, off: number, v: number): void {
+function w32(d: VfioDevice<VdevPortalMapping>, region: number, off: number, v: number): void {
   d.writeRegion(region, off, le(v));
 }
 
-function cmd(d: VfioDevice<Portal>, code: number, operand = 0): number {
+function cmd(d: VfioDevice<VdevPortalMapping>, code: number, operand = 0): number {
   w32(d, 0, 0xa0, (code << 20) | operand);
   const b = new Uint8Array(4);
   d.readRegion(0, 0xa8, b);

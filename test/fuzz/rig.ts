@@ -9,7 +9,7 @@ import { DsaDevice, dsaProfile, type Portal } from '../../src/dsa/index.js';
 import { type DeviceConfig, type HostWq, IdxdHost } from '../../src/host/index.js';
 import { IoAddressSpace, Perm } from '../../src/memory/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
-import { VidxdParent } from '../../src/vidxd/index.js';
+import { VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { PARENT_CONFIG } from '../vidxd/fixtures.js';
 import type { Prng } from '../util/prng.js';
 import { MAPPABLE_END, MEM_SIZE } from './layout.js';
@@ -47,7 +47,7 @@ export interface FuzzRig {
   /** The vidxd parent. */
   readonly parent: VidxdParent;
   /** The mdev bus. */
-  readonly bus: MdevBus<Portal>;
+  readonly bus: MdevBus<VdevPortalMapping>;
   /** The parent's own memory (PASID 0, identity-mapped). */
   readonly hostMemory: WatchedMemory;
   /** The host's own WQ. */
@@ -73,7 +73,7 @@ export function buildRig(r: Prng, wait: () => void): FuzzRig {
   space.map(0, MAPPABLE_END, hostMemory.memory, 0, Perm.RW);
   iommu.attach(0, space);
   const parent = new VidxdParent(host, { vectors, sharedSlots: r.range(2, 8) });
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   const hostWq = host.wq(HOST_WQ);
   return { dev, iommu, host, parent, bus, hostMemory, hostWq, hostPortal: hostWq.portal() };

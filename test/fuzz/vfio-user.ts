@@ -16,7 +16,7 @@
  *   device info and the vendor id correctly.
  */
 import { DEMO_CONFIG } from '../../src/cli/system.js';
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import { encodeIrqSet } from '../../src/vfio/index.js';
@@ -36,7 +36,7 @@ import {
   VfioUserCommand as Cmd,
   VfioUserServer,
 } from '../../src/vfio-user/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE, VidxdParent } from '../../src/vidxd/index.js';
+import { DEDICATED_TYPE, SHARED_TYPE, VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { Prng } from '../util/prng.js';
 import { Tally } from './stats.js';
 
@@ -158,7 +158,7 @@ export function runWireFuzz(o: { readonly seed: number; readonly ops: number; re
   host.probe();
   host.load(DEMO_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   const type = r.chance(0.5) ? DEDICATED_TYPE : SHARED_TYPE;
   bus.create(`${parent.name}-${type}`, '0f00f00f-0000-4000-8000-000000000001');

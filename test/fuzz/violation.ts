@@ -24,3 +24,16 @@ export class Violation extends Error {
     this.name = 'Violation';
   }
 }
+
+/**
+ * What the fuzzer's own embedder code (a trigger, the page-request service) throws on purpose when an
+ * embedder action armed it: the library must contain it where it called out, and report it to the
+ * embedder error hook. Anything else the hook receives is an error that escaped a check.
+ */
+export class FuzzThrow extends Error {
+  /** Builds the planned error of `what`. */
+  constructor(what: string) {
+    super(`fuzz: ${what} throws on purpose`);
+    this.name = 'FuzzThrow';
+  }
+}

@@ -4,10 +4,10 @@
  * a model that runs by itself (synchronously or from a scheduler) and no hook at all.
  */
 import { describe, expect, it } from 'vitest';
-import { DsaDevice, dsaProfile, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice, dsaProfile } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
-import { VidxdParent } from '../../src/vidxd/index.js';
+import { VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { PARENT_CONFIG, type ParentRig } from '../vidxd/fixtures.js';
 import { Prng } from '../util/prng.js';
 import { DWQ, openVm, SWQ } from './fixtures.js';
@@ -19,7 +19,7 @@ function automaticRig(schedule?: (run: () => void) => void): ParentRig {
   host.probe();
   host.load(PARENT_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }

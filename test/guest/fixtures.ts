@@ -6,10 +6,10 @@
  */
 import { IdxdGuest, type IdxdGuestOptions, type PageFault } from '../../src/guest/index.js';
 import { GuestMemory, PAGE_SIZE } from '../../src/memory/index.js';
-import type { Portal } from '../../src/dsa/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, type VfioDevice, VfioIoas } from '../../src/vfio/index.js';
 import type { Vdev } from '../../src/vidxd/index.js';
 import { createVdev, DWQ, GUEST_MEM, type ParentRig, parentRig, SWQ } from '../vidxd/fixtures.js';
+import type { VdevPortalMapping } from '../../src/vidxd/index.js';
 
 export { DWQ, SWQ };
 
@@ -20,7 +20,7 @@ export interface GuestVm {
   readonly rig: ParentRig;
   readonly vdev: Vdev;
   /** The vdev opened as a VFIO device (what the driver drives). */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   readonly mem: GuestMemory;
   readonly ioas: VfioIoas;
   readonly g: IdxdGuest;

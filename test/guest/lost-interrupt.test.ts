@@ -7,14 +7,14 @@
  * bound is taken; a device that never completes ends in ETIMEDOUT.
  */
 import { describe, expect, it } from 'vitest';
-import { DsaDevice, dsaProfile, type Portal, Status } from '../../src/dsa/index.js';
+import { DsaDevice, dsaProfile, Status } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
 import { IdxdGuestError, IdxdLostInterruptError, IdxdStatusError } from '../../src/guest/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import {
   EventFd, type IrqTrigger, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice,
 } from '../../src/vfio/index.js';
-import { type VdevHandles, VidxdParent } from '../../src/vidxd/index.js';
+import { type VdevHandles, VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { PARENT_CONFIG, type ParentRig } from '../vidxd/fixtures.js';
 import { DWQ, type GuestVm, openVm, SWQ } from './fixtures.js';
 
@@ -25,13 +25,13 @@ function automaticRig(): ParentRig {
   host.probe();
   host.load(PARENT_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }
 
 /** What a VMM that loses vector `v` does: it replaces the driver's trigger with `trigger` (default: one that drops the interrupt). */
-function replaceTrigger(device: VfioDevice<Portal>, v: number, trigger: IrqTrigger = () => {}): void {
+function replaceTrigger(device: VfioDevice<VdevPortalMapping>, v: number, trigger: IrqTrigger = () => {}): void {
   device.setIrqs({ flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, index: VFIO_PCI_MSIX_IRQ_INDEX, start: v, count: 1, data: [trigger] });
 }
 

@@ -116,6 +116,22 @@ describe('completion interrupts', () => {
     expect(host.allocInterruptHandle(() => {}, null).entry).toBe(0);
   });
 
+  it('a recycled IMS entry never delivers its previous owner\'s pending interrupt to the next owner', () => {
+    const { dev, host } = up();
+    const got: string[] = [];
+    const a = host.allocInterruptHandle(() => got.push('a'), 1);
+    // Masked while A's interrupt arrives: it stays pending in the entry.
+    const ctl = dev.layout.ims + a.entry * 16 + 12;
+    dev.bar0.write32(ctl, dev.bar0.read32(ctl) | 1);
+    dev.irq.raise(a.handle, true);
+    host.freeInterruptHandle(a);
+    const b = host.allocInterruptHandle(() => got.push('b'), 2);
+    expect(b.entry).toBe(a.entry);
+    expect(got).toEqual([]);
+    dev.irq.raise(b.handle, true);
+    expect(got).toEqual(['b']);
+  });
+
   it('with GENCAP.cmd_cap, handles come from REQUEST_INT_HANDLE for WQ vectors and IMS entries alike', () => {
     const { dev, host } = up({ commandCapabilities: true });
     const got: string[] = [];

@@ -8,10 +8,10 @@
  * creates one vdev of TYPE (`dsa-1dwq-v1` or `dsa-1swq-v1`), opens it and serves it on SOCKET. It
  * prints `migration-server: ready` once listening, and exits 0 on SIGTERM.
  */
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { type DeviceConfig, IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
-import { VidxdParent } from '../../src/vidxd/index.js';
+import { VidxdParent, type VdevPortalMapping } from '../../src/vidxd/index.js';
 import { VfioUserServer } from '../../src/vfio-user/index.js';
 
 const FIRST: DeviceConfig = {
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     host.allocInterruptHandle(() => {}, null);
   }
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   const uuid = '3b0ad1a5-0000-4000-8000-0000000000aa';
   bus.create(`${parent.name}-${type}`, uuid);

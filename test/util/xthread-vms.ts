@@ -5,7 +5,8 @@
  */
 import { FAULT_PAGE, MEM_SIZE } from '../../src/cli/demo.js';
 import type { HostSystem } from '../../src/cli/system.js';
-import type { Portal, SharedPortalSet } from '../../src/dsa/index.js';
+import type { SharedPortalSet } from '../../src/dsa/index.js';
+import type { VdevPortalMapping } from '../../src/vidxd/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, type VfioDevice, VfioIoas } from '../../src/vfio/index.js';
 import type { VdevTypeName } from '../../src/vidxd/index.js';
@@ -19,7 +20,7 @@ export interface XthreadVm {
   /** The vdev's UUID. */
   readonly uuid: string;
   /** The vdev opened by the VMM. */
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   /** The guest memory (shared). */
   readonly memory: GuestMemory;
   /** The host serving the guest thread. */

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_CONFIG } from '../../src/cli/system.js';
-import { DsaDevice, type Portal } from '../../src/dsa/index.js';
+import { DsaDevice } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import type { VfioDevice } from '../../src/vfio/index.js';
@@ -27,12 +27,12 @@ import {
   VfioUserServer,
   type VfioUserServerOptions,
 } from '../../src/vfio-user/index.js';
-import { DEDICATED_TYPE, VidxdParent, type Vdev } from '../../src/vidxd/index.js';
+import { DEDICATED_TYPE, VidxdParent, type Vdev, type VdevPortalMapping } from '../../src/vidxd/index.js';
 
 /** A served vdev. */
 export interface Served {
   readonly server: VfioUserServer;
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   readonly vdev: Vdev;
   readonly dev: DsaDevice;
   readonly path: string;
@@ -48,7 +48,7 @@ export async function serveVdev(transport: 'net' | 'fd', type: string = DEDICATE
   host.probe();
   host.load(DEMO_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   const uuid = `7e570000-0000-4000-8000-${(++counter).toString(16).padStart(12, '0')}`;
   bus.create(`${parent.name}-${type}`, uuid);

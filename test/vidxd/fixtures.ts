@@ -4,7 +4,7 @@
  * `Guest` that drives an open vdev through the VFIO device API only (config and BAR0 through
  * `readRegion`/`writeRegion`, BAR2 through `mmap`), with its own guest memory mapped in its own IOAS.
  */
-import { CMD, Command, Cr, DsaDevice, type DsaProfile, dsaProfile, type Portal, type SubmitStatusValue } from '../../src/dsa/index.js';
+import { CMD, Command, Cr, DsaDevice, type DsaProfile, dsaProfile, type SubmitStatusValue } from '../../src/dsa/index.js';
 import { type DeviceConfig, IdxdHost } from '../../src/host/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
@@ -12,7 +12,7 @@ import {
   EventFd, regionOffset, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_BAR2_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, type VfioDevice, VfioIoas,
 } from '../../src/vfio/index.js';
-import { DEDICATED_TYPE, SHARED_TYPE, type Vdev, VidxdParent, type VidxdParentOptions } from '../../src/vidxd/index.js';
+import { DEDICATED_TYPE, SHARED_TYPE, type Vdev, VidxdParent, type VidxdParentOptions, type VdevPortalMapping } from '../../src/vidxd/index.js';
 
 /** Guest memory size of each guest. */
 export const GUEST_MEM = 1 << 20;
@@ -47,7 +47,7 @@ export interface ParentRig {
   readonly dev: DsaDevice;
   readonly host: IdxdHost;
   readonly parent: VidxdParent;
-  readonly bus: MdevBus<Portal>;
+  readonly bus: MdevBus<VdevPortalMapping>;
 }
 
 /** Full type ids of the two types on the default parent. */
@@ -61,7 +61,7 @@ export function parentRig(options: { profile?: Partial<DsaProfile>; config?: Dev
   host.probe();
   host.load(options.config ?? PARENT_CONFIG);
   const parent = new VidxdParent(host, options.parent);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { dev, host, parent, bus };
 }
@@ -100,7 +100,7 @@ export interface UpOptions {
 /** The guest of one open vdev: its memory, its IOAS, its interrupt triggers and a driver speaking the VFIO API. */
 export class Guest {
   readonly vdev: Vdev;
-  readonly dev: VfioDevice<Portal>;
+  readonly dev: VfioDevice<VdevPortalMapping>;
   readonly mem = new GuestMemory(GUEST_MEM);
   readonly ioas = new VfioIoas();
   /** One EventFd per MSI-X vector. */
@@ -215,7 +215,7 @@ export class Guest {
   }
 
   /** The portal object mapped at BAR2 page `page`. */
-  portal(page: number): Portal {
+  portal(page: number): VdevPortalMapping {
     return this.dev.mmap(regionOffset(BAR2) + page * 0x1000, 0x1000);
   }
 

@@ -7,11 +7,11 @@
  * user never carries the old work.
  */
 import { describe, expect, it } from 'vitest';
-import { Command, Desc, DsaDevice, dsaProfile, Flag, Opcode, type Portal, Status, SubmitStatus } from '../../src/dsa/index.js';
+import { Command, Desc, DsaDevice, dsaProfile, Flag, Opcode, Status, SubmitStatus } from '../../src/dsa/index.js';
 import { IdxdHost } from '../../src/host/index.js';
 import { MdevBus } from '../../src/mdev/index.js';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX } from '../../src/vfio/index.js';
-import { VidxdParent } from '../../src/vidxd/index.js';
+import { type VdevPortalMapping, VidxdParent } from '../../src/vidxd/index.js';
 import { desc, noop } from '../dsa/device-fixtures.js';
 import { createVdev, DWQ, Guest, openGuest, PARENT_CONFIG, parentRig, type ParentRig, SWQ } from './fixtures.js';
 
@@ -40,7 +40,7 @@ function hookedRig(): { rig: ParentRig; during: (body: () => void) => void } {
   host.probe();
   host.load(PARENT_CONFIG);
   const parent = new VidxdParent(host);
-  const bus = new MdevBus<Portal>();
+  const bus = new MdevBus<VdevPortalMapping>();
   parent.register(bus);
   return { rig: { dev, host, parent, bus }, during: (body) => (hook = body) };
 }

@@ -18,7 +18,6 @@
  * (`memory`). The destination's IOAS maps that buffer, and the copy the VMM built (`copy`) is proven
  * equal to it at switchover — that copy is what a real destination would run on.
  */
-import type { Portal } from '../../src/dsa/index.js';
 import { IdxdGuest, type GuestVfio, type IdxdGuestOptions, type PageFault } from '../../src/guest/index.js';
 import { GuestMemory, PAGE_SIZE } from '../../src/memory/index.js';
 import {
@@ -29,6 +28,7 @@ import {
 import type { Vdev } from '../../src/vidxd/index.js';
 import { createVdev, type ParentRig } from './fixtures.js';
 import { readAll } from './migration-fixtures.js';
+import type { VdevPortalMapping } from '../../src/vidxd/index.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const PAGE = PAGE_SIZE;
@@ -38,9 +38,9 @@ interface Host {
   readonly rig: ParentRig;
   readonly uuid: string;
   readonly vdev: Vdev;
-  readonly device: VfioDevice<Portal>;
+  readonly device: VfioDevice<VdevPortalMapping>;
   readonly ioas: VfioIoas;
-  readonly portals: Map<number, Portal>;
+  readonly portals: Map<number, VdevPortalMapping>;
 }
 
 /** One pre-copy round. */
@@ -148,7 +148,7 @@ export class LiveVm {
   }
 
   /** The VFIO device the VM runs on now. */
-  get device(): VfioDevice<Portal> {
+  get device(): VfioDevice<VdevPortalMapping> {
     return this.host.device;
   }
 
@@ -216,7 +216,7 @@ export class LiveVm {
     };
   }
 
-  private portal(pos: number): Portal {
+  private portal(pos: number): VdevPortalMapping {
     let p = this.host.portals.get(pos);
     if (p === undefined) {
       p = this.host.device.mmap(pos, PAGE);
@@ -284,7 +284,7 @@ export class LiveVm {
     return n;
   }
 
-  private report(device: VfioDevice<Portal>): number[] {
+  private report(device: VfioDevice<VdevPortalMapping>): number[] {
     const len = this.memory.size;
     const bitmap = device.dmaLoggingReport({ iova: 0, length: len, pageSize: PAGE });
     const out: number[] = [];

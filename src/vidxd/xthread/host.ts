@@ -11,7 +11,8 @@
  * published again (a command that disabled the WQ turns the ring off before the guest's next call).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { type Portal, type SharedPortalRing, SharedPortalSet } from '../../dsa/index.js';
+import { Portal, type SharedPortalRing, SharedPortalSet } from '../../dsa/index.js';
+import { boundPortalOf, VdevPortalMapping } from '../portals.js';
 import {
   type DeviceInfo, type IrqInfo, type IrqSetRequest, type RegionInfo, type TriggerSlot, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
 } from '../../vfio/index.js';
@@ -87,8 +88,14 @@ export interface XthreadHostOptions {
   readonly calls?: Readonly<Record<string, (...args: unknown[]) => unknown>>;
 }
 
-function isPortal(v: unknown): v is Portal {
-  return typeof v === 'object' && v !== null && typeof (v as { submit?: unknown }).submit === 'function' && 'queue' in v && 'policy' in v;
+/**
+ * The bound portal of what `mmap` of a portal page returned: a vdev's mapping (its policy applies to
+ * every drained slot), or a device model's own `Portal`; null for anything else.
+ */
+function portalOf(v: unknown): Portal | null {
+  if (v instanceof VdevPortalMapping) return boundPortalOf(v);
+  if (v instanceof Portal) return v;
+  return null;
 }
 
 /** Serves one guest thread's device: control calls on a port, data path through shared rings. */
@@ -156,8 +163,8 @@ export class XthreadDeviceHost {
       case 'writeRegion': return d.writeRegion(args[0] as number, args[1] as number, args[2] as Uint8Array);
       case 'setIrqs': return this.setIrqs(args[0] as IrqSetRequest & { readonly slots?: readonly boolean[] });
       case 'mmap': {
-        const p = d.mmap(args[0] as number, args[1] as number, true);
-        if (!isPortal(p)) throw new VfioError('EINVAL', 'only portal pages can be mapped across threads');
+        const p = portalOf(d.mmap(args[0] as number, args[1] as number, true));
+        if (p === null) throw new VfioError('EINVAL', 'only portal pages can be mapped across threads');
         const r = this.rings.add(p);
         this.own.push(r);
         return r.buffer;

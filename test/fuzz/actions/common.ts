@@ -2,11 +2,11 @@
  * What the actions share: the action record, little-endian byte helpers, and what a guest driver
  * knows when it builds descriptors (its WQCFG PASID, the interrupt handles it holds).
  */
-import type { Portal } from '../../../src/dsa/index.js';
 import type { VfioDevice } from '../../../src/vfio/index.js';
 import type { DescriptorSource } from '../descriptors.js';
 import type { Fuzzer } from '../fuzzer.js';
 import type { FuzzGuest } from '../guest.js';
+import type { VdevPortalMapping } from '../../../src/vidxd/index.js';
 
 /** One kind of action: its name in the summary, its relative frequency, and what it does. */
 export interface ActionDef {
@@ -42,18 +42,18 @@ export function fromLe(b: Uint8Array): number {
 const dword = new Uint8Array(4);
 
 /** A 4-byte read of region `index` at `offset` through the handle (the caller knows it is legal). */
-export function read32(h: VfioDevice<Portal>, index: number, offset: number): number {
+export function read32(h: VfioDevice<VdevPortalMapping>, index: number, offset: number): number {
   h.readRegion(index, offset, dword);
   return fromLe(dword);
 }
 
 /** A 4-byte write of region `index` at `offset` through the handle. */
-export function write32(h: VfioDevice<Portal>, index: number, offset: number, value: number): void {
+export function write32(h: VfioDevice<VdevPortalMapping>, index: number, offset: number, value: number): void {
   h.writeRegion(index, offset, le(value, 4));
 }
 
 /** What the guest of `g` (open) knows when it builds a descriptor: its WQCFG PASID and held handles. */
-export function descriptorSource(f: Fuzzer, g: FuzzGuest & { handle: VfioDevice<Portal> }): DescriptorSource {
+export function descriptorSource(f: Fuzzer, g: FuzzGuest & { handle: VfioDevice<VdevPortalMapping> }): DescriptorSource {
   const pasid = (read32(g.handle, BAR0, 0x508) >>> 8) & 0xfffff;
   const handles = g.vdev.heldHandles().filter((h): h is number => h !== null);
   return { r: f.r, pasid, handles, memory: g.memory };
@@ -70,7 +70,7 @@ export const ABORTIVE_COMMANDS: ReadonlySet<number> = new Set([4, 5, 9, 10, 12])
  * abortive command — ABORT_PASID only with the guest PASID its descriptors run with (WQCFG.pasid,
  * locked while the WQ is enabled, with pasid_en or on a shared vdev); no descriptor has another.
  */
-export function abortive(g: FuzzGuest & { handle: VfioDevice<Portal> }, cmd: number): boolean {
+export function abortive(g: FuzzGuest & { handle: VfioDevice<VdevPortalMapping> }, cmd: number): boolean {
   const code = (cmd >>> 20) & 0x1f;
   if (!ABORTIVE_COMMANDS.has(code)) return false;
   if (code !== 12) return true;

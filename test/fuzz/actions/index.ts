@@ -1,10 +1,12 @@
 /**
  * Every action kind the fuzzer picks from, with its weight: a hostile guest's accesses and
- * descriptors, a careless VMM's calls, lifecycle and DMA-mapping changes, model progress, and
- * teardown under way (parent reset/reload with vdevs open, teardown from callbacks mid-batch).
+ * descriptors, a careless VMM's calls, lifecycle and DMA-mapping changes, model progress, teardown
+ * under way (parent reset/reload with vdevs open, teardown from callbacks mid-batch), and a careless
+ * embedder's throwing callbacks, misused mappings and vanishing memory.
  */
 import { ACCESS_ACTIONS } from './access.js';
 import type { ActionDef } from './common.js';
+import { EMBEDDER_ACTIONS } from './embedder.js';
 import { DRIVER_ACTIONS } from './driver.js';
 import { LIFECYCLE_ACTIONS } from './lifecycle.js';
 import { MODEL_ACTIONS } from './model.js';
@@ -19,5 +21,5 @@ export { createInSlot } from './lifecycle.js';
 
 /** The action table. */
 export const ACTIONS: readonly ActionDef[] = [
-  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS, ...TEARDOWN_ACTIONS,
+  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS, ...TEARDOWN_ACTIONS, ...EMBEDDER_ACTIONS,
 ];

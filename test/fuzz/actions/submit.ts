@@ -49,7 +49,7 @@ function source(f: Fuzzer, reuse: Uint8Array, memory: WatchedMemory, d: Uint8Arr
 }
 
 /** Submits `d` through `p` and checks that the answer agrees with what the WQ did (accepted ⇔ one more entry). */
-export function submitChecked(f: Fuzzer, p: Portal, wq: number, d: Uint8Array, memory: WatchedMemory): SubmitStatusValue {
+export function submitChecked(f: Fuzzer, p: Pick<Portal, 'submit'>, wq: number, d: Uint8Array, memory: WatchedMemory): SubmitStatusValue {
   const q = f.rig.dev.wqs[wq];
   const before = q === undefined ? 0 : q.tailSeq;
   const { src, off } = source(f, f.submitBuffer, memory, d);
@@ -94,7 +94,7 @@ function portalSubmit(f: Fuzzer): void {
 }
 
 function stalePortalSubmit(f: Fuzzer): void {
-  const pool: { portal: Portal; wq: number; owner: string }[] = [];
+  const pool: { portal: Pick<Portal, 'submit'>; wq: number; owner: string }[] = [];
   for (const g of f.guests()) for (const p of g.stalePortals) pool.push({ portal: p, wq: g.wq, owner: `vdev #${g.id}` });
   for (const o of f.orphanPortals) pool.push(o);
   if (pool.length === 0) return;

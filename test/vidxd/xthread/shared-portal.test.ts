@@ -6,10 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Opcode, type Portal, SharedPortal, type SharedPortalRing, SharedPortalSet, SharedPortalWord, SoftwareErrorCode, Status, SubmitStatus,
+  Opcode, SharedPortal, type SharedPortalRing, SharedPortalSet, SharedPortalWord, SoftwareErrorCode, Status, SubmitStatus,
 } from '../../../src/dsa/index.js';
 import { regionOffset } from '../../../src/vfio/index.js';
 import { VdevErrorCode } from '../../../src/vidxd/index.js';
+import { boundPortalOf } from '../../../src/vidxd/portals.js';
 import { memmove, noop } from '../../dsa/device-fixtures.js';
 import { Prng } from '../../util/prng.js';
 import { BAR2, createVdev, DWQ, Guest, openGuest, parentRig, type ParentRig, SWQ } from '../../vidxd/fixtures.js';
@@ -18,7 +19,7 @@ const PASID = 11;
 
 /** A guest whose portal page `page` is mapped as a cross-thread ring of `set`. */
 function xmap(g: Guest, set: SharedPortalSet, page: number): { ring: SharedPortalRing; portal: SharedPortal } {
-  const ring = set.add(g.dev.mmap(regionOffset(BAR2) + page * 0x1000, 0x1000));
+  const ring = set.add(boundPortalOf(g.dev.mmap(regionOffset(BAR2) + page * 0x1000, 0x1000)));
   return { ring, portal: new SharedPortal(ring.buffer) };
 }
 
@@ -34,7 +35,7 @@ describe.each([
     const rigB = parentRig();
     const a = openGuest(rigA, type).up({ pasid: PASID, pasidEn: true });
     const b = openGuest(rigB, type).up({ pasid: PASID, pasidEn: true });
-    const inproc: Portal = a.portal(pageOf(type));
+    const inproc = a.portal(pageOf(type));
     const set = new SharedPortalSet();
     const { portal: xp } = xmap(b, set, pageOf(type));
     let cr = 0x40000;
@@ -221,7 +222,7 @@ describe('teardown', () => {
     // The ring keeps the WQ's 16 entries reserved (two of them behind the torn slot) until it is torn down.
     expect(wq?.reserved).toBe(16);
     g.dev.close();
-    set.removeWhere((p) => p === ring.portal);
+    set.removeWhere((r) => r === ring);
     expect([portal.dead, wq?.reserved]).toEqual([true, 0]);
     expect(portal.submit(noop(0x3060), 0)).toBe(SubmitStatus.IGNORED);
     expect(portal.waitCompleted(5, 1000)).toBe(false);

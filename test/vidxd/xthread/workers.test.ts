@@ -14,6 +14,7 @@ import { IdxdGuest } from '../../../src/guest/index.js';
 import { regionOffset, VFIO_PCI_BAR2_REGION_INDEX } from '../../../src/vfio/index.js';
 import { DEDICATED_TYPE, SHARED_TYPE, type VdevTypeName } from '../../../src/vidxd/index.js';
 import type { XthreadLink } from '../../../src/vidxd/xthread/index.js';
+import { boundPortalOf } from '../../../src/vidxd/portals.js';
 import type { XthreadGuestData } from '../../util/xthread-guest-worker.js';
 import { type XthreadVm, xthreadVm } from '../../util/xthread-vms.js';
 import { noop } from '../../dsa/device-fixtures.js';
@@ -125,9 +126,9 @@ describe('a guest Worker terminated mid-submission', () => {
     const ga = await IdxdGuest.open({ device: a.device, memory: a.memory, poll, pasid: 0x100 });
     const gb = await IdxdGuest.open({ device: b.device, memory: b.memory, poll, pasid: 0x101 });
     // The device thread maps A's portal page as a ring (what the guest's mmap call does through the host).
-    const ringA = rings.add(a.device.mmap(regionOffset(VFIO_PCI_BAR2_REGION_INDEX) + PAGE, PAGE));
+    const ringA = rings.add(boundPortalOf(a.device.mmap(regionOffset(VFIO_PCI_BAR2_REGION_INDEX) + PAGE, PAGE)));
     const wq = sys.dev.wqs[1];
-    expect(ringA.portal.queue).toBe(wq);
+    expect(ringA.queue).toBe(wq);
     const crs = [0x8000, 0x8020];
     const w = new Worker(workerFile, {
       workerData: {
