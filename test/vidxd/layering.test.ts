@@ -25,10 +25,12 @@ function imports(layer: string): string[] {
 }
 
 describe('src/vidxd layering', () => {
-  it('reaches every lower layer only through its index.js, and imports no package', () => {
+  it('reaches every lower layer only through its index.js, and imports no package (but worker_threads in vidxd/xthread)', () => {
     const bad = imports('vidxd').filter((line) => {
       const target = line.split(': ')[1] as string;
       if (target.startsWith('vidxd/')) return false;
+      // The cross-thread device host (vidxd/xthread) talks to its guest thread over worker_threads ports.
+      if (line.startsWith('vidxd/xthread/') && target === 'package node:worker_threads') return false;
       const [layer, file] = target.split('/');
       return !(LOWER.includes(layer as string) && file === 'index.js');
     });

@@ -15,8 +15,15 @@ const block = (start: string): string => {
   if (b === undefined) throw new Error(`docs/workers.md has no js block starting with ${start}`);
   return b;
 };
+/** The package's entry points (`exports` of package.json), mapped from dist/ to the test build's build/src/. */
+const EXPORTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> }).exports;
+const entryFile = (entry: string): string => {
+  const target = EXPORTS[`./${entry}`]?.default;
+  if (target === undefined) throw new Error(`package.json exports no ./${entry}`);
+  return join(ROOT, 'build', 'src', target.replace(/^\.\/dist\//, ''));
+};
 const local = (code: string): string =>
-  code.replace(/from 'vidxd\/([\w-]+)'/g, (_m, entry: string) => `from '${pathToFileURL(join(ROOT, 'build', 'src', entry, 'index.js')).href}'`);
+  code.replace(/from 'vidxd\/([\w-]+)'/g, (_m, entry: string) => `from '${pathToFileURL(entryFile(entry)).href}'`);
 
 beforeAll(() => {
   ensureBuilt();
