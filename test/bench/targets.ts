@@ -1,6 +1,6 @@
 /**
- * The goals of issues 3, 8 and 17 per bench row (goals, not tests): each says in words what it asks
- * and whether a row meets it. Rows without a goal (MEMMOVE at 4 KiB) have none here.
+ * The goals of issues 3, 8, 17 and 19 per bench row (goals, not tests): each says in words what it
+ * asks and whether a row meets it. Rows without a goal (MEMMOVE at 4 KiB) have none here.
  */
 import type { BenchRow } from './timing.js';
 
@@ -16,12 +16,14 @@ const ratio = (r: BenchRow): number => r.ratio ?? 0;
 
 const NOOP: Target = { text: '>= 10 M/s', met: (r) => r.value >= 10e6 };
 const COPY: Target = { text: '>= 0.9x', met: (r) => ratio(r) >= 0.9 };
+/** Issue 19: a 64 KiB MEMMOVE on the engine alone at memory speed, next to `copyWithin` in the same run. */
+const ENGINE_COPY_64K: Target = { text: '>= 0.95x', met: (r) => ratio(r) >= 0.95 };
 const TRAP: Target = { text: '<= 100 ns', met: (r) => r.value <= 100 };
 
 /** Goals by row name. */
 export const TARGETS: Readonly<Record<string, Target>> = {
   'engine.noop': NOOP,
-  'engine.memmove.64k': COPY,
+  'engine.memmove.64k': ENGINE_COPY_64K,
   'engine.memmove.1m': COPY,
   'engine.crc32c': { text: '>= 1.5 GB/s', met: (r) => r.value >= 1.5 },
   'portal.noop': { text: '>= 10 M/s, >= 0.5x', met: (r) => r.value >= 10e6 && ratio(r) >= 0.5 },
