@@ -31,8 +31,6 @@ const { FLAGS: D_FLAGS, CR_ADDR: D_CR_ADDR, XFER_SIZE: D_XFER_SIZE, INT_HANDLE: 
 const CODE_MASK = STATUS_CODE_MASK;
 const DESC_LEN = DESC_SIZE;
 const CR_INVALID_FLAGS = Cr.INVALID_FLAGS;
-/** 2^n for n < 64 (a table: `2 ** n` is a slow call in V8 hot code). */
-const POW2 = Float64Array.from({ length: 64 }, (_, n) => 2 ** n);
 
 /** Options of a {@link DescriptorEngine} beyond its capabilities. */
 export interface EngineOptions {
@@ -83,6 +81,10 @@ export class DescriptorEngine {
   /** The MEMMOVE lane's rule (derived from the compiled MEMMOVE row; `want` -1 when off). */
   private readonly lane: MemmoveLane;
   private laneRuns = 0;
+  /** The top frame's CR run and its first two runs, held here so the lane reaches them in one load. */
+  private readonly laneCr: DmaRun;
+  private readonly laneSrc: DmaRun;
+  private readonly laneDst: DmaRun;
 
   /** Builds an engine for `caps` (default: the Sapphire Rapids profile, §14). */
   constructor(caps: EngineCaps = DEFAULT_ENGINE_CAPS, options: EngineOptions = {}) {
@@ -92,6 +94,9 @@ export class DescriptorEngine {
     const session: DmaSession<InFlightDescriptor> = new DmaSession(() => new InFlightDescriptor(session));
     this.session = session;
     this.top = new Frame(caps, ops, session);
+    this.laneCr = this.top.crRun;
+    this.laneSrc = this.top.runs[0] as DmaRun;
+    this.laneDst = this.top.runs[1] as DmaRun;
     this.element = new Frame(caps, ops, session);
     for (const [opcode, h] of OP_HANDLERS) this.handlers[opcode] = h;
     this.handlers[0x01] = (f) => this.batch(f);
@@ -357,9 +362,11 @@ export class DescriptorEngine {
       (v.getInt32(o + 52, true) & lane.m13) |
       (v.getInt32(o + 56, true) & lane.m14) |
       (v.getInt32(o + 60, true) & lane.m15);
+    // (size ≤ 2^shift as `(size - 1) >>> shift === 0`: no table to reach; every u32 fits from 2^32 on.)
     const a = ctx.maxXferShift;
     const b = lane.maxTransferShift;
-    if (nz !== 0 || size === 0 || size > (POW2[(a < b ? a : b) & 63] as number)) return this.run(f, ctx, false, 0);
+    const shift = a < b ? a : b;
+    if (nz !== 0 || size === 0 || (shift < 32 && (size - 1) >>> shift !== 0)) return this.run(f, ctx, false, 0);
     // #14, or execMemmove's choice of a descending copy
     const src = sHi * TWO32 + sLo;
     const dst = dHi * TWO32 + dLo;
@@ -369,10 +376,10 @@ export class DescriptorEngine {
     if (f.ctx !== ctx) f.ctx = ctx; // the PARK unwinding reads the frame's context
     const space = ctx.space;
     const cr = crHi * TWO32 + crLo;
-    const crRun = f.crRun;
+    const crRun = this.laneCr;
     if (translateRaw(space, cr, 32, true, crRun) !== 32) return this.laneCrFault(f, ctx);
-    const s = f.runs[0] as DmaRun;
-    const t = f.runs[1] as DmaRun;
+    const s = this.laneSrc;
+    const t = this.laneDst;
     if (translateRaw(space, src, size, false, s) !== size || translateRaw(space, dst, size, true, t) !== size) return this.laneWalk(f, ctx);
     copyBytes(s.bytes, s.offset, t.bytes, t.offset, size);
     if ((v.getUint8(o + D_FLAGS) & RCR) !== 0) {
