@@ -383,7 +383,29 @@ export class DescriptorEngine {
     if (translateRaw(space, src, size, false, s) !== size || translateRaw(space, dst, size, true, t) !== size) return this.laneWalk(f, ctx);
     copyBytes(s.bytes, s.offset, t.bytes, t.offset, size);
     if ((v.getUint8(o + D_FLAGS) & RCR) !== 0) {
-      this.writeCleanCr(crRun.bytes, crRun.offset, SUCCESS, cr);
+      // `writeCleanCr`, its common case written out (V8 does not inline the call into the lane; this
+      // saves a few nanoseconds per descriptor): a word-aligned record in the cached backing store.
+      const bytes = crRun.bytes;
+      const off = crRun.offset;
+      const w = bytes === this.crBytes ? this.crI32 : null;
+      if (w !== null && (off & 3) === 0) {
+        const i = off >>> 2;
+        w[i + 1] = 0;
+        w[i + 2] = 0;
+        w[i + 3] = 0;
+        w[i + 4] = 0;
+        w[i + 5] = 0;
+        w[i + 6] = 0;
+        w[i + 7] = 0;
+        bytes[off + 3] = 0;
+        bytes[off + 2] = 0;
+        bytes[off + 1] = 0;
+        bytes[off] = SUCCESS;
+        const tx = this.session.tx;
+        if (tx !== null) tx.published(cr, 32);
+      } else {
+        this.writeCleanCr(bytes, off, SUCCESS, cr);
+      }
       this.crWrittenFlag = true;
     }
     this.laneRuns++;
