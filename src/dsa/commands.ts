@@ -1,27 +1,19 @@
 /**
- * The commands of the CMD register (vidxd-device.md §5, Linux `enum idxd_cmd`) as one table: code,
- * name, operand and the handler with every check and CMDSTS error. A handler returns the completion
+ * The device model's handlers of the CMD register's commands (vidxd-device.md §5): each command's
+ * code, name and operand (command-codes.ts) with the handler that runs every check and CMDSTS error. A handler returns the completion
  * value (`error | result << 8`) or {@link COMMAND_WAITS} when the command must wait for
  * descriptors; the device then keeps CMDSTS.active until the wait is over.
  */
 import { CmdStatus } from './cmdsts.js';
+import { type CommandCode, commandCode, DeviceState, INT_HANDLE_IMS } from './command-codes.js';
 import { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
 import type { InterruptController } from './interrupts.js';
 import type { DsaProfile } from './profile.js';
 import type { RegisterFile } from './register-file.js';
 import type { WorkQueue, WqConfig } from './work-queue.js';
 
-/** GENSTS.state values (Linux `enum idxd_device_status_state`: `IDXD_DEVICE_STATE_` + the key). */
-export const DeviceState = {
-  /** Linux `IDXD_DEVICE_STATE_DISABLED`. */
-  DISABLED: 0,
-  /** Linux `IDXD_DEVICE_STATE_ENABLED`. */
-  ENABLED: 1,
-  /** Disable Device in progress. Linux `IDXD_DEVICE_STATE_DRAIN`. */
-  DRAIN: 2,
-  /** Linux `IDXD_DEVICE_STATE_HALT`. */
-  HALT: 3,
-} as const;
+// The command header's names, for the model's importers.
+export { Command, DeviceState, INT_HANDLE_IMS, wqMaskOperand } from './command-codes.js';
 
 /** What a waiting command does when its wait is over. */
 export type WaitKind = 'drain' | 'disable-wqs' | 'disable-device';
@@ -59,23 +51,10 @@ export interface CommandContext {
   waitFor(q: number, seq: number): void;
 }
 
-/** One command. */
-export interface CommandDef {
-  /** Command code (CMD bits 24:20). */
-  readonly code: number;
-  /** Name: Linux's `IDXD_CMD_*` (`enum idxd_cmd`) without the prefix. */
-  readonly name: string;
-  /** What the operand (CMD bits 19:0) holds. */
-  readonly operand: string;
-  /** What the command does. */
-  readonly doc: string;
+/** One command: its code, name and operand (command-codes.ts) and the model's handler. */
+export interface CommandDef extends CommandCode {
   /** Runs the checks and the command; returns `error | result << 8` or {@link COMMAND_WAITS}. */
   readonly run: (d: CommandContext, operand: number) => number;
-}
-
-/** The mask operand naming WQ `wq` (Linux: bits 15:0 a mask of 16 WQs, bits 19:16 which set of 16). */
-export function wqMaskOperand(wq: number): number {
-  return ((1 << (wq & 15)) | ((wq >>> 4) << 16)) >>> 0;
 }
 
 /** The WQs a mask operand names (see {@link wqMaskOperand}), or null when it names none or one that does not exist. */
@@ -110,13 +89,10 @@ function dedicatedTo(w: WorkQueue, pasid: number): boolean {
   return w.dedicated && w.pasidEnabled && w.pasid === pasid;
 }
 
-/** Operand bit 16 of the interrupt-handle commands: the handle is an IMS (interrupt-handle table) handle. Linux `CMD_INT_HANDLE_IMS`. */
-export const INT_HANDLE_IMS = 0x10000;
-
 const TABLE = [
   // Linux `IDXD_CMD_ENABLE_DEVICE`.
   {
-    code: 1, name: 'ENABLE_DEVICE', operand: 'none', doc: 'Validate GENCFG, GRPCFG and WQCFG and enter Enabled',
+    ...commandCode('ENABLE_DEVICE'),
     run: (d) => {
       if (d.state !== DeviceState.DISABLED) return CmdStatus.DEVICE_ENABLED;
       const map = decodeGroups(d.regs);
@@ -128,7 +104,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_DISABLE_DEVICE`.
   {
-    code: 2, name: 'DISABLE_DEVICE', operand: 'none', doc: 'Stop taking work, wait for every queued descriptor, disable every WQ, enter Disabled',
+    ...commandCode('DISABLE_DEVICE'),
     run: (d) => {
       if (d.state !== DeviceState.ENABLED) return CmdStatus.DEVICE_DISABLED;
       d.beginWait('disable-device');
@@ -139,7 +115,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_DRAIN_ALL`.
   {
-    code: 3, name: 'DRAIN_ALL', operand: 'none', doc: 'Wait for every descriptor accepted before the command',
+    ...commandCode('DRAIN_ALL'),
     run: (d) => {
       d.beginWait('drain');
       for (const w of enabledWqs(d)) d.waitFor(w.index, w.tailSeq);
@@ -148,7 +124,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_ABORT_ALL`.
   {
-    code: 4, name: 'ABORT_ALL', operand: 'none', doc: 'Abandon every queued descriptor (no record, no interrupt)',
+    ...commandCode('ABORT_ALL'),
     run: (d) => {
       for (const w of enabledWqs(d)) w.abortAll();
       return 0;
@@ -156,7 +132,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_RESET_DEVICE`.
   {
-    code: 5, name: 'RESET_DEVICE', operand: 'none', doc: 'Abort everything, disable every WQ, reset every register but CMD, CMDSTS and SWERR, enter Disabled',
+    ...commandCode('RESET_DEVICE'),
     run: (d) => {
       d.resetDevice();
       return 0;
@@ -164,7 +140,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_ENABLE_WQ`.
   {
-    code: 6, name: 'ENABLE_WQ', operand: 'WQ index', doc: 'Validate the WQ configuration and enable the WQ',
+    ...commandCode('ENABLE_WQ'),
     run: (d, operand) => {
       const w = d.wqs[operand];
       if (w === undefined) return CmdStatus.INVALID_WQ_INDEX;
@@ -180,7 +156,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_DISABLE_WQ`.
   {
-    code: 7, name: 'DISABLE_WQ', operand: 'WQ mask', doc: 'Stop the WQs taking work, wait for their queued descriptors, disable them',
+    ...commandCode('DISABLE_WQ'),
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
       d.beginWait('disable-wqs');
       for (const w of wqs) {
@@ -192,7 +168,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_DRAIN_WQ`.
   {
-    code: 8, name: 'DRAIN_WQ', operand: 'WQ mask', doc: 'Wait for the descriptors accepted into the WQs before the command',
+    ...commandCode('DRAIN_WQ'),
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
       d.beginWait('drain');
       for (const w of wqs) d.waitFor(w.index, w.tailSeq);
@@ -201,7 +177,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_ABORT_WQ`.
   {
-    code: 9, name: 'ABORT_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs',
+    ...commandCode('ABORT_WQ'),
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
       for (const w of wqs) w.abortAll();
       return 0;
@@ -209,7 +185,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_RESET_WQ`.
   {
-    code: 10, name: 'RESET_WQ', operand: 'WQ mask', doc: 'Abandon the queued descriptors of the WQs and disable them (configuration kept)',
+    ...commandCode('RESET_WQ'),
     run: (d, operand) => onMaskedWqs(d, operand, (wqs) => {
       for (const w of wqs) {
         w.abortAll();
@@ -220,7 +196,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_DRAIN_PASID`.
   {
-    code: 11, name: 'DRAIN_PASID', operand: 'PASID', doc: 'Wait for the queued descriptors with the PASID (dedicated WQs programmed with it: all of theirs)',
+    ...commandCode('DRAIN_PASID'),
     run: (d, operand) => {
       d.beginWait('drain');
       for (const w of enabledWqs(d)) {
@@ -236,7 +212,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_ABORT_PASID`.
   {
-    code: 12, name: 'ABORT_PASID', operand: 'PASID', doc: 'Abandon the queued descriptors with the PASID, leaving other PASIDs\' work queued',
+    ...commandCode('ABORT_PASID'),
     run: (d, operand) => {
       for (const w of enabledWqs(d)) {
         if (!w.dedicated) w.abortPasid(operand);
@@ -247,7 +223,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_REQUEST_INT_HANDLE`.
   {
-    code: 13, name: 'REQUEST_INT_HANDLE', operand: '[15:0] MSI-X vector or IMS entry, [16] IMS', doc: 'Allocate an interrupt handle; CMDSTS.result = the handle',
+    ...commandCode('REQUEST_INT_HANDLE'),
     run: (d, operand) => {
       const h = d.irq.requestHandle(operand & 0xffff, (operand & INT_HANDLE_IMS) !== 0);
       return h < 0 ? -h : h << 8;
@@ -255,7 +231,7 @@ const TABLE = [
   },
   // Linux `IDXD_CMD_RELEASE_INT_HANDLE`.
   {
-    code: 14, name: 'RELEASE_INT_HANDLE', operand: '[15:0] handle, [16] IMS', doc: 'Free an interrupt handle',
+    ...commandCode('RELEASE_INT_HANDLE'),
     run: (d, operand) => (d.irq.releaseHandle(operand & 0xffff, (operand & INT_HANDLE_IMS) !== 0) ? 0 : CmdStatus.INVALID_HANDLE),
   },
 ] as const satisfies readonly CommandDef[];
@@ -269,10 +245,3 @@ export const COMMAND_BY_CODE: readonly (CommandDef | undefined)[] = (() => {
   for (const c of COMMANDS) t[c.code] = c;
   return t;
 })();
-
-type CommandName = (typeof TABLE)[number]['name'];
-
-/** Command codes by name (`Command.ENABLE_WQ === 6`). */
-export const Command = Object.freeze(Object.fromEntries(COMMANDS.map((c) => [c.name, c.code]))) as {
-  readonly [N in CommandName]: Extract<(typeof TABLE)[number], { name: N }>['code'];
-};

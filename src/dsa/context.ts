@@ -128,4 +128,12 @@ export class ExecContext {
   faults: PageRequestHandler | null = null;
   /** Destination-readback hook, or null. */
   readback: ReadbackHook | null = null;
+  /**
+   * Set while a descriptor runs with this context when a callback it made (an interrupt, a software
+   * error, a page request, a readback) abandoned it — an abort, a WQ disable or a reset covering it:
+   * the engine stops it at its next check (between batch elements, after every call out), so nothing
+   * more of it is read, written, raised or reported once that call returns. Cleared by the device
+   * around each run.
+   */
+  cancelled = false;
 }

@@ -15,7 +15,7 @@ import { CmdStatus } from './cmdsts.js';
 import { Command, COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, DeviceState, type WaitKind } from './commands.js';
 import type { GroupMap, PciState } from './config-check.js';
 import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
-import { DescriptorEngine } from './engine.js';
+import { CANCELLED, DescriptorEngine } from './engine.js';
 import { type InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 import { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 import { descOpcodeAt } from './descriptor.js';
@@ -190,7 +190,13 @@ export class DsaDevice {
     // One spare slot per ring: engines execute in place (see WorkQueue).
     const ringBytes = (profile.totalWqSize + 1) * PORTAL_SLOT;
     this.bytes = new Uint8Array(profile.wqs * ringBytes);
-    const host: WqHost = { dropped: (wq, src, off) => this.dropped(wq, src, off), kick: () => this.kick() };
+    const host: WqHost = {
+      dropped: (wq, src, off) => this.dropped(wq, src, off),
+      kick: () => this.kick(),
+      cancel: (wq) => {
+        (this.contexts[wq.index] as ExecContext).cancelled = true;
+      },
+    };
     this.wqs = Array.from({ length: profile.wqs }, (_, q) =>
       new WorkQueue(q, this.bytes, q * ringBytes, profile.totalWqSize, host));
     const portals: Portal[] = [];
@@ -395,6 +401,43 @@ export class DsaDevice {
     return out.map(({ bytes, flags }) => ({ bytes, flags }));
   }
 
+  /**
+   * Abandons, without a command, every descriptor of WQ `wq` — or only those with effective PASID
+   * `pasid` — that can still run: queued, in flight (waiting for memory reached only by messages, or
+   * for their write-back), and the one executing now when this is called from one of its callbacks
+   * (it stops at its next check). No record, no interrupt, nothing more written, as after Abort WQ /
+   * Abort PASID; a waiting command is re-evaluated. What the host driver does when the device cannot
+   * take a command (another is active, or one timed out). Returns how many were abandoned. Throws
+   * `RangeError` for a WQ index out of range.
+   */
+  discard(wq: number, pasid?: number): number {
+    const w = this.wqs[wq];
+    if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
+    const running = w.running >= 0 && (pasid === undefined || w.running === pasid) ? 1 : 0;
+    const n = (pasid === undefined ? w.occupancy : w.occupancyOf(pasid)) + running;
+    if (pasid === undefined) w.abortAll();
+    else w.abortPasid(pasid);
+    if (this.waitKind !== WAIT_NONE) this.checkWait();
+    return n;
+  }
+
+  /**
+   * Stops the descriptor with effective PASID `pasid` executing now on WQ `wq` (this is a callback it
+   * made): it is abandoned at its next check — nothing more read, written, raised or reported — and
+   * its entry freed; queued ones stay. Returns whether one was stopped. What a detach of its address
+   * space does (it cannot go on without it). Throws `RangeError` for a WQ index out of range.
+   */
+  stopExecuting(wq: number, pasid: number): boolean {
+    const w = this.wqs[wq];
+    if (w === undefined) throw new RangeError(`WQ ${wq} does not exist`);
+    return w.cancelRunning(pasid);
+  }
+
+  /** True while a descriptor with effective PASID `pasid` taken from WQ `wq` is executing (a callback it made is running). */
+  executing(wq: number, pasid: number): boolean {
+    return this.wqs[wq]?.running === pasid;
+  }
+
   /** Descriptors in flight that wait for something outside the device (fetches, write-back acknowledgements). */
   get waiting(): number {
     let n = 0;
@@ -513,8 +556,13 @@ export class DsaDevice {
     ctx.pasid = pasid;
     ctx.priv = (flags & SLOT_PRIV) !== 0;
     ctx.ims = (flags & SLOT_IMS) !== 0;
-    engine.execute(this.bytes, at, ctx);
-    if (engine.held !== null) this.hold(engine.takeHeld() as InFlightDescriptor, engine, wq, head, at, pasid, flags);
+    // While it runs, an abort, disable or reset from one of its callbacks reaches it (WorkQueue.running).
+    ctx.cancelled = false;
+    wq.running = pasid;
+    const st = engine.execute(this.bytes, at, ctx);
+    wq.running = -1;
+    ctx.cancelled = false;
+    if (st !== CANCELLED && engine.held !== null) this.hold(engine.takeHeld() as InFlightDescriptor, engine, wq, head, at, pasid, flags);
   }
 
   // ---------------------------------------------------------------- descriptors in flight
@@ -555,15 +603,21 @@ export class DsaDevice {
     ctx.pasid = d.pasid;
     ctx.priv = (d.flags & SLOT_PRIV) !== 0;
     ctx.ims = (d.flags & SLOT_IMS) !== 0;
+    ctx.cancelled = false;
+    wq.running = d.pasid;
     try {
       engine.resume(d, ctx);
     } catch (e) {
       // An embedder callback threw out of the attempt: the descriptor is lost, as one run from the
       // ring would be (its WQ entry is freed so occupancy and waits stay true).
+      wq.running = -1;
+      ctx.cancelled = false;
       engine.takeHeld();
-      this.completed(d, wq);
+      if (d.owner === this.inFlight) this.completed(d, wq);
       throw e;
     }
+    wq.running = -1;
+    ctx.cancelled = false;
     const held = engine.takeHeld();
     if (d.owner !== this.inFlight) {
       // Abandoned by a callback of its own attempt (an abort from a page-request service): already gone.

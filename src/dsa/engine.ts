@@ -11,7 +11,7 @@ import { type ExecContext, SoftwareError } from './context.js';
 import { DESC_SIZE, Desc } from './descriptor.js';
 import { Flag, OpFlag } from './flags.js';
 import { copyBytes, type DmaRun, DmaSession } from '../memory/index.js';
-import { FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, translateRaw } from './frame.js';
+import { CANCEL, FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, translateRaw } from './frame.js';
 import { OP_HANDLERS, type OpHandler } from './handlers.js';
 import { InFlightDescriptor, InFlightState } from './in-flight.js';
 import { compileMemmoveLane, MemmoveLane } from './lane.js';
@@ -47,6 +47,18 @@ export interface EngineOptions {
  * by messages (see {@link DescriptorEngine.takeHeld}). Not a status byte (those are 0–255).
  */
 export const PARKED = -1;
+
+/**
+ * What {@link DescriptorEngine.execute} / {@link DescriptorEngine.resume} return for a descriptor that
+ * a callback it made abandoned (`ExecContext.cancelled`): it stopped there, with nothing more read,
+ * written, raised or reported. Not a status byte.
+ */
+export const CANCELLED = -2;
+
+/** Stops the running descriptor when a callback it just made abandoned it. */
+function checkCancelled(ctx: ExecContext): void {
+  if (ctx.cancelled === true) throw CANCEL;
+}
 
 /**
  * Executes descriptors against an `ExecContext`. One engine = one DSA engine; not re-entrant.
@@ -142,7 +154,8 @@ export class DescriptorEngine {
    * Executes the descriptor at `desc[offset, offset + 64)` for the submission described by `ctx`.
    * Returns the status byte (code in bits 5:0, R/W in bit 7): the one written to the CR, or, when
    * no CR was written, the one the CR would have carried (also the SWERROR code for 0x1A, 0x1B,
-   * 0x1D) — or {@link PARKED} when it waits for memory reached only by messages (see {@link held}).
+   * 0x1D) — or {@link PARKED} when it waits for memory reached only by messages (see {@link held}),
+   * or {@link CANCELLED} when a callback it made abandoned it.
    * Throws `RangeError` only if fewer than 64 bytes are available (host misuse).
    */
   execute(desc: Uint8Array, offset: number, ctx: ExecContext): number {
@@ -212,6 +225,12 @@ export class DescriptorEngine {
     this.elementRunning = false;
     s.tx = null;
     s.pending = false;
+    if (e === CANCEL) {
+      // Abandoned by a callback of its own: nothing of the attempt is committed or delivered.
+      if (tx !== null && (tx.abandoned || tx.owner === null)) s.recycle(tx);
+      else tx?.abortAttempt();
+      return CANCELLED;
+    }
     if (e !== PARK || tx === null) {
       if (tx !== null) {
         if (tx.owner === null) s.recycle(tx);
@@ -255,8 +274,10 @@ export class DescriptorEngine {
     }
     tx.status = status;
     tx.completedWith(ctx);
+    const generation = tx.generation;
     if (tx.commit()) {
-      if (tx.owner === null) s.recycle(tx);
+      // (A callback of its delivered effects may have abandoned — and so recycled — it already.)
+      if (tx.owner === null && tx.generation === generation) s.recycle(tx);
       return status;
     }
     tx.state = InFlightState.COMMITTING;
@@ -337,7 +358,9 @@ export class DescriptorEngine {
    * same runs: translate the CR (#2), the source and the destination, one copy, the record (zeros and
    * the success status, when RCR asks for it). A translation that does not give the whole buffer
    * hands the descriptor to the ordered path at that very point ({@link laneCrFault},
-   * {@link laneWalk}); a translation that throws {@link PARK} unwinds as in the ordered path.
+   * {@link laneWalk}); a translation that throws {@link PARK} unwinds as in the ordered path. The lane
+   * calls no embedder code but the address space, so it has nothing to check for cancellation but
+   * what `complete` checks after the record.
    */
   private memmove(f: Frame, ctx: ExecContext, lane: MemmoveLane): number {
     const v = f.view;
@@ -408,6 +431,9 @@ export class DescriptorEngine {
       }
       this.crWrittenFlag = true;
     }
+    // Where `complete` checks for a descriptor abandoned by a call out (the lane made none; this
+    // finds a context that came in cancelled, as the ordered path does).
+    if (ctx.cancelled === true) throw CANCEL;
     this.laneRuns++;
     return SUCCESS;
   }
@@ -446,7 +472,9 @@ export class DescriptorEngine {
     if (f.crNum >= 0 && f.prsAvailable()) {
       for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
         f.epoch++;
-        if (!(ctx.faults as (p: number, i: number, w: boolean) => boolean)(ctx.pasid, f.crNum, true)) break;
+        const granted = (ctx.faults as (p: number, i: number, w: boolean) => boolean)(ctx.pasid, f.crNum, true);
+        checkCancelled(ctx);
+        if (!granted) break;
         if (translateRaw(ctx.space, f.crNum, 32, true, f.crRun) === 32) {
           f.crEpoch = f.epoch;
           return true;
@@ -466,7 +494,10 @@ export class DescriptorEngine {
   private complete(f: Frame, status: number): number {
     const code = status & CODE_MASK;
     const flags = f.flags;
-    if ((flags & CC2) !== 0 && (code === SUCCESS || code === SUCCESS_PRED)) this.readback(f);
+    if ((flags & CC2) !== 0 && (code === SUCCESS || code === SUCCESS_PRED)) {
+      this.readback(f);
+      checkCancelled(f.ctx);
+    }
     // isSuccessLike(code), spelled out on the constants above.
     const successLike = code === SUCCESS || code === SUCCESS_PRED || code === BATCH_FAIL;
     if ((flags & CRAV) !== 0) {
@@ -484,6 +515,8 @@ export class DescriptorEngine {
     } else if (!successLike) {
       this.report(f, status);
     }
+    // Any of the above may have called out (a record write does not; a readback or an error report may).
+    checkCancelled(f.ctx);
     if ((flags & RCI) !== 0 && (f.invalidFlags & RCI) === 0 && code !== INT_HANDLE_INVAL) this.interrupt(f);
     return status;
   }
@@ -641,7 +674,10 @@ export class DescriptorEngine {
     let failed = (f.flags & OpFlag.BATCH_ERROR) !== 0;
     let completed = 0;
     let status: number = Status.SUCCESS;
+    const ctx = f.ctx;
     for (let i = 0; i < count; i++) {
+      // The previous element's interrupt or error report may have abandoned the batch: no element more.
+      checkCancelled(ctx);
       f.faultMode = listMode;
       let k = 0;
       while (k < DESC_SIZE) {
@@ -663,6 +699,7 @@ export class DescriptorEngine {
       completed++;
       if ((st & STATUS_CODE_MASK) !== Status.SUCCESS) failed = true;
     }
+    checkCancelled(ctx);
     f.crEpoch = -1; // element hooks and sinks may have changed translations
     f.epoch++;
     f.crView.setUint32(Cr.BYTES_COMPLETED, completed, true);

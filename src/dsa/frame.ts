@@ -276,7 +276,9 @@ export class Frame {
         if (this.faultMode === REQUEST) {
           for (let round = 0; round < PAGE_REQUEST_ROUNDS; round++) {
             this.epoch++;
-            if (!(this.ctx.faults as (p: number, i: number, w: boolean) => boolean)(this.ctx.pasid, iova, write)) break;
+            const granted = (this.ctx.faults as (p: number, i: number, w: boolean) => boolean)(this.ctx.pasid, iova, write);
+            if (this.ctx.cancelled === true) throw CANCEL;
+            if (!granted) break;
             const m = translateRaw(this.ctx.space, iova, len, write, run);
             if (m > 0) return m;
           }
@@ -406,6 +408,13 @@ export class Frame {
  * the descriptor waits, as a DSA waits for a page request under block-on-fault (dsa-operations.md §6.2).
  */
 export const PARK = Object.freeze({ park: true });
+
+/**
+ * Thrown (this one preallocated object) when a callback made by the running descriptor abandoned it
+ * (`ExecContext.cancelled`): the engine unwinds it at its `execute` / `resume` boundary with nothing
+ * more of it done (`DescriptorEngine.execute` then returns `CANCELLED`).
+ */
+export const CANCEL = Object.freeze({ cancel: true });
 
 /**
  * `space.translate` guarded for the contract: clamps to 2^53, never more than `len`, 0 for a null

@@ -66,6 +66,8 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   owner: InFlightOwner | null = null;
   /** Abandoned while its attempt was running (from a callback of that attempt): the engine drops it when the attempt returns. */
   abandoned = false;
+  /** Incremented each time it is reset (returned to its pool): a holder compares it to know it is still the same descriptor. */
+  generation = 0;
   private readonly kinds: number[] = [];
   private readonly argA: number[] = [];
   private readonly argB: number[] = [];
@@ -138,7 +140,10 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     const n = this.effectCount;
     this.dropEffects();
     if (ctx === null) return;
+    const generation = this.generation;
     for (let i = 0; i < n; i++) {
+      // An effect's callback abandoned the descriptor (an abort, a disable, a reset): nothing more of it.
+      if (this.generation !== generation || this.abandoned || ctx.cancelled) return;
       const a = this.argA[i] as number;
       const b = this.argB[i] as number;
       switch (this.kinds[i]) {
@@ -169,6 +174,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   /** Forgets everything (see `DmaTransaction.reset`), effects and bookkeeping included. */
   override reset(): void {
     super.reset();
+    this.generation++;
     this.dropEffects();
     this.state = InFlightState.RUNNING;
     this.status = 0;
@@ -187,10 +193,12 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
 
   protected override committed(): void {
     const late = this.state === InFlightState.COMMITTING;
+    const generation = this.generation;
     try {
       this.deliver();
     } finally {
-      if (late) {
+      // (Unless a callback of its effects abandoned it: then it is back in its pool already.)
+      if (late && this.generation === generation) {
         const o = this.owner;
         if (o !== null) o.done(this);
         else this.session.recycle(this);

@@ -17,7 +17,9 @@ export {
   OpFlag,
   SrcDifFlag,
 } from './flags.js';
-export { hasRwBit, isStatusCode, isSuccessLike, SoftwareErrorCode, Status, STATUS_CODE_MASK, STATUS_NAMES, STATUS_WRITE } from './status.js';
+export {
+  hasRwBit, isStatusCode, isSuccessLike, SoftwareErrorCode, Status, STATUS_CODE_MASK, STATUS_NAMES, STATUS_WRITE, SubmitStatus, type SubmitStatusValue,
+} from './status.js';
 export {
   DESC_SIZE,
   Desc,
@@ -80,13 +82,19 @@ export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {
   BITREV8,
   bitReverse32,
+  CRC32C_IMPLEMENTATION,
+  CRC32C_NATIVE_MIN,
+  CRC32C_NATIVE_MIN_MSB_FIRST,
   CRC32C_POLY_REFLECTED,
   CRC32C_TABLE,
   crc32c,
+  type Crc32cImplementation,
   crc32cFinish,
   crc32cStart,
   crc32cUpdate,
+  crc32cUpdateJs,
   crc32cUpdateMsbFirst,
+  crc32cUpdateMsbFirstJs,
 } from './crc32c.js';
 export { CRC16_T10DIF_POLY, CRC16_T10DIF_TABLE, crc16T10Dif, crc16T10DifUpdate } from './crc16.js';
 export { CRC64_TABLE_HI, CRC64_TABLE_LO, crc64Finish, crc64Start, crc64Update } from './crc64.js';
@@ -102,13 +110,16 @@ export {
 } from './layout.js';
 export {
   type Access, bitMask, bits, type BlockDef, describedAs, type FieldBits, type FieldDef, fieldMask, fieldOf, type FieldPolicy, fields, type FieldsOf,
-  type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterOptions, type RegisterWindow,
+  type FieldSpec, type Lock, register, type RegisterContext, type RegisterDef, type RegisterLayout, registerLayout, type RegisterOptions, type RegisterWindow,
   resetValue, ro, rw, type SnakeCase, status, wo,
 } from './register-def.js';
 export {
   VERSION_BITS, GENCAP_BITS, WQCAP_BITS, GRPCAP_BITS, ENGCAP_BITS, OPCAP_BITS, OFFSETS_BITS, GENCFG_BITS,
   GENCTRL_BITS, GENSTS_BITS, INTCAUSE_BITS, CMD_BITS, CMDSTS_BITS, CMDCAP_BITS, SWERR_BITS, MSIX_PERM_BITS,
   GRPWQCFG_BITS, GRPENGCFG_BITS, GRPFLAGS_BITS, WQCFG_BITS, IMS_ENTRY_BITS, MSIX_ENTRY_BITS, MSIX_PBA_BITS,
+  VERSION_REG, GENCAP_REG, WQCAP_REG, GRPCAP_REG, ENGCAP_REG, OPCAP_REG, OFFSETS_REG, GENCFG_REG,
+  GENCTRL_REG, GENSTS_REG, INTCAUSE_REG, CMD_REG, CMDSTS_REG, CMDCAP_REG, SWERR_REG, MSIX_PERM_REG,
+  GRPWQCFG_REG, GRPENGCFG_REG, GRPFLAGS_REG, WQCFG_REG, IMS_ENTRY_REG, MSIX_ENTRY_REG, MSIX_PBA_REG,
 } from './register-fields.js';
 export {
   BAR0_BLOCKS, CMD, CMDCAP, CMDSTS, ENGCAP, GENCAP, GENCFG, GENCTRL, GENERAL_BLOCK, GENSTS, GRPCAP, GRPCFG_BLOCK, GRPENGCFG,
@@ -121,11 +132,11 @@ export {
 export { renderRegisterReference } from './register-doc.js';
 export { CMDSTS_CODES, CMDSTS_ERRORS, CmdStatus, type CmdStatusDef, cmdStatusInfo, describeCmdStatus } from './cmdsts.js';
 export {
-  COMMAND_BY_CODE, COMMAND_WAITS, Command, type CommandContext, type CommandDef, COMMANDS, DeviceState, INT_HANDLE_IMS,
-  type WaitKind, wqMaskOperand,
-} from './commands.js';
+  Command, type CommandCode, commandCode, COMMAND_CODES, type CommandName, DeviceState, INT_HANDLE_IMS, wqMaskOperand,
+} from './command-codes.js';
+export { COMMAND_BY_CODE, COMMAND_WAITS, type CommandContext, type CommandDef, COMMANDS, type WaitKind } from './commands.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
-export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';

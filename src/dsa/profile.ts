@@ -3,7 +3,7 @@
  * by (vidxd-device.md §2.1, dsa-operations.md §14). The default is a Sapphire Rapids DSA 1.0 with
  * the model's full-1.0 OPCAP; every item can be replaced.
  */
-import { PcieDeviceType, type PcieDeviceTypeValue } from '../pci/index.js';
+import { PcieDeviceType, type PcieDeviceTypeValue } from '../pci/spec.js';
 import { DEFAULT_OPCAP } from './caps.js';
 
 /** What a DSA device model advertises and how it is sized. */

@@ -244,6 +244,29 @@ export function register<K extends string>(
 }
 
 /**
+ * A register as a header file states it: name, offset (from the start of its block instance — BAR0
+ * for the general registers, the table entry for the others), size in bytes, one-line meaning and the
+ * layout of its fields. A register file applies its policy to its fields with {@link fields}.
+ */
+export interface RegisterLayout<L extends Readonly<Record<string, FieldBits>> = Readonly<Record<string, FieldBits>>> {
+  /** Name (upper case, as in the DSA specification). */
+  readonly name: string;
+  /** Offset from the start of the block instance, dword aligned. */
+  readonly offset: number;
+  /** Size in bytes: 4, 8, 16 or 32. */
+  readonly size: number;
+  /** One-line description. */
+  readonly doc: string;
+  /** Where each field sits. */
+  readonly bits: L;
+}
+
+/** Declares a register of the header (see {@link RegisterLayout}). */
+export function registerLayout<L extends Readonly<Record<string, FieldBits>>>(name: string, offset: number, size: number, doc: string, bits: L): RegisterLayout<L> {
+  return Object.freeze({ name, offset, size, doc, bits });
+}
+
+/**
  * `def` with another description: a table that reuses a register of another table unchanged (same
  * offset, fields, access rules and options) but says what it means there.
  */
@@ -262,11 +285,11 @@ export function bitMask(width: number): number {
 }
 
 /** The value of field `f` (≤ 32 bits) in `dword`, the register dword holding it. */
-export function fieldOf(dword: number, f: FieldDef): number {
+export function fieldOf(dword: number, f: FieldBits): number {
   return ((dword >>> (f.lo & 31)) & bitMask(f.width)) >>> 0;
 }
 
 /** Mask of field `f` (≤ 32 bits) in the register dword holding it. */
-export function fieldMask(f: FieldDef): number {
+export function fieldMask(f: FieldBits): number {
   return (bitMask(f.width) << (f.lo & 31)) >>> 0;
 }

@@ -1,15 +1,20 @@
 /**
- * Field layouts of the DSA registers (DSA spec rev 3.0 §9, Linux `drivers/dma/idxd/registers.h`,
- * dsa-operations.md §11.2): where each field sits and what it means — nothing about offsets, access
- * or reset values. Every DSA-like register file (the device model's in registers.ts, a virtual
- * device's own) applies its policy to these layouts with `fields(layout, policy)`.
+ * The DSA registers as a header file (DSA spec rev 3.0 §9, Linux `drivers/dma/idxd/registers.h`,
+ * dsa-operations.md §11.2): each register's name, offset (in BAR0, or in its table entry), size and
+ * meaning (`*_REG`), and where each of its fields sits and what it means (`*_BITS`) — nothing about
+ * access, reset values or locks. Every DSA-like register file (the device model's in registers.ts, a
+ * virtual device's own) applies its policy to these layouts with `fields(layout, policy)`; a driver
+ * reads and writes the registers through them.
  */
-import { bits } from './register-def.js';
+import { bits, registerLayout } from './register-def.js';
 
 /** VERSION (Linux `IDXD_VER_OFFSET`; 0x100 is `DEVICE_VERSION_1`). */
 export const VERSION_BITS = {
   version: bits(0, 32, 'Version (0x100 = DSA 1.0)'),
 } as const;
+
+/** VERSION: offset 0x00, 4 bytes. */
+export const VERSION_REG = registerLayout('VERSION', 0x00, 4, 'Device version', VERSION_BITS);
 
 /** GENCAP (Linux `union gen_cap_reg`; its 2.0 fields `evl_support` and `batch_continuation` are not in the model's 1.0 layout). */
 export const GENCAP_BITS = {
@@ -27,6 +32,9 @@ export const GENCAP_BITS = {
   high: bits(32, 32, 'Bits 63:32 (raw; 1.0 "max descriptors per engine")'),
 } as const;
 
+/** GENCAP: offset 0x10, 8 bytes. */
+export const GENCAP_REG = registerLayout('GENCAP', 0x10, 8, 'General capabilities', GENCAP_BITS);
+
 /** WQCAP (Linux `union wq_cap_reg`). */
 export const WQCAP_BITS = {
   totalWqSize: bits(0, 16, 'Total WQ entries shared by all WQs'),
@@ -42,6 +50,9 @@ export const WQCAP_BITS = {
   wqPrsSupport: bits(55, 1, 'Per-WQ PRS disable supported'),
 } as const;
 
+/** WQCAP: offset 0x20, 8 bytes. */
+export const WQCAP_REG = registerLayout('WQCAP', 0x20, 8, 'Work-queue capabilities', WQCAP_BITS);
+
 /** GRPCAP (Linux `union group_cap_reg`; its 2.0 `progress_limit` is not in the model's 1.0 layout). */
 export const GRPCAP_BITS = {
   numGroups: bits(0, 8, 'Number of groups'),
@@ -50,15 +61,24 @@ export const GRPCAP_BITS = {
   rdbufLimit: bits(17, 1, 'Global read-buffer limit supported'),
 } as const;
 
+/** GRPCAP: offset 0x30, 8 bytes. */
+export const GRPCAP_REG = registerLayout('GRPCAP', 0x30, 8, 'Group capabilities', GRPCAP_BITS);
+
 /** ENGCAP (Linux `union engine_cap_reg`). */
 export const ENGCAP_BITS = {
   numEngines: bits(0, 8, 'Number of engines'),
 } as const;
 
+/** ENGCAP: offset 0x38, 8 bytes. */
+export const ENGCAP_REG = registerLayout('ENGCAP', 0x38, 8, 'Engine capabilities', ENGCAP_BITS);
+
 /** OPCAP (256 bits; Linux `struct opcap`). */
 export const OPCAP_BITS = {
   ops: bits(0, 256, 'Bit n = opcode n supported'),
 } as const;
+
+/** OPCAP: offset 0x40, 32 bytes. */
+export const OPCAP_REG = registerLayout('OPCAP', 0x40, 32, 'Operation capabilities', OPCAP_BITS);
 
 /** OFFSETS (128 bits, units of 0x100 bytes; Linux `union offsets_reg`). */
 export const OFFSETS_BITS = {
@@ -69,11 +89,17 @@ export const OFFSETS_BITS = {
   perfmon: bits(64, 16, 'Performance monitor (0: none)'),
 } as const;
 
+/** OFFSETS: offset 0x60, 16 bytes. */
+export const OFFSETS_REG = registerLayout('OFFSETS', 0x60, 16, 'Table offsets (× 0x100)', OFFSETS_BITS);
+
 /** GENCFG (Linux `union gencfg_reg`; its 2.0 `evl_en` is not in the model's 1.0 layout). */
 export const GENCFG_BITS = {
   rdbufLimit: bits(0, 8, 'Global read-buffer limit'),
   userIntEn: bits(12, 1, 'Completion interrupts allowed for user-mode (Priv 0) descriptors on PASID WQs'),
 } as const;
+
+/** GENCFG: offset 0x80, 4 bytes. */
+export const GENCFG_REG = registerLayout('GENCFG', 0x80, 4, 'General configuration', GENCFG_BITS);
 
 /** GENCTRL (Linux `union genctrl_reg`; its 2.0 `evl_int_en` is not in the model's 1.0 layout). */
 export const GENCTRL_BITS = {
@@ -81,11 +107,17 @@ export const GENCTRL_BITS = {
   haltIntEn: bits(1, 1, 'Interrupt (vector 0) on entering Halt'),
 } as const;
 
+/** GENCTRL: offset 0x88, 4 bytes. */
+export const GENCTRL_REG = registerLayout('GENCTRL', 0x88, 4, 'General control', GENCTRL_BITS);
+
 /** GENSTS (Linux `union gensts_reg`). */
 export const GENSTS_BITS = {
   state: bits(0, 2, '0 Disabled, 1 Enabled, 2 Drain (disabling), 3 Halt (Linux `enum idxd_device_status_state`)'),
   resetType: bits(2, 2, 'Reset needed to leave Halt: 0 software, 1 FLR, 2 warm, 3 cold (Linux `enum idxd_device_reset_type`)'),
 } as const;
+
+/** GENSTS: offset 0x90, 4 bytes. */
+export const GENSTS_REG = registerLayout('GENSTS', 0x90, 4, 'General status', GENSTS_BITS);
 
 /** INTCAUSE (Linux `IDXD_INTC_*`; its bit 5, `IDXD_INTC_EVL`, belongs to the 2.0 event log the model does not implement). */
 export const INTCAUSE_BITS = {
@@ -97,12 +129,18 @@ export const INTCAUSE_BITS = {
   handlesRevoked: bits(31, 1, 'Interrupt handles revoked (Linux `IDXD_INTC_INT_HANDLE_REVOKED`)'),
 } as const;
 
+/** INTCAUSE: offset 0x98, 4 bytes. */
+export const INTCAUSE_REG = registerLayout('INTCAUSE', 0x98, 4, 'Interrupt cause (vector 0)', INTCAUSE_BITS);
+
 /** CMD (Linux `union idxd_command_reg`). */
 export const CMD_BITS = {
   operand: bits(0, 20, 'Operand'),
   cmd: bits(20, 5, 'Command code'),
   intReq: bits(31, 1, 'Request a completion interrupt'),
 } as const;
+
+/** CMD: offset 0xA0, 4 bytes. */
+export const CMD_REG = registerLayout('CMD', 0xa0, 4, 'Command (a 4-byte write starts the command)', CMD_BITS);
 
 /** CMDSTS (Linux `union cmdsts_reg`). */
 export const CMDSTS_BITS = {
@@ -111,10 +149,16 @@ export const CMDSTS_BITS = {
   active: bits(31, 1, 'A command is executing (Linux `IDXD_CMDSTS_ACTIVE`)'),
 } as const;
 
+/** CMDSTS: offset 0xA8, 4 bytes. */
+export const CMDSTS_REG = registerLayout('CMDSTS', 0xa8, 4, 'Command status', CMDSTS_BITS);
+
 /** CMDCAP (Linux `IDXD_CMDCAP_OFFSET`). */
 export const CMDCAP_BITS = {
   commands: bits(0, 32, 'Bit n = command n implemented'),
 } as const;
+
+/** CMDCAP: offset 0xB0, 4 bytes. */
+export const CMDCAP_REG = registerLayout('CMDCAP', 0xb0, 4, 'Command capabilities', CMDCAP_BITS);
 
 /** SWERR (256 bits; Linux `union sw_err_reg`). */
 export const SWERR_BITS = {
@@ -135,6 +179,9 @@ export const SWERR_BITS = {
   faultAddr: bits(128, 64, 'Faulting address'),
 } as const;
 
+/** SWERR: offset 0xC0, 32 bytes. */
+export const SWERR_REG = registerLayout('SWERR', 0xc0, 32, 'Software error', SWERR_BITS);
+
 /** MSIX_PERM entry (64 bits; Linux `union msix_perm` in the low dword). */
 export const MSIX_PERM_BITS = {
   ignore: bits(2, 1, 'Completion interrupts to this vector are dropped'),
@@ -142,15 +189,24 @@ export const MSIX_PERM_BITS = {
   pasid: bits(12, 20, 'PASID allowed to use the vector'),
 } as const;
 
+/** MSIX_PERM: offset 0x00 in its table entry, 8 bytes. */
+export const MSIX_PERM_REG = registerLayout('MSIX_PERM', 0x00, 8, 'MSI-X permission of one vector', MSIX_PERM_BITS);
+
 /** GRPWQCFG (256 bits). */
 export const GRPWQCFG_BITS = {
   wqs: bits(0, 256, 'Bit n = WQ n belongs to the group'),
 } as const;
 
+/** GRPWQCFG: offset 0x00 in its table entry, 32 bytes. */
+export const GRPWQCFG_REG = registerLayout('GRPWQCFG', 0x00, 32, 'WQs of the group', GRPWQCFG_BITS);
+
 /** GRPENGCFG (64 bits). */
 export const GRPENGCFG_BITS = {
   engines: bits(0, 64, 'Bit n = engine n belongs to the group'),
 } as const;
+
+/** GRPENGCFG: offset 0x20 in its table entry, 8 bytes. */
+export const GRPENGCFG_REG = registerLayout('GRPENGCFG', 0x20, 8, 'Engines of the group', GRPENGCFG_BITS);
 
 /** GRPFLAGS (64 bits; Linux `union group_flags`). */
 export const GRPFLAGS_BITS = {
@@ -160,6 +216,9 @@ export const GRPFLAGS_BITS = {
   rdbufsReserved: bits(8, 8, 'Read buffers reserved for the group'),
   rdbufsAllowed: bits(20, 8, 'Read buffers the group may use'),
 } as const;
+
+/** GRPFLAGS: offset 0x28 in its table entry, 8 bytes. */
+export const GRPFLAGS_REG = registerLayout('GRPFLAGS', 0x28, 8, 'Group flags', GRPFLAGS_BITS);
 
 /** WQCFG entry (256 bits; Linux `union wqcfg`, bytes 0–31). */
 export const WQCFG_BITS = {
@@ -180,6 +239,9 @@ export const WQCFG_BITS = {
   wqState: bits(222, 2, '0 disabled, 1 enabled'),
 } as const;
 
+/** WQCFG: offset 0x00 in its table entry, 32 bytes. */
+export const WQCFG_REG = registerLayout('WQCFG', 0x00, 32, 'Work-queue configuration', WQCFG_BITS);
+
 /** Interrupt-handle (IMS) entry (128 bits): address, data, control. */
 export const IMS_ENTRY_BITS = {
   addrLo: bits(0, 32, 'Message address, low dword'),
@@ -192,6 +254,9 @@ export const IMS_ENTRY_BITS = {
   pasid: bits(108, 20, 'PASID allowed to use the entry'),
 } as const;
 
+/** IMS_ENTRY: offset 0x00 in its table entry, 16 bytes. */
+export const IMS_ENTRY_REG = registerLayout('IMS_ENTRY', 0x00, 16, 'Interrupt-handle (IMS) entry', IMS_ENTRY_BITS);
+
 /** MSI-X table entry (128 bits, PCI). */
 export const MSIX_ENTRY_BITS = {
   addrLo: bits(2, 30, 'Message address [31:2]'),
@@ -200,7 +265,13 @@ export const MSIX_ENTRY_BITS = {
   mask: bits(96, 1, 'Vector masked'),
 } as const;
 
+/** MSIX_ENTRY: offset 0x00 in its table entry, 16 bytes. */
+export const MSIX_ENTRY_REG = registerLayout('MSIX_ENTRY', 0x00, 16, 'MSI-X table entry', MSIX_ENTRY_BITS);
+
 /** MSI-X pending-bit array qword. */
 export const MSIX_PBA_BITS = {
   pending: bits(0, 64, 'Bit n = vector n pending'),
 } as const;
+
+/** MSIX_PBA: offset 0x00 in its table entry, 8 bytes. */
+export const MSIX_PBA_REG = registerLayout('MSIX_PBA', 0x00, 8, 'MSI-X pending bits', MSIX_PBA_BITS);

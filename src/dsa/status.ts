@@ -110,3 +110,21 @@ export function isSuccessLike(code: number): boolean {
 export function hasRwBit(code: number): boolean {
   return code === 0x03 || code === 0x04 || code === 0x06 || code === 0x1a || code === 0x1f;
 }
+
+/**
+ * What a portal submission came to (dsa-operations.md §9.2–§9.3): the answer of a MOVDIR64B or
+ * ENQCMD(S) write to a portal.
+ */
+export const SubmitStatus = {
+  /** The descriptor was queued. */
+  ACCEPTED: 0,
+  /** ENQCMD/ENQCMDS not accepted (full, limited portal at threshold, or the WQ cannot take it); nothing queued. */
+  RETRY: 1,
+  /** MOVDIR64B to a full dedicated WQ: dropped and SWERR 0x53 logged. */
+  DROPPED: 2,
+  /** The write was ignored (disabled WQ, wrong kind of write, bad portal). */
+  IGNORED: 3,
+} as const;
+
+/** One of the {@link SubmitStatus} values. */
+export type SubmitStatusValue = (typeof SubmitStatus)[keyof typeof SubmitStatus];

@@ -4,21 +4,10 @@
  * bytes into a preallocated slot and allocates nothing.
  */
 import { PORTAL_SLOT } from './layout.js';
+import { SubmitStatus, type SubmitStatusValue } from './status.js';
 
-/** What a portal submission came to. */
-export const SubmitStatus = {
-  /** The descriptor was queued. */
-  ACCEPTED: 0,
-  /** ENQCMD/ENQCMDS not accepted (full, limited portal at threshold, or the WQ cannot take it); nothing queued. */
-  RETRY: 1,
-  /** MOVDIR64B to a full dedicated WQ: dropped and SWERR 0x53 logged. */
-  DROPPED: 2,
-  /** The write was ignored (disabled WQ, wrong kind of write, bad portal). */
-  IGNORED: 3,
-} as const;
-
-/** One of the {@link SubmitStatus} values. */
-export type SubmitStatusValue = (typeof SubmitStatus)[keyof typeof SubmitStatus];
+// The submission outcomes live with the other status codes (status.ts); re-exported for the model's importers.
+export { SubmitStatus, type SubmitStatusValue } from './status.js';
 
 /** Slot flag: the descriptor's effective Priv. */
 export const SLOT_PRIV = 1;
@@ -51,6 +40,8 @@ export interface WqHost {
   dropped(wq: WorkQueue, src: Uint8Array, off: number): void;
   /** Work was queued: the device may run it (automatic mode). */
   kick(): void;
+  /** The descriptor taken from `wq` and executing now was abandoned (from a callback it made): stop it. */
+  cancel(wq: WorkQueue): void;
 }
 
 /** The configuration a WQ runs with, latched by Enable WQ. */
@@ -101,6 +92,11 @@ export class WorkQueue {
   enabled = false;
   /** Takes submissions (enabled, device Enabled, not being disabled). */
   accepting = false;
+  /**
+   * Effective PASID of the descriptor taken from this WQ and executing now (-1: none). It has left the
+   * ring, so abort, disable and reset reach it through this: it is stopped (see `WqHost.cancel`).
+   */
+  running = -1;
   /** Latched: dedicated mode. */
   dedicated = false;
   /** Latched: size. */
@@ -207,6 +203,7 @@ export class WorkQueue {
     this.accepting = false;
     this.count = 0;
     this.abandonHeld(-1);
+    this.cancelRunning(-1);
     // Forget the last submitter's buffer: a disabled WQ must not keep a guest's memory alive.
     this.lastSrc = null;
     this.lastWords = null;
@@ -360,15 +357,25 @@ export class WorkQueue {
     }
   }
 
-  /** Abandons every queued and in-flight entry (no record, no interrupt). */
+  /** Stops the executing descriptor if it has PASID `pasid` (-1: whatever its PASID); true when one was stopped. */
+  cancelRunning(pasid: number): boolean {
+    if (this.running < 0 || (pasid >= 0 && this.running !== pasid)) return false;
+    this.running = -1;
+    this.host.cancel(this);
+    return true;
+  }
+
+  /** Abandons every queued, in-flight and executing entry (no record, no interrupt). */
   abortAll(): void {
     this.count = 0;
     this.abandonHeld(-1);
+    this.cancelRunning(-1);
   }
 
-  /** Abandons the queued and in-flight entries with effective PASID `pasid`, keeping the others in order. */
+  /** Abandons the queued, in-flight and executing entries with effective PASID `pasid`, keeping the others in order. */
   abortPasid(pasid: number): void {
     this.abandonHeld(pasid);
+    this.cancelRunning(pasid);
     let kept = 0;
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);

@@ -3,9 +3,16 @@
  * them): PCI enables, MSI-X, the error interrupts, WQCFG's PASID fields, the commands, the interrupt
  * handles and the portal mapping. Each function is one step, in the order the driver runs them.
  */
+import { Command } from '../dsa/command-codes.js';
+import { MSIX_PERM_SIZE, PORTAL_PAGE } from '../dsa/layout.js';
+import { fieldMask, fieldOf } from '../dsa/register-def.js';
 import {
-  CMD, CMDSTS, Command, fieldMask, fieldOf, GENCFG, GENCTRL, GENSTS, GRPENGCFG, GRPWQCFG, MSIX_PERM, MSIX_PERM_SIZE, PORTAL_PAGE, WQCFG,
-} from '../dsa/index.js';
+  CMD_REG, CMDSTS_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPENGCFG_REG, GRPWQCFG_REG, MSIX_PERM_REG, WQCFG_REG,
+} from '../dsa/register-fields.js';
+import {
+  AtsControl, AtsReg, Command as PciCommand, Header, MSIX_ENTRY_SIZE, MSIX_VECTOR_CONTROL, MsixControl, MsixReg, PasidControl, PasidReg,
+  PcieDeviceCapability, PcieDeviceControl, PcieReg, PriControl, PriReg,
+} from '../pci/spec.js';
 import {
   type IrqTrigger, regionOffset, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
   VFIO_PCI_MSIX_IRQ_INDEX, VFIO_REGION_INFO_CAP_SPARSE_MMAP,
@@ -15,7 +22,6 @@ import { IdxdGuestError } from './errors.js';
 import { dwordOf, withField } from './fields.js';
 import { type DeviceIo, PORTAL_REGION } from './io.js';
 import type { PciProbe } from './pci-probe.js';
-import { PciAts, PciCommand, PciExp, PciHeader, PciMsix, PciPasid, PciPri } from './pci-regs.js';
 
 /** What a mapped portal page is used through: MOVDIR64B/ENQCMD of 64 bytes at `offset` of `bytes`, answering the dsa layer's `SubmitStatus`. */
 export interface PortalLike {
@@ -25,8 +31,8 @@ export interface PortalLike {
 
 /** Memory decode and bus mastering on, INTx off (completions are MSI-X). */
 export function enablePci(io: DeviceIo): void {
-  const cmd = io.cfg(PciHeader.COMMAND, 2);
-  io.setCfg(PciHeader.COMMAND, 2, cmd | PciCommand.MEMORY | PciCommand.BUS_MASTER | PciCommand.INTX_DISABLE);
+  const cmd = io.cfg(Header.COMMAND, 2);
+  io.setCfg(Header.COMMAND, 2, cmd | PciCommand.MEMORY | PciCommand.BUS_MASTER | PciCommand.INTX_DISABLE);
 }
 
 /**
@@ -39,9 +45,9 @@ export function enablePasid(io: DeviceIo, pci: PciProbe, pasid: number): void {
     throw new IdxdGuestError('argument', `PASID ${pasid} does not fit the device's ${pci.pasid.maxWidth}-bit PASID width`);
   }
   if (pci.ats < 0 || pci.pri < 0) throw new IdxdGuestError('probe', 'PASID use needs the ATS and PRI capabilities, which the device lacks');
-  io.setCfg(pci.pasid.offset + PciPasid.CONTROL, 2, PciPasid.ENABLE);
-  io.setCfg(pci.ats + PciAts.CONTROL, 2, PciAts.ENABLE);
-  io.setCfg(pci.pri + PciPri.CONTROL, 2, PciPri.ENABLE);
+  io.setCfg(pci.pasid.offset + PasidReg.CONTROL, 2, PasidControl.ENABLE);
+  io.setCfg(pci.ats + AtsReg.CONTROL, 2, AtsControl.ENABLE);
+  io.setCfg(pci.pri + PriReg.CONTROL, 2, PriControl.ENABLE);
 }
 
 /** Installs `triggers` on MSI-X vectors 0..n−1 with SET_IRQS (DATA_EVENTFD | ACTION_TRIGGER). */
@@ -62,10 +68,10 @@ export function removeTriggers(io: DeviceIo): void {
 export function enableMsix(io: DeviceIo, pci: PciProbe): void {
   const m = pci.msix;
   if (m === null) throw new IdxdGuestError('probe', 'the device has no MSI-X capability');
-  const control = io.cfg(m.offset + PciMsix.CONTROL, 2);
-  io.setCfg(m.offset + PciMsix.CONTROL, 2, (control | PciMsix.ENABLE) & ~PciMsix.FUNCTION_MASK);
+  const control = io.cfg(m.offset + MsixReg.CONTROL, 2);
+  io.setCfg(m.offset + MsixReg.CONTROL, 2, (control | MsixControl.ENABLE) & ~MsixControl.FUNCTION_MASK);
   for (let v = 0; v < m.vectors; v++) {
-    const at = m.tableOffset + v * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CONTROL;
+    const at = m.tableOffset + v * MSIX_ENTRY_SIZE + MSIX_VECTOR_CONTROL;
     io.regionW32(m.tableBar, at, 0);
   }
 }
@@ -74,7 +80,7 @@ export function enableMsix(io: DeviceIo, pci: PciProbe): void {
 export function disableMsix(io: DeviceIo, pci: PciProbe): void {
   const m = pci.msix;
   if (m === null) return;
-  io.setCfg(m.offset + PciMsix.CONTROL, 2, io.cfg(m.offset + PciMsix.CONTROL, 2) & ~PciMsix.ENABLE);
+  io.setCfg(m.offset + MsixReg.CONTROL, 2, io.cfg(m.offset + MsixReg.CONTROL, 2) & ~MsixControl.ENABLE);
 }
 
 /**
@@ -107,11 +113,11 @@ export function plannedWq(caps: DsaCaps): WqInfo {
  */
 export function configureWq(io: DeviceIo, caps: DsaCaps, wq: WqInfo): void {
   const g = caps.offsets.grpcfg; // group 0
-  for (let d = 0; d < GRPWQCFG.size / 4; d++) io.w32(g + GRPWQCFG.offset + 4 * d, d === 0 ? 1 : 0);
+  for (let d = 0; d < GRPWQCFG_REG.size / 4; d++) io.w32(g + GRPWQCFG_REG.offset + 4 * d, d === 0 ? 1 : 0);
   const e = caps.engines;
-  io.w32(g + GRPENGCFG.offset, e >= 32 ? 0xffffffff : (2 ** e - 1) >>> 0);
-  io.w32(g + GRPENGCFG.offset + 4, e > 32 ? (2 ** Math.min(e - 32, 32) - 1) >>> 0 : 0);
-  const f = WQCFG.fields;
+  io.w32(g + GRPENGCFG_REG.offset, e >= 32 ? 0xffffffff : (2 ** e - 1) >>> 0);
+  io.w32(g + GRPENGCFG_REG.offset + 4, e > 32 ? (2 ** Math.min(e - 32, 32) - 1) >>> 0 : 0);
+  const f = WQCFG_REG.bits;
   io.w32(wq.offset + dwordOf(f.wqSize), withField(0, f.wqSize, wq.size));
   io.w32(wq.offset + dwordOf(f.wqThresh), withField(0, f.wqThresh, wq.threshold));
   let dw2 = withField(0, f.mode, wq.dedicated ? 1 : 0);
@@ -123,7 +129,7 @@ export function configureWq(io: DeviceIo, caps: DsaCaps, wq: WqInfo): void {
 
 /** The device advertises function-level reset (PCIe DevCap bit 28). */
 export function canFlr(io: DeviceIo, pci: PciProbe): boolean {
-  return pci.pcie >= 0 && (io.cfg(pci.pcie + PciExp.DEVCAP, 4) & PciExp.DEVCAP_FLR) !== 0;
+  return pci.pcie >= 0 && (io.cfg(pci.pcie + PcieReg.DEVICE_CAPABILITIES, 4) & PcieDeviceCapability.FLR) !== 0;
 }
 
 /**
@@ -131,13 +137,13 @@ export function canFlr(io: DeviceIo, pci: PciProbe): boolean {
  * device returns to its reset state — config space included, so the bring-up runs again after it.
  */
 export function initiateFlr(io: DeviceIo, pci: PciProbe): void {
-  const at = pci.pcie + PciExp.DEVCTL;
-  io.setCfg(at, 2, io.cfg(at, 2) | PciExp.DEVCTL_INITIATE_FLR);
+  const at = pci.pcie + PcieReg.DEVICE_CONTROL;
+  io.setCfg(at, 2, io.cfg(at, 2) | PcieDeviceControl.INITIATE_FLR);
 }
 
 /** GENCTRL: software-error and halt interrupts on vector 0. */
 export function enableErrorInterrupts(io: DeviceIo): void {
-  io.w32(GENCTRL.offset, fieldMask(GENCTRL.fields.softerrIntEn) | fieldMask(GENCTRL.fields.haltIntEn));
+  io.w32(GENCTRL_REG.offset, fieldMask(GENCTRL_REG.bits.softerrIntEn) | fieldMask(GENCTRL_REG.bits.haltIntEn));
 }
 
 /**
@@ -146,14 +152,14 @@ export function enableErrorInterrupts(io: DeviceIo): void {
  * ignores the write).
  */
 export function enableUserInterrupts(io: DeviceIo): boolean {
-  const bit = fieldMask(GENCFG.fields.userIntEn);
-  io.w32(GENCFG.offset, io.r32(GENCFG.offset) | bit);
-  return (io.r32(GENCFG.offset) & bit) !== 0;
+  const bit = fieldMask(GENCFG_REG.bits.userIntEn);
+  io.w32(GENCFG_REG.offset, io.r32(GENCFG_REG.offset) | bit);
+  return (io.r32(GENCFG_REG.offset) & bit) !== 0;
 }
 
 /** WQCFG dword 2 of `wq`: pasid, pasid_en, priv 0 (the read-only mode, bof and priority bits are written back as read). */
 export function programWqPasid(io: DeviceIo, wq: WqInfo, pasidEnabled: boolean, pasid: number): void {
-  const f = WQCFG.fields;
+  const f = WQCFG_REG.bits;
   const at = wq.offset + dwordOf(f.pasid);
   let dw = io.r32(at);
   dw = withField(dw, f.pasid, pasidEnabled ? pasid : 0);
@@ -164,7 +170,7 @@ export function programWqPasid(io: DeviceIo, wq: WqInfo, pasidEnabled: boolean, 
 
 /** MSIX_PERM of completion vectors 1..n−1: the PASID allowed to use them. */
 export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pasidEnabled: boolean, pasid: number): void {
-  const f = MSIX_PERM.fields;
+  const f = MSIX_PERM_REG.bits;
   for (let v = 1; v < vectors; v++) {
     io.w32(caps.offsets.msixPerm + v * MSIX_PERM_SIZE, withField(withField(0, f.pasidEn, pasidEnabled ? 1 : 0), f.pasid, pasidEnabled ? pasid : 0));
   }
@@ -172,17 +178,17 @@ export function programMsixPerm(io: DeviceIo, caps: DsaCaps, vectors: number, pa
 
 /** GENSTS.state (0 Disabled, 1 Enabled, 2 Drain, 3 Halt) and reset type. */
 export function deviceState(io: DeviceIo): { readonly state: number; readonly resetType: number } {
-  const dw = io.r32(GENSTS.offset);
-  return { state: fieldOf(dw, GENSTS.fields.state), resetType: fieldOf(dw, GENSTS.fields.resetType) };
+  const dw = io.r32(GENSTS_REG.offset);
+  return { state: fieldOf(dw, GENSTS_REG.bits.state), resetType: fieldOf(dw, GENSTS_REG.bits.resetType) };
 }
 
 /** Writes CMD: command `code` with `operand` (no completion interrupt: the driver polls CMDSTS). */
 export function writeCommand(io: DeviceIo, code: number, operand: number): void {
-  io.w32(CMD.offset, withField(withField(0, CMD.fields.cmd, code), CMD.fields.operand, operand));
+  io.w32(CMD_REG.offset, withField(withField(0, CMD_REG.bits.cmd, code), CMD_REG.bits.operand, operand));
 }
 
 /** CMDSTS.active. */
-export const CMDSTS_ACTIVE = fieldMask(CMDSTS.fields.active);
+export const CMDSTS_ACTIVE = fieldMask(CMDSTS_REG.bits.active);
 
 /** True when CMDCAP (or, without it, the DSA 1.0 set 1–12) has command `code`. */
 export function hasCommand(caps: DsaCaps, code: number): boolean {

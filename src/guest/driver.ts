@@ -4,7 +4,10 @@
  * encode descriptors and hand them to the runner (WQ slots, submission, completion, page-fault
  * resumption, results); commands, reset and shutdown go through CMD/CMDSTS.
  */
-import { CMDSTS, Command, DeviceState, fieldOf, PORTAL_PAGE } from '../dsa/index.js';
+import { Command, DeviceState } from '../dsa/command-codes.js';
+import { PORTAL_PAGE } from '../dsa/layout.js';
+import { fieldOf } from '../dsa/register-def.js';
+import { CMDSTS_REG } from '../dsa/register-fields.js';
 import type { EventFd } from '../vfio/index.js';
 import { runBatch } from './batch.js';
 import {
@@ -209,18 +212,18 @@ export class IdxdGuest {
 
   private async runCommand(code: number, operand: number): Promise<number> {
     writeCommand(this.io, code, operand);
-    let st = this.io.r32(CMDSTS.offset);
+    let st = this.io.r32(CMDSTS_REG.offset);
     for (let spins = 0; (st & CMDSTS_ACTIVE) !== 0; spins++) {
       if (!(await this.submitter.relax()) && spins > this.submitter.pollLimit) {
         throw new IdxdGuestError('timeout', this.submitter.hasPoll
           ? `command ${code} stayed active (CMDSTS 0x${st.toString(16)})`
           : noProgressMessage(`command ${code} stayed active (CMDSTS 0x${st.toString(16)})`, spins));
       }
-      st = this.io.r32(CMDSTS.offset);
+      st = this.io.r32(CMDSTS_REG.offset);
     }
-    const err = fieldOf(st, CMDSTS.fields.err);
+    const err = fieldOf(st, CMDSTS_REG.bits.err);
     if (err !== 0) throw new IdxdCommandError(code, err);
-    return fieldOf(st, CMDSTS.fields.result);
+    return fieldOf(st, CMDSTS_REG.bits.result);
   }
 
   /** Waits for every descriptor submitted so far to complete (DRAIN_ALL). */

@@ -1,12 +1,11 @@
 /**
  * Step 2 of bring-up: what BAR0 says (vidxd-device.md §4, §6). VERSION, GENCAP, WQCAP, GRPCAP,
  * ENGCAP, OPCAP and OFFSETS from their fixed offsets; CMDCAP when GENCAP advertises it; the WQCFG and
- * MSIX_PERM tables only where OFFSETS puts them. Field positions come from the dsa layer's register
- * definitions (the driver's header file).
+ * MSIX_PERM tables only where OFFSETS puts them. Offsets and field positions come from the dsa
+ * layer's register layouts (dsa/register-fields.ts, the driver's header file).
  */
-import {
-  CMDCAP, ENGCAP, GENCAP, GRPCAP, OFFSETS, OPCAP, TABLE_UNIT, VERSION, WQCAP, WQCFG, WQCFG_SIZE,
-} from '../dsa/index.js';
+import { TABLE_UNIT, WQCFG_SIZE } from '../dsa/layout.js';
+import { CMDCAP_REG, ENGCAP_REG, GENCAP_REG, GRPCAP_REG, OFFSETS_REG, OPCAP_REG, VERSION_REG, WQCAP_REG, WQCFG_REG } from '../dsa/register-fields.js';
 import { getField } from './fields.js';
 import type { DeviceIo } from './io.js';
 
@@ -72,15 +71,15 @@ export interface WqInfo {
 
 /** Reads the capability registers. */
 export function probeCaps(io: DeviceIo): DsaCaps {
-  const gencap = io.readDwords(GENCAP.offset, new Uint32Array(2));
-  const wqcap = io.readDwords(WQCAP.offset, new Uint32Array(2));
-  const offsets = io.readDwords(OFFSETS.offset, new Uint32Array(4));
-  const g = GENCAP.fields;
-  const w = WQCAP.fields;
-  const o = OFFSETS.fields;
+  const gencap = io.readDwords(GENCAP_REG.offset, new Uint32Array(2));
+  const wqcap = io.readDwords(WQCAP_REG.offset, new Uint32Array(2));
+  const offsets = io.readDwords(OFFSETS_REG.offset, new Uint32Array(4));
+  const g = GENCAP_REG.bits;
+  const w = WQCAP_REG.bits;
+  const o = OFFSETS_REG.bits;
   const commandCapabilities = getField(gencap, g.cmdCap) === 1;
   return {
-    version: io.r32(VERSION.offset),
+    version: io.r32(VERSION_REG.offset),
     gencap: [gencap[0] as number, gencap[1] as number],
     blockOnFault: getField(gencap, g.blockOnFault) === 1,
     overlapCopy: getField(gencap, g.overlapCopy) === 1,
@@ -92,10 +91,10 @@ export function probeCaps(io: DeviceIo): DsaCaps {
     wqs: getField(wqcap, w.numWqs),
     sharedMode: getField(wqcap, w.sharedMode) === 1,
     dedicatedMode: getField(wqcap, w.dedicatedMode) === 1,
-    groups: getField(io.readDwords(GRPCAP.offset, new Uint32Array(2)), GRPCAP.fields.numGroups),
-    engines: getField(io.readDwords(ENGCAP.offset, new Uint32Array(2)), ENGCAP.fields.numEngines),
-    opcap: io.readDwords(OPCAP.offset, new Uint32Array(8)),
-    cmdcap: commandCapabilities ? io.r32(CMDCAP.offset) : 0,
+    groups: getField(io.readDwords(GRPCAP_REG.offset, new Uint32Array(2)), GRPCAP_REG.bits.numGroups),
+    engines: getField(io.readDwords(ENGCAP_REG.offset, new Uint32Array(2)), ENGCAP_REG.bits.numEngines),
+    opcap: io.readDwords(OPCAP_REG.offset, new Uint32Array(8)),
+    cmdcap: commandCapabilities ? io.r32(CMDCAP_REG.offset) : 0,
     offsets: {
       grpcfg: getField(offsets, o.grpcfg) * TABLE_UNIT,
       wqcfg: getField(offsets, o.wqcfg) * TABLE_UNIT,
@@ -109,7 +108,7 @@ export function probeCaps(io: DeviceIo): DsaCaps {
 export function readWq(io: DeviceIo, caps: DsaCaps, wq: number): WqInfo {
   const offset = caps.offsets.wqcfg + wq * WQCFG_SIZE;
   const dw = io.readDwords(offset, new Uint32Array(8));
-  const f = WQCFG.fields;
+  const f = WQCFG_REG.bits;
   return {
     offset,
     size: getField(dw, f.wqSize),

@@ -4,7 +4,9 @@
  * add the device's own code and name (CMDSTS table, status table), so a message never says less than
  * the device did.
  */
-import { cmdStatusInfo, COMMANDS, STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/index.js';
+import { cmdStatusInfo } from '../dsa/cmdsts.js';
+import { COMMAND_CODES } from '../dsa/command-codes.js';
+import { STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/status.js';
 import { ERRNO } from '../vfio/index.js';
 import type { SoftwareErrorReport } from './swerr.js';
 
@@ -80,7 +82,7 @@ const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 
 /** The name of command `code` (`ENABLE_WQ`), or `command <n>`. */
 export function commandName(code: number): string {
-  return COMMANDS.find((c) => c.code === code)?.name ?? `command ${code}`;
+  return COMMAND_CODES.find((c) => c.code === code)?.name ?? `command ${code}`;
 }
 
 /** A command completed with a CMDSTS error. */

@@ -4,7 +4,9 @@
  * cleared, SWERR read, logged and acknowledged, halt detected from GENSTS, revoked interrupt handles
  * marked for re-request.
  */
-import { DeviceState, fieldMask, INTCAUSE, SWERR } from '../dsa/index.js';
+import { DeviceState } from '../dsa/command-codes.js';
+import { fieldMask } from '../dsa/register-def.js';
+import { INTCAUSE_REG, SWERR_REG } from '../dsa/register-fields.js';
 import { EventFd, type IrqTrigger } from '../vfio/index.js';
 import { deviceState } from './bringup.js';
 import { IdxdGuestError } from './errors.js';
@@ -13,9 +15,9 @@ import type { GuestStatsCounter } from './stats.js';
 import { decodeSwerr, type SoftwareErrorReport } from './swerr.js';
 
 /** The INTCAUSE bits vector 0 acts on. */
-const CAUSE_SOFTWARE_ERROR = fieldMask(INTCAUSE.fields.softwareError);
-const CAUSE_HANDLES_REVOKED = fieldMask(INTCAUSE.fields.handlesRevoked);
-const CAUSE_HALT = fieldMask(INTCAUSE.fields.halt);
+const CAUSE_SOFTWARE_ERROR = fieldMask(INTCAUSE_REG.bits.softwareError);
+const CAUSE_HANDLES_REVOKED = fieldMask(INTCAUSE_REG.bits.handlesRevoked);
+const CAUSE_HALT = fieldMask(INTCAUSE_REG.bits.halt);
 
 /** What the interrupt side tells the rest of the driver. */
 export interface IrqClient {
@@ -81,9 +83,9 @@ export class GuestIrq {
    * in flight; revoked handles are re-requested before the next submission.
    */
   private vector0(): void {
-    const cause = this.io.r32(INTCAUSE.offset);
+    const cause = this.io.r32(INTCAUSE_REG.offset);
     if (cause === 0) return;
-    this.io.w32(INTCAUSE.offset, cause);
+    this.io.w32(INTCAUSE_REG.offset, cause);
     if ((cause & CAUSE_SOFTWARE_ERROR) !== 0) this.readSwerr();
     if ((cause & CAUSE_HANDLES_REVOKED) !== 0) this.handlesStale = true;
     if ((cause & CAUSE_HALT) !== 0) this.checkHalt();
@@ -91,10 +93,10 @@ export class GuestIrq {
 
   /** Reads, logs and acknowledges SWERR; returns the report, or null when none is valid. */
   readSwerr(): SoftwareErrorReport | null {
-    const dw = this.io.readDwords(SWERR.offset, this.swerr);
-    if (((dw[0] as number) & fieldMask(SWERR.fields.valid)) === 0) return null;
+    const dw = this.io.readDwords(SWERR_REG.offset, this.swerr);
+    if (((dw[0] as number) & fieldMask(SWERR_REG.bits.valid)) === 0) return null;
     const report = decodeSwerr(dw);
-    this.io.w32(SWERR.offset, fieldMask(SWERR.fields.valid) | fieldMask(SWERR.fields.overflow));
+    this.io.w32(SWERR_REG.offset, fieldMask(SWERR_REG.bits.valid) | fieldMask(SWERR_REG.bits.overflow));
     this.errors.push(report);
     this.client.onError?.(report);
     return report;

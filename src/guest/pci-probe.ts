@@ -3,12 +3,15 @@
  * capabilities by walking both chains (a driver never assumes an offset); the memory BARs sized by
  * the all-ones probe with memory decode off; the MSI-X table and PBA from the MSI-X capability.
  */
+import {
+  BarBits, CapabilityId, CapHeader, Command, CONFIG_SIZE_EXPRESS, EXT_CAPABILITY_START, ExtCapabilityId, ExtCapHeader, Header, MSIX_BIR_MASK,
+  MsixControl, MsixReg, PasidCap, PasidReg, Status,
+} from '../pci/spec.js';
 import { IdxdGuestError } from './errors.js';
 import type { DeviceIo } from './io.js';
-import {
-  CAP_WALK_LIMIT, PCI_CONFIG_SIZE, PCI_EXT_CAP_START, PCI_STATUS_CAP_LIST, PciBar, PciCapId, PciCommand, PciExtCapId, PciHeader,
-  PciMsix, PciPasid,
-} from './pci-regs.js';
+
+/** Bound on a capability walk: 48 standard or 960 extended capabilities would fill the space; more is a loop. */
+const CAP_WALK_LIMIT = 960;
 
 /** One capability found in a chain. */
 export interface FoundCapability {
@@ -91,17 +94,17 @@ export interface PciProbe {
 /** Walks the standard chain from the capability pointer; a loop, a pointer into the header or a chain longer than the space allows is a probe error. */
 function walkStandard(io: DeviceIo): FoundCapability[] {
   const out: FoundCapability[] = [];
-  if ((io.cfg(PciHeader.STATUS, 2) & PCI_STATUS_CAP_LIST) === 0) return out;
+  if ((io.cfg(Header.STATUS, 2) & Status.CAP_LIST) === 0) return out;
   // Bits 1:0 of a pointer are reserved (the specification says software must mask them).
-  let ptr = io.cfg(PciHeader.CAPABILITY_LIST, 1) & 0xfc;
+  let ptr = io.cfg(Header.CAPABILITY_LIST, 1) & CapHeader.POINTER_MASK;
   const seen = new Set<number>();
   while (ptr !== 0) {
-    if (ptr < 0x40 || seen.has(ptr) || out.length >= CAP_WALK_LIMIT) {
+    if (ptr < Header.END || seen.has(ptr) || out.length >= CAP_WALK_LIMIT) {
       throw new IdxdGuestError('probe', `standard capability chain is broken at 0x${ptr.toString(16)}`);
     }
     seen.add(ptr);
-    out.push({ id: io.cfg(ptr, 1), offset: ptr });
-    ptr = io.cfg(ptr + 1, 1) & 0xfc;
+    out.push({ id: io.cfg(ptr + CapHeader.ID, 1), offset: ptr });
+    ptr = io.cfg(ptr + CapHeader.NEXT, 1) & CapHeader.POINTER_MASK;
   }
   return out;
 }
@@ -109,17 +112,17 @@ function walkStandard(io: DeviceIo): FoundCapability[] {
 /** Walks the extended chain from 0x100 (an all-zero or all-ones first header means no extended capability). */
 function walkExtended(io: DeviceIo): FoundCapability[] {
   const out: FoundCapability[] = [];
-  let ptr = PCI_EXT_CAP_START;
+  let ptr = EXT_CAPABILITY_START;
   const seen = new Set<number>();
   while (ptr !== 0) {
     const h = io.cfg(ptr, 4);
     if (h === 0 || h === 0xffffffff) break;
-    if (ptr < PCI_EXT_CAP_START || ptr >= PCI_CONFIG_SIZE || seen.has(ptr) || out.length >= CAP_WALK_LIMIT) {
+    if (ptr < EXT_CAPABILITY_START || ptr >= CONFIG_SIZE_EXPRESS || seen.has(ptr) || out.length >= CAP_WALK_LIMIT) {
       throw new IdxdGuestError('probe', `extended capability chain is broken at 0x${ptr.toString(16)}`);
     }
     seen.add(ptr);
-    out.push({ id: h & 0xffff, offset: ptr });
-    ptr = (h >>> 20) & 0xffc;
+    out.push({ id: h & ExtCapHeader.ID_MASK, offset: ptr });
+    ptr = (h >>> ExtCapHeader.NEXT_SHIFT) & ExtCapHeader.NEXT_MASK;
   }
   return out;
 }
@@ -130,14 +133,14 @@ function walkExtended(io: DeviceIo): FoundCapability[] {
  * otherwise claim addresses.
  */
 function sizeBar(io: DeviceIo, index: number): SizedBar {
-  const off = PciHeader.BAR0 + 4 * index;
+  const off = Header.BAR0 + 4 * index;
   const lo = io.cfg(off, 4);
-  if ((lo & PciBar.IO) !== 0) return { index, size: 0, is64: false, prefetchable: false };
-  const is64 = (lo & PciBar.TYPE_MASK) === PciBar.TYPE_64;
+  if ((lo & BarBits.IO) !== 0) return { index, size: 0, is64: false, prefetchable: false };
+  const is64 = (lo & BarBits.TYPE_MASK) === BarBits.TYPE_64;
   const hi = is64 ? io.cfg(off + 4, 4) : 0;
   io.setCfg(off, 4, 0xffffffff);
   if (is64) io.setCfg(off + 4, 4, 0xffffffff);
-  const maskLo = (io.cfg(off, 4) & ~PciBar.MEM_FLAGS) >>> 0;
+  const maskLo = (io.cfg(off, 4) & ~BarBits.MEM_FLAGS) >>> 0;
   const maskHi = is64 ? io.cfg(off + 4, 4) : 0xffffffff;
   io.setCfg(off, 4, lo);
   if (is64) io.setCfg(off + 4, 4, hi);
@@ -145,56 +148,56 @@ function sizeBar(io: DeviceIo, index: number): SizedBar {
   let size = 0;
   if (maskLo !== 0) size = (maskLo & -maskLo) >>> 0;
   else if (maskHi !== 0) size = ((maskHi & -maskHi) >>> 0) * 0x1_0000_0000;
-  return { index, size, is64, prefetchable: (lo & PciBar.PREFETCH) !== 0 };
+  return { index, size, is64, prefetchable: (lo & BarBits.PREFETCH) !== 0 };
 }
 
 function readMsix(io: DeviceIo, offset: number): MsixInfo {
-  const control = io.cfg(offset + PciMsix.CONTROL, 2);
-  const table = io.cfg(offset + PciMsix.TABLE, 4);
-  const pba = io.cfg(offset + PciMsix.PBA, 4);
+  const control = io.cfg(offset + MsixReg.CONTROL, 2);
+  const table = io.cfg(offset + MsixReg.TABLE, 4);
+  const pba = io.cfg(offset + MsixReg.PBA, 4);
   return {
     offset,
-    vectors: (control & PciMsix.TABLE_SIZE_MASK) + 1,
-    tableBar: table & PciMsix.BIR_MASK,
-    tableOffset: (table & ~PciMsix.BIR_MASK) >>> 0,
-    pbaBar: pba & PciMsix.BIR_MASK,
-    pbaOffset: (pba & ~PciMsix.BIR_MASK) >>> 0,
+    vectors: (control & MsixControl.TABLE_SIZE) + 1,
+    tableBar: table & MSIX_BIR_MASK,
+    tableOffset: (table & ~MSIX_BIR_MASK) >>> 0,
+    pbaBar: pba & MSIX_BIR_MASK,
+    pbaOffset: (pba & ~MSIX_BIR_MASK) >>> 0,
   };
 }
 
 /** Probes config space: IDs, both capability chains, BAR0 and BAR2 sizes, MSI-X and PASID. */
 export function probePci(io: DeviceIo): PciProbe {
-  const vendorId = io.cfg(PciHeader.VENDOR_ID, 2);
+  const vendorId = io.cfg(Header.VENDOR_ID, 2);
   if (vendorId === 0xffff || vendorId === 0) throw new IdxdGuestError('probe', 'no device answers config reads (vendor ID 0xffff)');
   const capabilities = walkStandard(io);
   const find = (list: readonly FoundCapability[], id: number): number => list.find((c) => c.id === id)?.offset ?? -1;
-  const pcie = find(capabilities, PciCapId.PCI_EXPRESS);
+  const pcie = find(capabilities, CapabilityId.PCI_EXPRESS);
   // lspci and Linux walk the extended chain only for a PCI Express function: conventional PCI has 256 bytes.
   const extCapabilities = pcie >= 0 ? walkExtended(io) : [];
-  const msixAt = find(capabilities, PciCapId.MSIX);
-  const pasidAt = find(extCapabilities, PciExtCapId.PASID);
-  const command = io.cfg(PciHeader.COMMAND, 2);
-  io.setCfg(PciHeader.COMMAND, 2, command & ~PciCommand.MEMORY);
+  const msixAt = find(capabilities, CapabilityId.MSIX);
+  const pasidAt = find(extCapabilities, ExtCapabilityId.PASID);
+  const command = io.cfg(Header.COMMAND, 2);
+  io.setCfg(Header.COMMAND, 2, command & ~Command.MEMORY);
   const bars = [sizeBar(io, 0), sizeBar(io, 2)];
-  io.setCfg(PciHeader.COMMAND, 2, command);
+  io.setCfg(Header.COMMAND, 2, command);
   let pasid: PasidInfo | null = null;
   if (pasidAt >= 0) {
-    const cap = io.cfg(pasidAt + PciPasid.CAPABILITY, 2);
-    pasid = { offset: pasidAt, maxWidth: (cap >>> PciPasid.WIDTH_SHIFT) & PciPasid.WIDTH_MASK, privileged: (cap & PciPasid.PRIVILEGED) !== 0 };
+    const cap = io.cfg(pasidAt + PasidReg.CAPABILITY, 2);
+    pasid = { offset: pasidAt, maxWidth: (cap >>> PasidCap.WIDTH_SHIFT) & PasidCap.WIDTH_MASK, privileged: (cap & PasidCap.PRIVILEGED) !== 0 };
   }
   return {
     vendorId,
-    deviceId: io.cfg(PciHeader.DEVICE_ID, 2),
-    revision: io.cfg(PciHeader.REVISION_ID, 1),
-    classCode: io.cfg(PciHeader.REVISION_ID, 4) >>> 8,
-    subsystemVendorId: io.cfg(PciHeader.SUBSYSTEM_VENDOR_ID, 2),
-    subsystemId: io.cfg(PciHeader.SUBSYSTEM_ID, 2),
+    deviceId: io.cfg(Header.DEVICE_ID, 2),
+    revision: io.cfg(Header.REVISION_ID, 1),
+    classCode: io.cfg(Header.REVISION_ID, 4) >>> 8,
+    subsystemVendorId: io.cfg(Header.SUBSYSTEM_VENDOR_ID, 2),
+    subsystemId: io.cfg(Header.SUBSYSTEM_ID, 2),
     capabilities,
     extCapabilities,
     pcie,
     msix: msixAt >= 0 ? readMsix(io, msixAt) : null,
-    ats: find(extCapabilities, PciExtCapId.ATS),
-    pri: find(extCapabilities, PciExtCapId.PRI),
+    ats: find(extCapabilities, ExtCapabilityId.ATS),
+    pri: find(extCapabilities, ExtCapabilityId.PRI),
     pasid,
     bars,
   };

@@ -2,7 +2,8 @@
  * What a completed operation resolves to, read from its final completion record plus what the
  * driver accumulated across resumptions.
  */
-import { Cr, Status } from '../dsa/index.js';
+import { Cr } from '../dsa/completion-record.js';
+import { Status } from '../dsa/status.js';
 import type { DifResult, OpResult } from './ops.js';
 import { difBlockSize, type Request } from './request.js';
 import { crBytes, crResult, crU32, type CrView } from './resume.js';

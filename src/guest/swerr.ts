@@ -2,7 +2,8 @@
  * SWERR as the driver reports it (dsa-operations.md §11.2): the 32-byte register decoded into plain
  * fields, with the name of its error code.
  */
-import { SoftwareErrorCode, STATUS_NAMES, SWERR } from '../dsa/index.js';
+import { SWERR_REG } from '../dsa/register-fields.js';
+import { SoftwareErrorCode, STATUS_NAMES } from '../dsa/status.js';
 import { getField } from './fields.js';
 
 /**
@@ -57,7 +58,7 @@ export interface SoftwareErrorReport {
 
 /** Decodes the eight dwords of SWERR (valid or not). */
 export function decodeSwerr(dw: ArrayLike<number>): SoftwareErrorReport {
-  const f = SWERR.fields;
+  const f = SWERR_REG.bits;
   const code = getField(dw, f.error);
   return {
     code,

@@ -13,7 +13,7 @@ import type { AddressSpace, Iommu } from '../memory/index.js';
 import type { PciFunction } from '../pci/index.js';
 import { dwordField, packRegister } from './codec.js';
 import { type DeviceConfig, userInterruptsOf, validateConfig, type WqSpec } from './config.js';
-import { HostError } from './errors.js';
+import { HostBusyError, HostError } from './errors.js';
 import { enableDevice, enableMsix, enableSvm, type MsixInfo, readMsix, type SvmState } from './pci.js';
 import { type DsaDeviceInfo, probeRegisters, type RegisterAccess } from './probe.js';
 import { type SoftwareErrorRecord, takeSoftwareError } from './swerr.js';
@@ -46,6 +46,38 @@ export interface DsaPciDevice {
    * remover. Optional: without it {@link HostWq.onProgress} throws ENODEV.
    */
   onProgress?(listener: (wq: number) => void): () => void;
+  /**
+   * Abandons, without a command, every descriptor of WQ `wq` (or of `pasid` on it) that can still run,
+   * the one executing included (see `DsaDevice.discard`); returns how many. Optional: without it,
+   * {@link HostWq.purge} cannot remove work while another command is active, and a command that
+   * times out stays active.
+   */
+  discard?(wq: number, pasid?: number): number;
+  /** True while a descriptor of `pasid` taken from WQ `wq` is executing (one of its callbacks runs). Optional. */
+  executing?(wq: number, pasid: number): boolean;
+  /** Stops the descriptor of `pasid` executing now on WQ `wq` (see `DsaDevice.stopExecuting`). Optional. */
+  stopExecuting?(wq: number, pasid: number): boolean;
+}
+
+/** What the users of a device hold of it (see {@link IdxdHost.held}). */
+export interface HostHeld {
+  /** Dedicated WQs claimed by an owner (a vdev, a kernel client), by index. */
+  readonly claimedWqs: readonly number[];
+  /** PASIDs in use on WQs: attached to a shared WQ, or bound to a claimed dedicated WQ. */
+  readonly pasids: readonly { readonly wq: number; readonly pasid: number }[];
+  /** Interrupt-handle (IMS) table entries allocated. */
+  readonly interruptHandles: readonly number[];
+}
+
+/** Options of {@link IdxdHost.resetDevice}, {@link IdxdHost.configure} and {@link IdxdHost.load}. */
+export interface HostTeardownOptions {
+  /**
+   * What to do when users hold WQs, PASIDs or interrupt handles (see {@link IdxdHost.held}): false
+   * (default) refuses with {@link HostBusyError}; true first asks every owner to give everything back
+   * ({@link WqOwner.revoke}: a vdev aborts its work, frees its handles and PASID, releases its WQ and
+   * halts), then goes on if nothing is held any more (else {@link HostBusyError} still).
+   */
+  readonly force?: boolean;
 }
 
 /** Options of {@link IdxdHost}. */
@@ -91,6 +123,8 @@ export class IdxdHost {
   private groupEngines: number[] = [];
   private readonly vectorHandlers: (CompletionHandler | null)[] = [];
   private imsHandlers: (CompletionHandler | null)[] = [];
+  /** The handle object each allocated entry was given (a stale one cannot free the entry's next user). */
+  private imsAllocs: (InterruptHandle | null)[] = [];
   private readonly pasids = new Set<number>();
   private readonly errorListeners: ((e: SoftwareErrorRecord) => void)[] = [];
   private readonly haltListeners: (() => void)[] = [];
@@ -124,6 +158,7 @@ export class IdxdHost {
     this.svmState = this.svm ? enableSvm(cfg) : null;
     this.setupMsix(msix);
     this.imsHandlers = new Array<CompletionHandler | null>(info.imsEntries).fill(null);
+    this.imsAllocs = new Array<InterruptHandle | null>(info.imsEntries).fill(null);
     this.device.setImsDelivery((e) => this.imsInterrupt(e));
     this.unmaskErrorInterrupts();
     this.wqList = Array.from({ length: info.wqs }, (_, id) => new HostWq(this, id));
@@ -183,12 +218,50 @@ export class IdxdHost {
   /**
    * Writes CMD and polls CMDSTS until the command completes, calling the `wait` option between
    * polls. Returns CMDSTS. Throws `HostError` EBUSY if a command is already active, ETIMEDOUT if
-   * this one never completes.
+   * this one does not complete within `maxPolls`: a command that waits for descriptors (drain,
+   * disable, abort) is then not left active — the descriptors it waits for are abandoned (no record,
+   * no interrupt; `DsaPciDevice.discard`), so that it completes and the device takes commands again.
    */
   command(code: number, operand = 0): number {
-    if ((this.mmio.read32(CMDSTS.offset) & bit(CMDSTS.fields.active)) !== 0) throw new HostError('EBUSY', 'another command is active');
+    if (this.commandActive) throw new HostError('EBUSY', 'another command is active');
     this.mmio.write32(CMD.offset, (packRegister(CMD, { cmd: code, operand, intReq: 1 })[0] as number) >>> 0);
-    return this.poll(`command ${code}`);
+    try {
+      return this.poll(`command ${code}`);
+    } catch (e) {
+      if (!(e instanceof HostError) || e.code !== 'ETIMEDOUT' || !this.giveUp(code, operand)) throw e;
+      throw new HostError('ETIMEDOUT', `${e.message.replace(/^ETIMEDOUT: /, '')}; the descriptors it waited for were abandoned (no record, no interrupt) and it completed`);
+    }
+  }
+
+  /** CMDSTS.active: a command is in progress (this driver's, from a callback of its wait, or one that timed out). */
+  get commandActive(): boolean {
+    return (this.mmio.read32(CMDSTS.offset) & bit(CMDSTS.fields.active)) !== 0;
+  }
+
+  /**
+   * A command timed out: abandons the descriptors it may wait for (those of the WQs its mask names,
+   * of the PASID it names, or of every WQ) so that it completes. Returns true when it is no longer active.
+   */
+  private giveUp(code: number, operand: number): boolean {
+    const dev = this.device;
+    if (dev.discard === undefined) return false;
+    const wqs = this.wqList;
+    if (code === Command.DRAIN_PASID || code === Command.ABORT_PASID) {
+      for (const w of wqs) {
+        if (w.configured && w.dedicated) {
+          if (w.pasid === operand) dev.discard(w.id);
+        } else {
+          dev.discard(w.id, operand);
+        }
+      }
+    } else if (code >= Command.DISABLE_WQ && code <= Command.RESET_WQ) {
+      const set = (operand >>> 16) & 0xf;
+      for (let b = 0; b < 16; b++) if (((operand >>> b) & 1) !== 0 && set * 16 + b < wqs.length) dev.discard(set * 16 + b);
+    } else {
+      for (const w of wqs) dev.discard(w.id);
+    }
+    for (let i = 0; i < 4 && this.commandActive; i++) this.wait();
+    return !this.commandActive;
   }
 
   private poll(what: string): number {
@@ -210,12 +283,16 @@ export class IdxdHost {
   // ---------------------------------------------------------------- configuration
 
   /**
-   * Writes a configuration into WQCFG, GENCFG and GRPCFG (Linux `idxd_device_config`). The device
-   * must be Disabled (else EBUSY); shape errors throw EINVAL.
+   * Writes a configuration into WQCFG, GENCFG and GRPCFG (Linux `idxd_device_config`). Nothing may be
+   * held of the device (else {@link HostBusyError}, EBUSY, naming what is held — or, with
+   * `options.force`, the holders give it back first: see {@link HostTeardownOptions}); the device must
+   * be Disabled (else EBUSY); shape errors throw EINVAL.
    */
-  configure(cfg: DeviceConfig): void {
+  configure(cfg: DeviceConfig, options: HostTeardownOptions = {}): void {
     const info = this.info;
+    if (options.force !== true) this.release(options, 'configure the device');
     if (this.deviceState() !== DeviceState.DISABLED) throw new HostError('EBUSY', 'the device must be disabled to be configured');
+    this.release(options, 'configure the device');
     validateConfig(cfg, info);
     const specs = new Map(cfg.wqs.map((w) => [w.id, w]));
     for (const wq of this.wqList) {
@@ -278,9 +355,12 @@ export class IdxdHost {
     this.run(Command.ENABLE_DEVICE, 0, 'enable device');
   }
 
-  /** Applies `cfg`, enables the device and every WQ not marked `enabled: false` (accel-config load-config). */
-  load(cfg: DeviceConfig): void {
-    this.configure(cfg);
+  /**
+   * Applies `cfg`, enables the device and every WQ not marked `enabled: false` (accel-config
+   * load-config). Refused like {@link configure} while users hold WQs, PASIDs or handles (`options.force`: they give them back first).
+   */
+  load(cfg: DeviceConfig, options: HostTeardownOptions = {}): void {
+    this.configure(cfg, options);
     this.enable();
     for (const w of cfg.wqs) if (w.enabled !== false) this.wq(w.id).enable();
   }
@@ -291,12 +371,66 @@ export class IdxdHost {
     if (this.deviceState() === DeviceState.ENABLED) this.run(Command.DISABLE_DEVICE, 0, 'disable device');
   }
 
-  /** Reset Device: every WQ and handle is gone, the device is Disabled; error interrupts are unmasked again. */
-  resetDevice(): void {
+  /**
+   * Reset Device: every WQ and handle is gone, the device is Disabled; error interrupts are unmasked
+   * again. Refused with {@link HostBusyError} (EBUSY, naming what is held) while a user — a vdev, a
+   * kernel client — holds a WQ, a PASID on a WQ or an interrupt handle, since the reset would take them
+   * from under it (another user could then be given the same WQ or entry while the first one's work
+   * runs on); with `options.force` the holders give everything back first ({@link WqOwner.revoke}).
+   */
+  resetDevice(options: HostTeardownOptions = {}): void {
+    this.release(options, 'reset the device');
     this.run(Command.RESET_DEVICE, 0, 'reset device');
     for (const wq of this.wqList) wq.forget();
     this.imsHandlers.fill(null);
+    this.imsAllocs.fill(null);
     this.unmaskErrorInterrupts();
+  }
+
+  /**
+   * What users hold of the device: the dedicated WQs claimed, the PASIDs in use on WQs and the
+   * interrupt-handle entries allocated. A reset or a new configuration is refused while any is held.
+   */
+  held(): HostHeld {
+    const claimedWqs: number[] = [];
+    const pasids: { wq: number; pasid: number }[] = [];
+    for (const w of this.wqList) {
+      if (w.owner !== null) {
+        claimedWqs.push(w.id);
+        if (w.pasid !== null) pasids.push({ wq: w.id, pasid: w.pasid });
+      }
+      for (const p of w.attachedPasids()) pasids.push({ wq: w.id, pasid: p });
+    }
+    const interruptHandles: number[] = [];
+    this.imsAllocs.forEach((h, entry) => {
+      if (h !== null) interruptHandles.push(entry);
+    });
+    return { claimedWqs, pasids, interruptHandles };
+  }
+
+  /**
+   * Before a reset or a configuration: nothing may be held (else {@link HostBusyError}); with `force`
+   * every owner of a WQ or of a PASID on one is asked once to give everything back first.
+   */
+  private release(options: HostTeardownOptions, what: string): void {
+    if (this.isFree(this.held())) return;
+    if (options.force === true) {
+      const owners = new Set<WqOwner>();
+      for (const w of this.wqList) {
+        if (w.owner !== null) owners.add(w.owner);
+        for (const p of w.attachedPasids()) {
+          const o = w.ownerOf(p);
+          if (o !== null) owners.add(o);
+        }
+      }
+      for (const o of owners) o.revoke?.();
+    }
+    const held = this.held();
+    if (!this.isFree(held)) throw new HostBusyError(`cannot ${what}`, held);
+  }
+
+  private isFree(h: HostHeld): boolean {
+    return h.claimedWqs.length === 0 && h.pasids.length === 0 && h.interruptHandles.length === 0;
   }
 
   // ---------------------------------------------------------------- WQs
@@ -372,19 +506,27 @@ export class IdxdHost {
         throw e;
       }
     }
-    return Object.freeze({ handle, entry, pasid });
+    const h: InterruptHandle = Object.freeze({ handle, entry, pasid });
+    this.imsAllocs[entry] = h;
+    return h;
   }
 
-  /** Frees a handle from {@link allocInterruptHandle}: the entry is masked and cleared. */
+  /**
+   * Frees a handle from {@link allocInterruptHandle}: the entry is masked and cleared. Throws EINVAL
+   * unless `h` is the entry's current allocation (a handle kept across a device reset cannot free
+   * the entry's next user). With a command in progress (a callback of it), the handle is released
+   * without Release Interrupt Handle: the entry is masked and forgotten, which is what the device checks.
+   */
   freeInterruptHandle(h: InterruptHandle): void {
-    if (this.imsHandlers[h.entry] === null || this.imsHandlers[h.entry] === undefined) throw new HostError('EINVAL', `interrupt-handle entry ${h.entry} is not allocated`);
-    if (this.info.commandCapabilities) this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
+    if (this.imsAllocs[h.entry] !== h) throw new HostError('EINVAL', `interrupt-handle entry ${h.entry} is not allocated to this handle`);
+    if (this.info.commandCapabilities && !this.commandActive) this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
     this.releaseEntry(h.entry);
   }
 
   private releaseEntry(entry: number): void {
     this.writeDwords(this.info.offsets.ims + entry * IMS_ENTRY_SIZE, packRegister(IMS_ENTRY, { mask: 1 }));
     this.imsHandlers[entry] = null;
+    this.imsAllocs[entry] = null;
   }
 
   // ---------------------------------------------------------------- PASIDs

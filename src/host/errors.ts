@@ -44,3 +44,27 @@ export class HostError extends Error {
     return new HostError('ENXIO', `${what} failed: CMDSTS ${describeCmdStatus(status)}`, status & 0xff);
   }
 }
+
+/**
+ * EBUSY from a reset or a configuration of the device while users hold parts of it: `held` names
+ * the WQs claimed, the PASIDs in use on WQs and the interrupt-handle entries allocated.
+ */
+export class HostBusyError extends HostError {
+  /** What is held. */
+  readonly held: {
+    readonly claimedWqs: readonly number[];
+    readonly pasids: readonly { readonly wq: number; readonly pasid: number }[];
+    readonly interruptHandles: readonly number[];
+  };
+
+  /** `what` cannot be done while `held` is held. */
+  constructor(what: string, held: HostBusyError['held']) {
+    const parts: string[] = [];
+    if (held.claimedWqs.length > 0) parts.push(`WQs claimed: ${held.claimedWqs.join(', ')}`);
+    if (held.pasids.length > 0) parts.push(`PASIDs in use: ${held.pasids.map((p) => `${p.pasid} (WQ ${p.wq})`).join(', ')}`);
+    if (held.interruptHandles.length > 0) parts.push(`interrupt-handle entries allocated: ${held.interruptHandles.join(', ')}`);
+    super('EBUSY', `${what}: its users hold ${parts.join('; ')} (tear them down first, or pass { force: true })`);
+    this.name = 'HostBusyError';
+    this.held = held;
+  }
+}

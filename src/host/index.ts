@@ -6,9 +6,9 @@
 export { dwordField, packRegister, unpackField } from './codec.js';
 export { type DeviceConfig, type GroupConfig, validateConfig, type WqMode, type WqSpec } from './config.js';
 export {
-  type CompletionHandler, type DsaPciDevice, IdxdHost, type IdxdHostOptions, type InterruptHandle,
+  type CompletionHandler, type DsaPciDevice, type HostHeld, type HostTeardownOptions, IdxdHost, type IdxdHostOptions, type InterruptHandle,
 } from './driver.js';
-export { HostErrno, type HostErrnoName, HostError } from './errors.js';
+export { HostBusyError, HostErrno, type HostErrnoName, HostError } from './errors.js';
 export {
   enableCommand, enableDevice, enableMsix, enableSvm, findCapability, findExtCapability, type MsixInfo, readMsix, type SvmState,
 } from './pci.js';

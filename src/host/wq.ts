@@ -14,6 +14,13 @@ import type { SoftwareErrorRecord } from './swerr.js';
 export interface WqOwner {
   /** A software error concerning this owner's descriptors (0x53, CR faults, …). */
   onError?(e: SoftwareErrorRecord): void;
+  /**
+   * The host is resetting or reconfiguring the device with `{ force: true }` (see
+   * `IdxdHost.resetDevice`): give back everything taken from the host driver — abort the work
+   * ({@link HostWq.purge}), free the interrupt handles and PASIDs, release the WQ or detach the PASID
+   * — and use none of it again. Called once per reset, before the device is touched.
+   */
+  revoke?(): void;
 }
 
 const PASID_DWORD = WQCFG.fields.pasid.lo >>> 5;
@@ -345,6 +352,43 @@ export class HostWq {
     const dev = this.driver.device;
     if (dev.withdraw === undefined) throw new HostError('ENODEV', 'the device cannot take descriptors back');
     return dev.withdraw(this.id, pasid);
+  }
+
+  /** True while a descriptor of `pasid` is queued or in flight on this WQ, or executing (one of its callbacks runs). */
+  busyWith(pasid: number): boolean {
+    const dev = this.driver.device;
+    return dev.occupancy(this.id, pasid) > 0 || dev.executing?.(this.id, pasid) === true;
+  }
+
+  /**
+   * Removes every descriptor of `pasid` from the WQ so that none can run any more, whatever the device
+   * is doing: queued, in flight, and the one executing when called from one of its callbacks (it
+   * stops at its next check: nothing more written or raised). Abort PASID when the device takes a
+   * command; when another command is active (a host command in progress — this may be a callback of
+   * its wait — or one that timed out) or the abort is refused, locally (`DsaPciDevice.discard`).
+   * Never throws for a refusal; returns true when nothing of `pasid` is left.
+   */
+  purge(pasid: number): boolean {
+    if (!this.busyWith(pasid)) return true;
+    if (!this.driver.commandActive) {
+      try {
+        this.abort(pasid);
+      } catch (e) {
+        if (!(e instanceof HostError)) throw e;
+      }
+    }
+    const dev = this.driver.device;
+    if (this.busyWith(pasid) && dev.discard !== undefined) dev.discard(this.id, pasid);
+    return !this.busyWith(pasid);
+  }
+
+  /**
+   * Stops the descriptor of `pasid` executing now on this WQ, when this is one of its callbacks (its
+   * address space is going away: it is abandoned at its next check, nothing more written or raised);
+   * queued ones stay. Returns whether one was stopped (false too when the device cannot do it).
+   */
+  stopExecuting(pasid: number): boolean {
+    return this.driver.device.stopExecuting?.(this.id, pasid) === true;
   }
 
   /** Reset WQ: abandon queued descriptors and disable the WQ (its configuration stays). */

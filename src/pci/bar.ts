@@ -3,7 +3,7 @@
  * make sizing fall out of the write rule (writing all ones reads back the size mask, as on hardware).
  */
 import type { ConfigSpace } from './config-space.js';
-import { Header } from './header.js';
+import { BarBits, Header, RomBar } from './spec.js';
 
 /** What a BAR decodes: 32-bit memory, 64-bit memory (two slots), or I/O space. */
 export type BarKind = 'mem32' | 'mem64' | 'io';
@@ -26,10 +26,13 @@ export interface BarInfo extends Required<BarOptions> {
 
 const TWO_32 = 0x1_0000_0000;
 
+/** Index under which BAR events and accessors report the expansion ROM (as VFIO's ROM region). */
+export const ROM_INDEX = 6;
+
 /** Low-order read-only type bits of a BAR. */
 export function barTypeBits(bar: BarOptions): number {
-  if (bar.kind === 'io') return 0x1;
-  return (bar.kind === 'mem64' ? 0x4 : 0x0) | (bar.prefetchable === true ? 0x8 : 0x0);
+  if (bar.kind === 'io') return BarBits.IO;
+  return (bar.kind === 'mem64' ? BarBits.TYPE_64 : 0) | (bar.prefetchable === true ? BarBits.PREFETCH : 0);
 }
 
 function isPowerOfTwo(n: number): boolean {
@@ -74,14 +77,14 @@ export function initBar(space: ConfigSpace, bar: BarInfo): void {
   const off = Header.BAR0 + 4 * bar.index;
   const type = barTypeBits(bar);
   if (bar.kind === 'io') {
-    space.init(off, 4, type, (~(bar.size - 1) & 0xfffffffc) >>> 0);
+    space.init(off, 4, type, (~(bar.size - 1) & ~BarBits.IO_FLAGS) >>> 0);
     return;
   }
   if (bar.kind === 'mem32') {
-    space.init(off, 4, type, (~(bar.size - 1) & 0xfffffff0) >>> 0);
+    space.init(off, 4, type, (~(bar.size - 1) & ~BarBits.MEM_FLAGS) >>> 0);
     return;
   }
-  const loMask = bar.size >= TWO_32 ? 0 : (~(bar.size - 1) & 0xfffffff0) >>> 0;
+  const loMask = bar.size >= TWO_32 ? 0 : (~(bar.size - 1) & ~BarBits.MEM_FLAGS) >>> 0;
   const hiMask = bar.size >= TWO_32 ? (~(bar.size / TWO_32 - 1)) >>> 0 : 0xffffffff;
   space.init(off, 4, type, loMask);
   space.init(off + 4, 4, 0, hiMask);
@@ -89,5 +92,5 @@ export function initBar(space: ConfigSpace, bar: BarInfo): void {
 
 /** Defines the expansion ROM register: address bits above the size and the enable bit (0) writable. */
 export function initRom(space: ConfigSpace, size: number): void {
-  space.init(Header.ROM_ADDRESS, 4, 0, ((~(size - 1) & 0xfffff800) | 1) >>> 0);
+  space.init(Header.ROM_ADDRESS, 4, 0, ((~(size - 1) & RomBar.ADDRESS_MASK) | RomBar.ENABLE) >>> 0);
 }

@@ -4,13 +4,13 @@
  * `Error` naming what is wrong.
  */
 import { type BarInfo, type BarOptions, checkBar, checkRom, initBar, initRom } from './bar.js';
-import { type Capability, CapabilityId, ExtCapabilityId } from './capability.js';
+import type { Capability } from './capability.js';
 import { MsixCapability } from './capabilities/msix.js';
-import {
-  CONFIG_SIZE_EXPRESS, type ConfigSize, ConfigSpace, OWNER_FIRST_CAPABILITY, OWNER_HEADER,
-} from './config-space.js';
+import { type ConfigSize, ConfigSpace, OWNER_FIRST_CAPABILITY, OWNER_HEADER } from './config-space.js';
 import { PciFunction } from './function.js';
-import { Command, Header, Status } from './header.js';
+import {
+  CapabilityId, Command, CONFIG_SIZE_EXPRESS, EXT_CAPABILITY_START, ExtCapabilityId, ExtCapHeader, Header, Status,
+} from './spec.js';
 
 /** Identity and header options of a function. */
 export interface PciFunctionOptions {
@@ -145,8 +145,8 @@ export class PciFunctionBuilder {
     if (!mayRepeat(cap) && this.placed.some((p) => p.capability.extended === cap.extended && p.capability.id === cap.id)) {
       throw new Error(`${what} is already present; only vendor-specific capabilities may repeat`);
     }
-    const lo = cap.extended ? 0x100 : Header.END;
-    const hi = cap.extended ? this.size : 0x100;
+    const lo = cap.extended ? EXT_CAPABILITY_START : Header.END;
+    const hi = cap.extended ? this.size : EXT_CAPABILITY_START;
     const at = offset ?? this.firstFit(lo, hi, cap.length, what);
     if (!Number.isInteger(at) || at % 4 !== 0) throw new Error(`${what}: offset ${at} is not dword-aligned`);
     if (!cap.extended && (at < lo || at >= 0x100)) throw new Error(`${what}: offset ${hex(at)} is outside standard space 0x40..0xff`);
@@ -181,7 +181,7 @@ export class PciFunctionBuilder {
     this.checkOpen();
     const standard = this.placed.filter((p) => !p.capability.extended).sort((a, b) => a.offset - b.offset);
     const extended = this.placed.filter((p) => p.capability.extended).sort((a, b) => a.offset - b.offset);
-    if (extended.length > 0 && extended[0]?.offset !== 0x100) {
+    if (extended.length > 0 && extended[0]?.offset !== EXT_CAPABILITY_START) {
       throw new Error(`the extended capability chain starts at 0x100, but the lowest extended capability is at ${hex(extended[0]?.offset ?? 0)}`);
     }
     const msix = this.placed.map((p) => p.capability).filter((c): c is MsixCapability => c instanceof MsixCapability);
@@ -197,7 +197,7 @@ export class PciFunctionBuilder {
       cap.install(space, offset);
       const chain = cap.extended ? extended : standard;
       const next = chain[chain.indexOf(p) + 1]?.offset ?? 0;
-      if (cap.extended) space.init(offset, 4, (cap.id | (cap.version << 16) | (next << 20)) >>> 0);
+      if (cap.extended) space.init(offset, 4, (cap.id | (cap.version << ExtCapHeader.VERSION_SHIFT) | (next << ExtCapHeader.NEXT_SHIFT)) >>> 0);
       else space.init(offset, 2, cap.id | (next << 8));
     });
     this.built = true;

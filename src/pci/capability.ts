@@ -4,23 +4,6 @@
  */
 import type { ConfigSpace } from './config-space.js';
 
-/** Standard capability IDs (the byte at cap+0). */
-export const CapabilityId = {
-  POWER_MANAGEMENT: 0x01,
-  MSI: 0x05,
-  VENDOR_SPECIFIC: 0x09,
-  PCI_EXPRESS: 0x10,
-  MSIX: 0x11,
-} as const;
-
-/** Extended capability IDs (bits [15:0] of the dword at cap+0). */
-export const ExtCapabilityId = {
-  VENDOR_SPECIFIC: 0x000b,
-  ATS: 0x000f,
-  PRI: 0x0013,
-  PASID: 0x001b,
-} as const;
-
 /**
  * What the function a capability is installed in offers the capability. {@link PciFunction} hands it
  * to every capability that implements {@link Capability.bind}, once, when the function is built.

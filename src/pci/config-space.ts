@@ -8,6 +8,7 @@
  * `v = (v & ~w) | (new & w); v &= ~(new & w1c)` byte by byte; a bit is never both writable and RW1C.
  */
 import { isAccessSize, readLe } from './bytes.js';
+import { CONFIG_SIZE_CONVENTIONAL, CONFIG_SIZE_EXPRESS } from './spec.js';
 
 /** Owner code of bytes that belong to nothing (they read 0 and ignore writes unless masked). */
 export const OWNER_NONE = 0;
@@ -15,11 +16,6 @@ export const OWNER_NONE = 0;
 export const OWNER_HEADER = 1;
 /** Owner code of the first capability; capability `k` (in placement order) has `OWNER_FIRST_CAPABILITY + k`. */
 export const OWNER_FIRST_CAPABILITY = 2;
-
-/** Size of a conventional PCI configuration space. */
-export const CONFIG_SIZE_CONVENTIONAL = 256;
-/** Size of a PCI Express (extended) configuration space. */
-export const CONFIG_SIZE_EXPRESS = 4096;
 
 /** The two configuration-space sizes a function can have. */
 export type ConfigSize = typeof CONFIG_SIZE_CONVENTIONAL | typeof CONFIG_SIZE_EXPRESS;

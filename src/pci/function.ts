@@ -2,11 +2,11 @@
  * A built PCI function: its config space, BARs and capabilities, the listeners its owner registers,
  * and whole-function operations (reset, snapshot/restore, lspci dump, chain validation).
  */
-import type { BarInfo } from './bar.js';
+import { type BarInfo, ROM_INDEX } from './bar.js';
 import type { Capability, CapabilityHost } from './capability.js';
 import type { MsixCapability } from './capabilities/msix.js';
 import { type ConfigSpace, type ConfigWriteObserver, OWNER_FIRST_CAPABILITY, OWNER_HEADER } from './config-space.js';
-import { Command, Header, ROM_INDEX } from './header.js';
+import { BarBits, Command, Header, RomBar } from './spec.js';
 import { formatLspciDump } from './lspci.js';
 import { SNAPSHOT_HEADER_SIZE, checkSnapshot, newSnapshot } from './snapshot.js';
 import { validateCapabilityChains } from './validate.js';
@@ -313,17 +313,17 @@ export class PciFunction {
       if (i === ROM_INDEX) {
         if (this.romSize === 0) continue;
         const raw = this.config.read(Header.ROM_ADDRESS, 4);
-        lo = (raw & 0xfffff800) >>> 0;
-        on = (cmd & Command.MEMORY) !== 0 && (raw & 1) !== 0 ? 1 : 0;
+        lo = (raw & RomBar.ADDRESS_MASK) >>> 0;
+        on = (cmd & Command.MEMORY) !== 0 && (raw & RomBar.ENABLE) !== 0 ? 1 : 0;
       } else {
         const bar = this.bars[i];
         if (bar === null || bar === undefined) continue;
         const raw = this.config.read(Header.BAR0 + 4 * i, 4);
         if (bar.kind === 'io') {
-          lo = (raw & 0xfffffffc) >>> 0;
+          lo = (raw & ~BarBits.IO_FLAGS) >>> 0;
           on = (cmd & Command.IO) !== 0 ? 1 : 0;
         } else {
-          lo = (raw & 0xfffffff0) >>> 0;
+          lo = (raw & ~BarBits.MEM_FLAGS) >>> 0;
           if (bar.kind === 'mem64') hi = this.config.read(Header.BAR0 + 4 * i + 4, 4);
           on = (cmd & Command.MEMORY) !== 0 ? 1 : 0;
         }

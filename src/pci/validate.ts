@@ -3,9 +3,10 @@
  * loops, pointers into the header, extended pointers below 0x100, misaligned pointers,
  * capabilities running past their space, and overlapping capabilities.
  */
-import { CapabilityId, ExtCapabilityId } from './capability.js';
 import { readLe } from './bytes.js';
-import { Header, Status } from './header.js';
+import {
+  CapabilityId, CONFIG_SIZE_EXPRESS, EXT_CAPABILITY_START, ExtCapabilityId, ExtCapHeader, Header, MsiControl, PcieFlags, Status,
+} from './spec.js';
 
 interface Extent {
   readonly start: number;
@@ -21,10 +22,10 @@ function standardLength(image: Uint8Array, at: number, id: number): number {
     case CapabilityId.POWER_MANAGEMENT: return 8;
     case CapabilityId.MSIX: return 12;
     case CapabilityId.VENDOR_SPECIFIC: return Math.max(3, image[at + 2] ?? 0);
-    case CapabilityId.PCI_EXPRESS: return (readLe(image, at + 2, 2) & 0xf) >= 2 ? 0x3c : 0x24;
+    case CapabilityId.PCI_EXPRESS: return (readLe(image, at + 2, 2) & PcieFlags.VERSION_MASK) >= 2 ? 0x3c : 0x24;
     case CapabilityId.MSI: {
       const ctrl = readLe(image, at + 2, 2);
-      return 10 + ((ctrl & 0x80) !== 0 ? 4 : 0) + ((ctrl & 0x100) !== 0 ? 10 : 0);
+      return 10 + ((ctrl & MsiControl.ADDRESS_64) !== 0 ? 4 : 0) + ((ctrl & MsiControl.PER_VECTOR_MASK) !== 0 ? 10 : 0);
     }
     default: return 2;
   }
@@ -74,16 +75,16 @@ function walkStandard(image: Uint8Array, problems: string[], extents: Extent[]):
 }
 
 function walkExtended(image: Uint8Array, problems: string[], extents: Extent[]): void {
-  if (image.length < 0x1000 || readLe(image, 0x100, 4) === 0) return;
-  const seen = new Uint8Array(0x1000);
+  if (image.length < CONFIG_SIZE_EXPRESS || readLe(image, EXT_CAPABILITY_START, 4) === 0) return;
+  const seen = new Uint8Array(CONFIG_SIZE_EXPRESS);
   let from = '';
-  let ptr = 0x100;
+  let ptr = EXT_CAPABILITY_START;
   while (ptr !== 0) {
     if ((ptr & 3) !== 0) {
       problems.push(`${from} holds ${hex(ptr)}, which is not dword-aligned`);
       ptr &= ~3;
     }
-    if (ptr < 0x100) {
+    if (ptr < EXT_CAPABILITY_START) {
       problems.push(`${from} points below 0x100 (${hex(ptr)})`);
       return;
     }
@@ -97,12 +98,12 @@ function walkExtended(image: Uint8Array, problems: string[], extents: Extent[]):
       problems.push(`extended capability at ${hex(ptr)} has an ${header === 0 ? 'empty' : 'all-ones'} header (chain broken)`);
       return;
     }
-    const id = header & 0xffff;
+    const id = header & ExtCapHeader.ID_MASK;
     const end = ptr + extendedLength(image, ptr, id);
     if (end > 0x1000) problems.push(`extended capability ${hex(id)} at ${hex(ptr)} runs past 0xfff`);
     extents.push({ start: ptr, end, label: `extended capability ${hex(id)} at ${hex(ptr)}` });
     from = `the next pointer of extended capability ${hex(id)} at ${hex(ptr)}`;
-    ptr = header >>> 20;
+    ptr = header >>> ExtCapHeader.NEXT_SHIFT;
   }
 }
 

@@ -1,12 +1,10 @@
 /**
  * The optional fd-passing addon (`native/vidxd_fd.c`, built by node-gyp at install): its typed
- * interface and its loader. {@link loadNative} returns null when the binary is absent or fails to load,
- * or when `VIDXD_NO_ADDON=1` is set (then the vfio-user transport runs without fds).
+ * interface and its loader (the shared leaf loader `src/native.ts`). {@link loadNative} returns null
+ * when the binary is absent or fails to load, or when `VIDXD_NO_ADDON=1` is set (then the vfio-user
+ * transport runs without fds).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonUnavailableReason, loadAddon } from '../native.js';
 
 /** The addon's calls (see `native/vidxd_fd.c`). Data-path calls return −errno; set-up calls throw. */
 export interface NativeFd {
@@ -46,48 +44,12 @@ export type NativeWatch = object & { readonly __nativeWatch?: never };
 /** −EAGAIN as the data-path calls return it. */
 export const NATIVE_EAGAIN = -11;
 
-/** Where the built addon sits, relative to the package root. */
-const BINARY = join('src', 'vfio-user', 'native', 'build', 'Release', 'vidxd_fd.node');
-
-let cached: NativeFd | null | undefined;
-let reason = '';
-
-/** The package root: the nearest directory above this module with a package.json. */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return null;
-}
-
 /** The addon, or null (see {@link nativeUnavailableReason}). Loaded once. */
 export function loadNative(): NativeFd | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.env.VIDXD_NO_ADDON === '1') {
-    reason = 'VIDXD_NO_ADDON=1';
-    return null;
-  }
-  const root = packageRoot();
-  const file = root === null ? null : join(root, BINARY);
-  if (file === null || !existsSync(file)) {
-    reason = 'the addon is not built';
-    return null;
-  }
-  try {
-    cached = createRequire(import.meta.url)(file) as NativeFd;
-  } catch (e) {
-    reason = `the addon did not load: ${e instanceof Error ? e.message : String(e)}`;
-  }
-  return cached;
+  return loadAddon<NativeFd>('vidxd_fd');
 }
 
 /** Why {@link loadNative} returned null ('' when it did not). */
 export function nativeUnavailableReason(): string {
-  loadNative();
-  return reason;
+  return addonUnavailableReason('vidxd_fd');
 }

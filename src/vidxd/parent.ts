@@ -106,7 +106,7 @@ export class VidxdParent {
 
   private usersOf(wq: HostWq): number {
     let n = 0;
-    for (const v of this.byUuid.values()) if (v.wq === wq) n++;
+    for (const v of this.byUuid.values()) if (v.wq === wq && !v.revoked) n++;
     return n;
   }
 

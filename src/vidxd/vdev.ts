@@ -104,6 +104,8 @@ export class Vdev {
   private unwatchReplay: (() => void) | null = null;
   private attachedSpace: AddressSpace | null = null;
   private destroyed = false;
+  /** The parent took everything back (a forced reset or reconfiguration): the vdev holds nothing of it. */
+  private revokedFlag = false;
 
   /**
    * Builds a vdev at reset state on `options.wq`: allocates its host PASID (no address space until
@@ -137,7 +139,7 @@ export class Vdev {
       refresh: { WQCFG: () => this.refreshOccupancy() },
       writable: (lock) => (lock === 'device-disabled' ? this.stateValue === DeviceState.DISABLED : !this.wqOn),
     });
-    this.owner = { onError: (rec) => this.forwardError(rec) };
+    this.owner = { onError: (rec) => this.forwardError(rec), revoke: () => this.revoke() };
     this.original = { pasid: this.mode === 'dedicated' ? wq.pasid : null, priv: this.mode === 'dedicated' ? wq.priv : false };
     this.hostPasid = host.allocatePasid(null);
     try {
@@ -218,7 +220,7 @@ export class Vdev {
 
   /** This vdev's descriptors queued in the backing WQ. */
   get occupancy(): number {
-    return this.wq.occupancyOf(this.hostPasid);
+    return this.revokedFlag ? 0 : this.wq.occupancyOf(this.hostPasid);
   }
 
   /** The handle each completion vector holds (null: none). */
@@ -237,6 +239,16 @@ export class Vdev {
   }
 
   /**
+   * True once the parent has taken back everything the vdev held of it — its host PASID, its interrupt
+   * handles, its WQ — because the host reset or reconfigured the device with `{ force: true }`
+   * (`IdxdHost.resetDevice`): its work was abandoned and it stays halted (GENSTS Halt; commands answer
+   * 0x03, RESET_DEVICE and VFIO reset leave it halted) until it is removed.
+   */
+  get revoked(): boolean {
+    return this.revokedFlag;
+  }
+
+  /**
    * Gives everything back (mdev remove; the vdev is closed): outstanding work aborted, handles freed,
    * the portals handed out disconnected for good, a dedicated WQ's PASID binding restored and the WQ
    * released, a shared WQ's PASID detached, the host PASID freed. Idempotent.
@@ -247,6 +259,12 @@ export class Vdev {
     this.portals.renew();
     this.destroyed = true;
     this.attachSpace(null);
+    // A revoked vdev holds nothing of the parent: the numbers it had may be another user's now.
+    if (!this.revokedFlag) this.giveBack();
+  }
+
+  /** Gives the parent's resources back: a dedicated WQ's PASID binding restored and the WQ released, or the shared WQ's PASID detached; the host PASID freed. */
+  private giveBack(): void {
     this.hostCall(() => {
       if (this.mode === 'dedicated') {
         if (this.wq.pasid !== this.original.pasid || this.wq.priv !== this.original.priv) this.wq.bindPasid(this.original.pasid, this.original.priv);
@@ -294,14 +312,42 @@ export class Vdev {
     }
   }
 
-  /** The IOAS attached (or detached, null): the vdev's host PASID translates through its space in the parent's IOMMU. */
+  /**
+   * The IOAS attached (or detached, null): the vdev's host PASID translates through its space in the
+   * parent's IOMMU (detached: every DMA faults). A detach from a callback of the vdev's own descriptor
+   * stops that descriptor — it cannot go on in the space taken from it: nothing more of it is written
+   * or raised once the call returns (§7.4); queued descriptors stay and fault when they run.
+   */
   private attachSpace(space: AddressSpace | null): void {
+    if (space === null && !this.revokedFlag) this.wq.stopExecuting(this.hostPasid);
     this.attachedSpace = space;
-    this.hostCall(() => this.host.setPasidSpace(this.hostPasid, space));
+    if (!this.revokedFlag) this.hostCall(() => this.host.setPasidSpace(this.hostPasid, space));
+  }
+
+  /**
+   * The host resets or reconfigures the parent with `{ force: true }` (`WqOwner.revoke`): everything of
+   * the vdev stops (an active command completes with 0x03, the portals are disconnected for good, the
+   * work is abandoned), everything it holds of the parent is given back (handles, WQ, host PASID), and
+   * it enters Halt — with the halt interrupt when GENCTRL enables it — where it stays until removed.
+   */
+  private revoke(): void {
+    if (this.revokedFlag || this.destroyed) return;
+    this.queue.length = 0;
+    this.stopReplay();
+    this.connectPortals(false);
+    this.abortWork();
+    this.disableWq();
+    this.handles.releaseAll();
+    this.portals.renew();
+    this.giveBack();
+    this.revokedFlag = true;
+    this.setState(DeviceState.HALT);
+    this.commands.halt();
+    if (this.regs.flag(VDEV_GENCTRL, VDEV_GENCTRL.fields.haltIntEn)) this.interrupts.raiseCause(VDEV_INTCAUSE.fields.halt);
   }
 
   private refreshOccupancy(): void {
-    const n = this.destroyed ? 0 : this.wq.occupancyOf(this.hostPasid);
+    const n = this.destroyed || this.revokedFlag ? 0 : this.wq.occupancyOf(this.hostPasid);
     this.regs.set(this.wqcfg, this.wqcfg.fields.occupancy, 0, Math.min(n, 0xffff));
   }
 
@@ -329,14 +375,14 @@ export class Vdev {
       beginWait: (kind) => this.commands.beginWait(kind),
       isGuestPasid: (pasid) => this.wqOn && (this.mode === 'shared' || this.latched.pasidEnabled) && pasid === this.latched.pasid,
       resetDevice: () => this.resetDevice(),
-      requestHandle: (vector) => this.handles.request(vector),
+      requestHandle: (vector) => (this.revokedFlag ? -CmdStatus.NO_HANDLE : this.handles.request(vector)),
       releaseHandle: (handle) => this.handles.release(handle),
     };
   }
 
   private waitSupport(): VdevWaitSupport {
     return {
-      idle: () => this.queue.length === 0 && this.wq.occupancyOf(this.hostPasid) === 0,
+      idle: () => this.queue.length === 0 && (this.revokedFlag || this.wq.occupancyOf(this.hostPasid) === 0),
       watch: (listener) => {
         try {
           return this.wq.onProgress(listener);
@@ -385,6 +431,7 @@ export class Vdev {
    * driver cannot program or has disabled answers 0x03 (hardware error).
    */
   private enableWq(c: VdevWqConfig): number {
+    if (this.revokedFlag) return CmdStatus.HARDWARE_ERROR;
     if (this.mode === 'dedicated') {
       const priv = c.pasidEnabled ? c.priv : this.host.pasidState?.pasidPrivileged === true;
       const rebind = this.wq.pasid !== this.hostPasid || this.wq.priv !== priv;
@@ -413,10 +460,16 @@ export class Vdev {
     this.regs.set(this.wqcfg, this.wqcfg.fields.wqState, 0, 0);
   }
 
-  /** Abandons this vdev's queued descriptors: Abort PASID with its host PASID touches no other user's work. */
+  /**
+   * Abandons this vdev's descriptors — queued, in flight, and the one executing when this runs from a
+   * callback of it (it stops at once: no more DMA, record or interrupt) — through the host WQ's purge:
+   * Abort PASID with its host PASID (touching no other user's work), or, when the parent cannot take
+   * a command now (a host command in progress or timed out), removal from the WQ without one. Nothing
+   * of the vdev can run once it returns (§7.4, §9).
+   */
   private abortWork(): void {
-    if (this.wq.occupancyOf(this.hostPasid) === 0) return;
-    this.hostCall(() => this.wq.abort(this.hostPasid));
+    if (this.revokedFlag) return;
+    this.wq.purge(this.hostPasid);
   }
 
   private finishWait(kind: VdevWaitKind): void {
@@ -434,6 +487,7 @@ export class Vdev {
     this.bar2.reset();
     this.regs.reset(true);
     this.stateValue = DeviceState.DISABLED;
+    if (this.revokedFlag) this.setState(DeviceState.HALT);
   }
 
   /**
@@ -447,6 +501,7 @@ export class Vdev {
     this.queue.length = 0;
     this.stopReplay();
     this.interrupts.vector0Held = false;
+    if (this.revokedFlag) this.setState(DeviceState.HALT);
   }
 
   /** Whether the portals should reach the backing WQ; they do unless the vdev is stopped. */
@@ -552,7 +607,7 @@ export class Vdev {
     this.stopped = true;
     this.portals.setConnected(false);
     this.bar2.trap = (page, src, off) => this.trapped(page, src, off);
-    let left = this.wq.occupancyOf(this.hostPasid);
+    let left = this.revokedFlag ? 0 : this.wq.occupancyOf(this.hostPasid);
     if (left > 0) {
       try {
         left = this.wq.quiesce(this.hostPasid);
@@ -712,6 +767,7 @@ export class Vdev {
     const field = (f: { readonly lo: number; readonly width: number }): number =>
       ((image.regs[this.regs.dwordIndex(wqcfg, 0, f.lo >>> 5)] as number) >>> (f.lo & 31)) & (f.width === 32 ? 0xffffffff : (1 << f.width) - 1);
     // What the parent must give, before anything is changed.
+    if (this.revokedFlag) throw new MigStreamError('the parent took back the vdev\'s resources (a forced reset): it cannot run the saved state');
     if (d.wqOn) {
       if (!this.wq.enabled) throw new MigStreamError('the backing WQ is not enabled: the destination cannot run the saved virtual WQ');
       if (this.mode === 'dedicated') {

@@ -1,14 +1,11 @@
 /**
  * Engine section of the bench: NOOP descriptors per second, MEMMOVE bandwidth next to a plain
- * `copyWithin` on the same buffer, CRC-32C (CRCGEN) next to `zlib.crc32` on the same data.
- *
- * Baseline of `engine.crc32c`: `zlib.crc32` (CRC-32, native zlib; present in Node >= 20.15, so on
- * Node 20.20). It computes a different polynomial than CRC-32C but costs the same per byte; where
- * it is missing the row carries no baseline.
+ * `copyWithin` on the same buffer, CRC-32C (CRCGEN) next to `zlib.crc32` on the same data, on the
+ * engine's CRC path (the native addon when built) and on the JavaScript path (see crc.ts).
  */
-import * as zlib from 'node:zlib';
 import { Desc, DescriptorEngine, ExecContext, Flag, Opcode, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { GuestMemory, Iommu, Perm } from '../../src/memory/index.js';
+import { crcJsRow, crcPath, crcRow } from './crc.js';
 import { type BenchRow, rate, ratePair, row } from './timing.js';
 
 const MEM = 8 << 20;
@@ -28,7 +25,7 @@ function setup(): { mem: GuestMemory; engine: DescriptorEngine; ctx: ExecContext
 }
 
 /** Rows of the engine section. */
-export function engineSection(): BenchRow[] {
+export async function engineSection(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const { mem, engine, ctx, desc, view } = setup();
   const crFlags = Flag.CRAV | Flag.RCR;
@@ -63,25 +60,9 @@ export function engineSection(): BenchRow[] {
     rows.push(row(`engine.memmove.${label}`, eng, 'GB/s', base));
   }
 
-  const n = 1 << 20;
-  for (let i = 0; i < n; i++) mem.bytes[SRC + i] = (i * 31 + 7) & 0xff;
-  desc.fill(0);
-  writeDescHeader(view, 0, Opcode.CRCGEN, crFlags);
-  writeDescAddr(view, 0, Desc.CR_ADDR, CR);
-  writeDescAddr(view, 0, Desc.SRC, SRC);
-  view.setUint32(Desc.XFER_SIZE, n, true);
-  const runCrc = (k: number): void => {
-    for (let i = 0; i < k; i++) engine.execute(desc, 0, ctx);
-  };
-  const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  const data = mem.bytes.subarray(SRC, SRC + n);
-  if (zcrc === undefined) {
-    rows.push(row('engine.crc32c', (rate(runCrc, 1500) * n) / 1e9, 'GB/s'));
-  } else {
-    const [crc, zbase] = ratePair(runCrc, (k) => {
-      for (let i = 0; i < k; i++) zcrc(data);
-    });
-    rows.push(row('engine.crc32c', (crc * n) / 1e9, 'GB/s', (zbase * n) / 1e9));
-  }
+  // Said on stderr (stdout stays the table or the JSON): which path `engine.crc32c` measured when not the addon.
+  if (!crcPath().startsWith('native')) process.stderr.write(`bench: engine.crc32c runs ${crcPath()}\n`);
+  rows.push(crcRow('engine.crc32c'));
+  rows.push(await crcJsRow());
   return rows;
 }

@@ -1,6 +1,6 @@
 /**
- * The goals of issues 3, 8, 17 and 19 per bench row (goals, not tests): each says in words what it
- * asks and whether a row meets it. Rows without a goal (MEMMOVE at 4 KiB) have none here.
+ * The goals of issues 3, 8, 17 and 19 per bench row (goals, not tests): each says in words what it asks
+ * and whether a row meets it. Rows without a goal (MEMMOVE at 4 KiB) have none here.
  */
 import type { BenchRow } from './timing.js';
 
@@ -25,7 +25,8 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'engine.noop': NOOP,
   'engine.memmove.64k': ENGINE_COPY_64K,
   'engine.memmove.1m': COPY,
-  'engine.crc32c': { text: '>= 1.5 GB/s', met: (r) => r.value >= 1.5 },
+  'engine.crc32c': { text: '>= 1.0x', met: (r) => ratio(r) >= 1.0 },
+  'engine.crc32c.js': { text: '>= 0.3x', met: (r) => ratio(r) >= 0.3 },
   'portal.noop': { text: '>= 10 M/s, >= 0.5x', met: (r) => r.value >= 10e6 && ratio(r) >= 0.5 },
   'portal.memmove.64k': COPY,
   'portal.memmove.1m': COPY,

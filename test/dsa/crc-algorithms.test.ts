@@ -64,7 +64,7 @@ describe('CRC-32C check values (dsa-operations.md §12.3)', () => {
     expect(CRC32C_TABLE[1]! >>> 0).toBe(0xf26b8303);
   });
 
-  it('slice-by-16 over words equals the byte-at-a-time definition for every alignment and length', () => {
+  it('crc32cUpdate (the addon from CRC32C_NATIVE_MIN bytes, else slice-by-16) equals the byte-at-a-time definition for every alignment and length', () => {
     const prng = new Prng(0xc3c);
     const buf = prng.bytes(5000);
     const bytewise = (b: Uint8Array, off: number, len: number): number => {

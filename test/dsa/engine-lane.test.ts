@@ -9,8 +9,8 @@
  * sizes up to the WQ limit), each with one thing wrong at a time (a flag, a reserved byte, the size,
  * an unaligned or unrepresentable address, an overlap, the privilege check), submitted in random
  * contexts with and without page requests, at aligned and unaligned buffer offsets, under several
- * capability sets; then every operation of the fuzzer's hostile generators, and memory reached only
- * by messages (parked descriptors).
+ * capability sets (and now and then with a context that comes in cancelled); then every operation of
+ * the fuzzer's hostile generators, and memory reached only by messages (parked descriptors).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -114,6 +114,7 @@ class Side {
       }
       : null;
     ctx.readback = c.readback ? (pasid, opcode) => void this.readbacks.push(pasid, opcode) : null;
+    ctx.cancelled = c.cancelled;
     const status = this.engine.execute(buf, off, ctx);
     // The page-request service's mapping lasts one descriptor.
     if (this.io.isMapped(HOLE, 0x1000)) this.io.unmap(HOLE, 0x1000);
@@ -145,6 +146,8 @@ interface Ctx {
   ims: boolean;
   prs: boolean;
   readback: boolean;
+  /** The context comes in cancelled (an embedder driving the engine with a stale flag). */
+  cancelled: boolean;
 }
 
 function context(r: Prng): Ctx {
@@ -160,6 +163,7 @@ function context(r: Prng): Ctx {
     ims: r.chance(0.5),
     prs: r.chance(0.3),
     readback: r.chance(0.3),
+    cancelled: r.chance(0.02),
   };
 }
 

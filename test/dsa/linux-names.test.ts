@@ -66,9 +66,9 @@ describe('Linux names next to the constants', () => {
   });
 
   it('every command and device state gives its IDXD_CMD_ / IDXD_DEVICE_STATE_ name', () => {
-    const text = source('commands.ts');
+    const text = source('command-codes.ts');
     for (const c of COMMANDS) expect(text, c.name).toMatch(new RegExp(`// Linux \`IDXD_CMD_${c.name}\`\\.\\n  \\{\\n    code: ${c.code}, name: '${c.name}'`));
-    const states = linuxNames('commands.ts');
+    const states = linuxNames('command-codes.ts');
     for (const k of Object.keys(DeviceState)) expect(states.get(k), k).toBe(`IDXD_DEVICE_STATE_${k}`);
     expect(DeviceState).toEqual({ DISABLED: 0, ENABLED: 1, DRAIN: 2, HALT: 3 });
     expect(INT_HANDLE_IMS).toBe(0x10000);

@@ -82,6 +82,17 @@ export class Fuzzer {
   inStep = false;
   /** The guest CPU is busy (submitting, or in an interrupt handler): no handler starts. */
   guestBusy = false;
+  /**
+   * A teardown the current action armed: called from an interrupt or page-request callback of guest
+   * `g` (`where` names it); it runs — and returns true — once, when the descriptor running is `g`'s own.
+   */
+  armed: ((g: FuzzGuest, where: string) => boolean) | null = null;
+  /**
+   * A vdev torn down inside the current step (from a callback of its descriptor): the step's
+   * translations from index `at` of the log on must not use `pasid`, and `g`'s triggers from index
+   * `from` on must keep `counts`. The step's descriptor is still `g`'s (even when its PASID went to a new vdev).
+   */
+  tornDown: { readonly g: FuzzGuest; readonly pasid: number; readonly at: number; readonly counts: readonly number[]; readonly from: number } | null = null;
   private nextGuestId = 1;
   private uuidCounter = 0;
   private executedInAction = 0;
@@ -100,7 +111,8 @@ export class Fuzzer {
   constructor(readonly options: FuzzOptions) {
     this.r = new Prng(options.seed);
     this.rig = buildRig(this.r, () => {
-      this.stepChecked();
+      // A host command issued from a callback inside a step cannot step the model (it is running).
+      if (!this.inStep) this.stepChecked();
     });
     this.rig.dev.onProgress((wq) => {
       this.lastWq = wq;
@@ -263,6 +275,7 @@ export class Fuzzer {
     log.clear();
     for (let q = 0; q < this.stepSeq.length; q++) this.stepSeq[q] = wqAt(dev, q).tailSeq;
     let ran: boolean;
+    this.tornDown = null;
     this.inStep = true;
     try {
       ran = dev.step();
@@ -281,12 +294,14 @@ export class Fuzzer {
     if (wq < 0) throw new Violation('isolation', 'a descriptor ran but no WQ reported progress');
     const w = wqAt(dev, wq);
     const pasid = w.slotPasid[this.heads[wq] as number] as number;
+    const torn = this.tornDown as Fuzzer['tornDown']; // (set by a callback during the step)
+    this.tornDown = null;
     let owner: FuzzGuest | null = null;
     if (wq === HOST_WQ) {
       if (pasid !== 0) throw new Violation('isolation', `the host's WQ ${wq} ran a descriptor with PASID ${pasid}`);
       this.hostExpected--;
     } else {
-      owner = this.byPasid.get(pasid) ?? null;
+      owner = (torn !== null && torn.pasid === pasid ? torn.g : null) ?? this.byPasid.get(pasid) ?? null;
       if (owner === null) throw new Violation('isolation', `WQ ${wq} ran a descriptor with PASID ${pasid}, which no live vdev owns`);
       if (owner.wq !== wq) throw new Violation('isolation', `WQ ${wq} ran a descriptor of vdev #${owner.id}, which is backed by WQ ${owner.wq}`);
       owner.expected--;
@@ -308,6 +323,7 @@ export class Fuzzer {
         m.accept(off, len);
       }
     }
+    if (torn !== null) this.afterTeardown(torn);
     this.checkUnmapped();
     log.clear();
     this.reentrantSubmissions(owner);
@@ -329,6 +345,17 @@ export class Fuzzer {
       owner.expected += added;
       this.tailSeq[q] = (this.tailSeq[q] as number) + added;
     }
+  }
+
+  /** After a teardown inside the step: nothing of the torn-down vdev was translated or raised once the call returned. */
+  private afterTeardown(torn: NonNullable<Fuzzer['tornDown']>): void {
+    const log = this.rig.iommu.log;
+    for (let i = torn.at; i < log.count; i++) {
+      if (log.pasids[i] === torn.pasid) throw new Violation('isolation', `PASID ${torn.pasid} was translated after vdev #${torn.g.id} was torn down from a callback of its descriptor`);
+    }
+    torn.g.fds.forEach((fd, k) => {
+      if (k >= torn.from && fd.count !== torn.counts[k]) throw new Violation('interrupt', `vdev #${torn.g.id}: trigger ${k} signalled after it was torn down from a callback of its descriptor`);
+    });
   }
 
   /** Steps until nothing can run (at most `max` descriptors); returns how many ran. */
@@ -363,6 +390,8 @@ export class Fuzzer {
   private pageRequest(pasid: number, iova: number, write: boolean): boolean {
     const g = this.byPasid.get(pasid);
     const r = this.r;
+    // A teardown armed by the current action runs here when the descriptor asking is the vdev's own.
+    if (g !== undefined && this.armed !== null && this.armed(g, 'page request')) return true;
     if (g === undefined || r.chance(0.3)) {
       this.stats.device.add('page request refused');
       return false;

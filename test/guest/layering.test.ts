@@ -1,16 +1,36 @@
 /**
- * src/guest is a guest driver: it reaches the device through src/vfio only, and takes from src/dsa
- * nothing but its "header files" (constants, register and descriptor layouts, codec helpers) — never a
- * device-model class — and imports no package.
+ * src/guest is a guest driver: it reaches the device through src/vfio only, and takes from the
+ * library nothing but "header files" — src/pci/spec.ts and the dsa spec modules (constants,
+ * register and descriptor layouts, codec helpers) — never a device-model file, and imports no
+ * package. The header files themselves import only each other: no policy, no classes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import * as dsa from '../../src/dsa/index.js';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const GUEST = join(SRC, 'guest');
+
+/**
+ * The dsa "header files" (the files of the future src/dsa/spec/), as paths relative to src. Once
+ * they live in src/dsa/spec/, this list becomes the rule `target.startsWith('dsa/spec/')`.
+ */
+const DSA_SPEC_FILES: readonly string[] = [
+  'opcodes', 'flags', 'status', 'descriptor', 'completion-record', 'register-fields', 'register-def', 'layout', 'cmdsts', 'profile', 'caps',
+  'command-codes',
+].map((n) => `dsa/${n}.js`);
+
+/** The PCI header file. */
+const PCI_SPEC = 'pci/spec.js';
+
+/** Whether `target` (a path relative to src) is a spec module. */
+function isSpec(target: string): boolean {
+  return target === PCI_SPEC || DSA_SPEC_FILES.includes(target);
+}
+
+/** The source file (absolute) of a `.js` module path relative to src. */
+const sourceOf = (target: string): string => join(SRC, target.replace(/\.js$/, '.ts'));
 
 interface Import {
   readonly file: string;
@@ -18,42 +38,38 @@ interface Import {
   readonly names: readonly string[];
 }
 
-function imports(): Import[] {
+/** Every import and re-export of `file` (absolute), with targets relative to src (or `package x`). */
+function importsOf(file: string): Import[] {
   const out: Import[] = [];
-  for (const name of readdirSync(GUEST).filter((n) => n.endsWith('.ts'))) {
-    const file = join(GUEST, name);
-    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s+(?:type\s+)?(?:\{([^}]*)\}|\*(?:\s+as\s+\w+)?)\s+from\s+'([^']+)'/gm)) {
-      const spec = m[2] as string;
-      const target = spec.startsWith('.') ? relative(SRC, resolve(GUEST, spec)) : `package ${spec}`;
-      const names = (m[1] ?? '').split(',').map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0] as string).filter((n) => n !== '');
-      out.push({ file: name, target, names });
-    }
+  const name = relative(SRC, file);
+  for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b([^;]*?)\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)) {
+    const spec = (m[2] ?? m[3]) as string;
+    const target = spec.startsWith('.') ? relative(SRC, resolve(join(file, '..'), spec)) : `package ${spec}`;
+    const braces = /\{([^}]*)\}/.exec(m[1] ?? '');
+    const names = (braces?.[1] ?? '').split(',').map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0] as string).filter((n) => n !== '');
+    out.push({ file: name, target, names });
   }
   return out;
 }
 
-/** True for a class (a constructor declared with `class`). */
-function isClass(v: unknown): boolean {
-  return typeof v === 'function' && /^class\b/.test(Function.prototype.toString.call(v));
+function guestImports(): Import[] {
+  return readdirSync(GUEST).filter((n) => n.endsWith('.ts')).flatMap((n) => importsOf(join(GUEST, n)));
 }
 
 describe('src/guest layering', () => {
-  it('imports only itself, vfio/index.js and dsa/index.js, and no package', () => {
-    const all = imports();
+  it('imports only itself, vfio/index.js, pci/spec.js and the dsa header files, and no package', () => {
+    const all = guestImports();
     expect(all.length).toBeGreaterThan(10);
-    const bad = all.filter((i) => !i.target.startsWith('guest/') && i.target !== 'vfio/index.js' && i.target !== 'dsa/index.js');
+    const bad = all.filter((i) => !i.target.startsWith('guest/') && i.target !== 'vfio/index.js' && !isSpec(i.target));
     expect(bad.map((i) => `${i.file}: ${i.target}`)).toEqual([]);
   });
 
-  it('takes from dsa only constants, layouts and codec functions, never a device-model class', () => {
-    const fromDsa = imports().filter((i) => i.target === 'dsa/index.js').flatMap((i) => i.names);
-    expect(fromDsa).toContain('Opcode');
-    const table = dsa as Readonly<Record<string, unknown>>;
-    const classes = fromDsa.filter((n) => isClass(table[n]));
-    expect(classes).toEqual([]);
-    const modelNames = Object.keys(table).filter((n) => isClass(table[n]));
-    expect(modelNames).toContain('DsaDevice');
-    expect(fromDsa.filter((n) => modelNames.includes(n) || ['WqHost', 'PasidPolicy', 'CommandContext', 'Bar0Layout'].includes(n))).toEqual([]);
+  it('takes its PCI numbers from pci/spec.js and its DSA numbers from the dsa header files directly', () => {
+    const all = guestImports();
+    expect(all.filter((i) => i.target === PCI_SPEC).flatMap((i) => i.names)).toContain('Header');
+    const fromDsa = all.filter((i) => i.target.startsWith('dsa/'));
+    expect(fromDsa.flatMap((i) => i.names)).toContain('Opcode');
+    expect(fromDsa.filter((i) => i.target === 'dsa/index.js')).toEqual([]);
   });
 
   it('is imported by no library layer but cli and the root entry point', () => {
@@ -70,5 +86,29 @@ describe('src/guest layering', () => {
     };
     walk(SRC);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('spec modules (pci/spec.ts and the dsa header files)', () => {
+  const specs = [PCI_SPEC, ...DSA_SPEC_FILES];
+
+  it('all exist', () => {
+    for (const s of specs) expect(() => readFileSync(sourceOf(s)), s).not.toThrow();
+  });
+
+  it('import only other spec modules, and no package', () => {
+    const bad = specs.flatMap((s) => importsOf(sourceOf(s))).filter((i) => !isSpec(i.target));
+    expect(bad.map((i) => `${i.file}: ${i.target}`)).toEqual([]);
+  });
+
+  it('export no class', async () => {
+    const classes: string[] = [];
+    for (const s of specs) {
+      const mod = (await import(pathToFileURL(sourceOf(s)).href)) as Readonly<Record<string, unknown>>;
+      for (const [name, v] of Object.entries(mod)) {
+        if (typeof v === 'function' && /^class\b/.test(Function.prototype.toString.call(v))) classes.push(`${s}: ${name}`);
+      }
+    }
+    expect(classes).toEqual([]);
   });
 });

@@ -1,4 +1,7 @@
-/** src/dsa imports only pci, memory and itself; src/host only dsa, pci, memory and itself; neither imports a package. */
+/**
+ * src/dsa imports only pci, memory and itself; src/host only dsa, pci, memory and itself (both may use the
+ * leaf modules errno.js and native.js); neither imports a package.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +20,9 @@ function badImports(layer: string, allowed: readonly string[]): string[] {
     for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
       const spec = m[1] as string;
       const top = relative(SRC, resolve(join(file, '..'), spec)).split(/[\\/]/)[0] as string;
-      // errno.js is the library's one errno table, a leaf module every layer may use.
-      if (!spec.startsWith('.') || !spec.endsWith('.js') || ![layer, ...allowed, 'errno.js'].includes(top)) bad.push(`${relative(SRC, file)}: ${spec}`);
+      // errno.js (the library's one errno table) and native.js (the optional addon's loader) are leaf
+      // modules every layer may use.
+      if (!spec.startsWith('.') || !spec.endsWith('.js') || ![layer, ...allowed, 'errno.js', 'native.js'].includes(top)) bad.push(`${relative(SRC, file)}: ${spec}`);
     }
   }
   return bad;

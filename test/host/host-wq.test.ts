@@ -108,15 +108,18 @@ describe('WQ objects', () => {
     expect(wq.enabled).toBe(true);
   });
 
-  it('a command that never completes throws ETIMEDOUT instead of hanging', () => {
+  it('a command that never completes throws ETIMEDOUT instead of hanging, and is not left active: the work it waited for is abandoned', () => {
     const r = hostRig({}, {}, { wait: () => {}, maxPolls: 5 });
     r.host.probe();
     r.host.load(TWO_GROUPS);
     r.host.wq(0).portal().submit(move(0x1000, 0x2000, 8, 0x8000));
+    r.host.wq(2).portal().submit(move(0x1000, 0x3000, 8, 0x8020));
     expect(code(() => r.host.wq(0).drain())).toBe('ETIMEDOUT');
-    expect(code(() => r.host.wq(0).drain())).toBe('EBUSY');
-    r.dev.runUntilIdle();
+    // The parent takes commands again; WQ 0's descriptor is gone without a record, WQ 2's is untouched.
+    expect([r.dev.commandActive, r.host.commandActive, r.host.wq(0).occupancy, r.host.wq(2).occupancy]).toEqual([false, false, 0, 1]);
     r.host.wq(0).drain();
+    r.dev.runUntilIdle();
+    expect([r.mem.bytes[0x8000], r.mem.bytes[0x8020]]).toEqual([0, Status.SUCCESS]);
   });
 });
 

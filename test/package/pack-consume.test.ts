@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCi } from '../util/system-tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -71,8 +72,10 @@ describe('npm pack', () => {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('build/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
-    // The optional fd-passing addon ships as source (built at install), never as a build artefact.
-    for (const f of ['src/vfio-user/native/vidxd_fd.c', 'src/vfio-user/native/binding.gyp', 'src/vfio-user/native/install.mjs']) expect(files, f).toContain(f);
+    // The optional native addon (fd passing, CRC-32C) ships as source (built at install), never as a build artefact.
+    for (const f of ['src/vfio-user/native/vidxd_fd.c', 'src/vfio-user/native/vidxd_crc.c', 'src/vfio-user/native/binding.gyp', 'src/vfio-user/native/install.mjs']) {
+      expect(files, f).toContain(f);
+    }
     expect(files.filter((f) => f.includes('/build/') || f.endsWith('.node') || f.endsWith('.o'))).toEqual([]);
     expect(pkg.license).toBe('MIT');
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
@@ -130,6 +133,18 @@ describe('a consumer project', () => {
 
   it('runs the example from the installed package: the vdev copies 4 KiB', () => {
     expect(run('node', ['out/example.js'], consumer).trim()).toBe('1 171');
+  });
+
+  it('builds the addon at install where this checkout built it, and its DSA engine then computes CRC-32C natively', () => {
+    const script = "import('vidxd/dsa').then((m) => console.log(m.CRC32C_IMPLEMENTATION.path, m.crc32c(new Uint8Array(4096)).toString(16)))";
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env['VIDXD_CRC'];
+    delete env['VIDXD_NO_ADDON'];
+    const [path, crc] = execFileSync('node', ['-e', script], { cwd: consumer, encoding: 'utf8', env }).trim().split(' ');
+    // Where the checkout has the addon the consumer's install must have built it too (same machine, same tools);
+    // CI builds it, so there it must be native either way.
+    const expected = existsSync(join(ROOT, 'src', 'vfio-user', 'native', 'build', 'Release', 'vidxd_crc.node')) || isCi() ? 'native' : 'js';
+    expect([path, crc]).toEqual([expected, '98f94189']);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The fd-passing addon is optional: its install script never fails (one line when it cannot build),
- * and without the addon a server in 'auto' mode runs without fds and says so once.
+ * The native addon (fd passing, CRC-32C) is optional: its install script never fails (one line when it
+ * cannot build), and without the addon a server in 'auto' mode runs without fds and says so once.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { socketDir, spawnServe } from './spawn.js';
 /** A copy of the addon's sources, so a failed build never touches the real one. */
 function copyNative(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vidxd-native-'));
-  for (const f of ['install.mjs', 'binding.gyp', 'vidxd_fd.c']) copyFileSync(join(ROOT, 'src', 'vfio-user', 'native', f), join(dir, f));
+  for (const f of ['install.mjs', 'binding.gyp', 'vidxd_fd.c', 'vidxd_crc.c']) copyFileSync(join(ROOT, 'src', 'vfio-user', 'native', f), join(dir, f));
   return dir;
 }
 
@@ -23,7 +23,7 @@ describe('the optional addon', () => {
     const dir = copyNative();
     const r = spawnSync(process.execPath, [join(dir, 'install.mjs')], { env: { ...process.env, VIDXD_SKIP_ADDON: '1' }, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^vidxd: the fd-passing addon was not built \(VIDXD_SKIP_ADDON=1\); vfio-user runs without fd passing/)]);
+    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^vidxd: the native addon was not built \(VIDXD_SKIP_ADDON=1\); vfio-user runs without fd passing .* and CRC-32C runs in JavaScript$/)]);
   });
 
   it('install: without a compiler on PATH it prints one line, succeeds, and leaves no build behind', () => {
@@ -32,7 +32,7 @@ describe('the optional addon', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^vidxd: the fd-passing addon was not built \(.+\); vfio-user runs without fd passing/);
+    expect(lines[0]).toMatch(/^vidxd: the native addon was not built \(.+\); vfio-user runs without fd passing .* and CRC-32C runs in JavaScript$/);
     expect(existsSync(join(dir, 'build'))).toBe(false);
   }, 130_000);
 

@@ -1,6 +1,7 @@
 /** Address Translation Services extended capability (ID 0x000F, version 1, 8 bytes). */
-import { CapabilityBase, ExtCapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
+import { AtsCap, AtsControl, AtsReg, ExtCapabilityId } from '../spec.js';
 
 /** Options of {@link AtsCapability}. */
 export interface AtsOptions {
@@ -12,14 +13,8 @@ export interface AtsOptions {
   readonly globalInvalidate?: boolean;
 }
 
-/** ATS control (cap+6) bits. */
-export const AtsControl = {
-  STU_MASK: 0x001f,
-  ENABLE: 0x8000,
-} as const;
-
-const CAP = 4;
-const CTRL = 6;
+const CAP = AtsReg.CAPABILITY;
+const CTRL = AtsReg.CONTROL;
 
 /** ATS: capability read-only; control enable and Smallest Translation Unit writable. */
 export class AtsCapability extends CapabilityBase {
@@ -36,7 +31,8 @@ export class AtsCapability extends CapabilityBase {
     super();
     const depth = options.invalidateQueueDepth ?? 32;
     if (!Number.isInteger(depth) || depth < 1 || depth > 32) throw new Error(`ATS: invalidate queue depth ${depth} is outside 1..32`);
-    this.capValue = (depth & 0x1f) | (options.pageAlignedRequest === true ? 1 << 5 : 0) | (options.globalInvalidate === true ? 1 << 6 : 0);
+    this.capValue = (depth & AtsCap.QUEUE_DEPTH) | (options.pageAlignedRequest === true ? AtsCap.PAGE_ALIGNED : 0) |
+      (options.globalInvalidate === true ? AtsCap.GLOBAL_INVALIDATE : 0);
   }
 
   /** Defines the registers after the header: reset values and guest masks. */

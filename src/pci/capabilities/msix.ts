@@ -10,9 +10,10 @@
  * sink as it is: under VFIO the VMM emulates the guest's table and message control and masks by
  * swapping triggers (vfio-uapi.md §5.4), so the capability's bytes are only storage.
  */
-import { CapabilityBase, CapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import { isAccessSize, readLe } from '../bytes.js';
 import type { ConfigSpace } from '../config-space.js';
+import { CapabilityId, MSIX_ENTRY_SIZE, MSIX_VECTOR_CONTROL, MSIX_VECTOR_MASKED, MsixControl, MsixReg } from '../spec.js';
 
 /** Where the table and the PBA live and how many vectors there are. */
 export interface MsixOptions {
@@ -40,21 +41,7 @@ export type MsixDelivery = (vector: number) => boolean;
  */
 export type MsixSink = (vector: number) => boolean;
 
-/** Message Control (cap+2) bits. */
-export const MsixControl = {
-  TABLE_SIZE: 0x07ff,
-  FUNCTION_MASK: 0x4000,
-  ENABLE: 0x8000,
-} as const;
-
-/** Bytes per table entry. */
-export const MSIX_ENTRY_SIZE = 16;
-/** Offset of Vector Control in an entry; bit 0 is the mask bit. */
-export const MSIX_VECTOR_CONTROL = 12;
-
-const CONTROL = 2;
-const TABLE = 4;
-const PBA = 8;
+const { CONTROL, TABLE, PBA } = MsixReg;
 /** Guest write mask of each byte of an entry: address [1:0] read as 0, vector control bits 31:1 reserved. */
 const ENTRY_WMASK = new Uint8Array([0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0]);
 
@@ -145,7 +132,7 @@ export class MsixCapability extends CapabilityBase {
   /** The entry's own mask bit (true for an out-of-range vector). */
   isMasked(vector: number): boolean {
     if (!this.valid(vector)) return true;
-    return ((this.table[vector * MSIX_ENTRY_SIZE + MSIX_VECTOR_CONTROL] as number) & 1) !== 0;
+    return ((this.table[vector * MSIX_ENTRY_SIZE + MSIX_VECTOR_CONTROL] as number) & MSIX_VECTOR_MASKED) !== 0;
   }
 
   /** The vector's pending bit (false for an out-of-range vector). */
@@ -296,7 +283,7 @@ export class MsixCapability extends CapabilityBase {
       const old = this.table[b] as number;
       const next = (old & ~m) | ((value >>> (8 * i)) & m);
       this.table[b] = next;
-      if ((b & 15) === MSIX_VECTOR_CONTROL && (old & 1) !== 0 && (next & 1) === 0) unmasked = b >>> 4;
+      if ((b & 15) === MSIX_VECTOR_CONTROL && (old & MSIX_VECTOR_MASKED) !== 0 && (next & MSIX_VECTOR_MASKED) === 0) unmasked = b >>> 4;
     }
     if (unmasked >= 0 && this.sink === null && this.isPending(unmasked) && this.deliverable(unmasked)) this.deliver(unmasked);
   }

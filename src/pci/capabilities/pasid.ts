@@ -1,6 +1,7 @@
 /** Process Address Space ID extended capability (ID 0x001B, version 1, 8 bytes). */
-import { CapabilityBase, ExtCapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
+import { ExtCapabilityId, PasidCap, PasidControl, PasidReg } from '../spec.js';
 
 /** Options of {@link PasidCapability}. */
 export interface PasidOptions {
@@ -12,15 +13,8 @@ export interface PasidOptions {
   readonly privileged?: boolean;
 }
 
-/** PASID control (cap+6) bits. */
-export const PasidControl = {
-  ENABLE: 0x0001,
-  EXECUTE: 0x0002,
-  PRIVILEGED: 0x0004,
-} as const;
-
-const CAP = 4;
-const CTRL = 6;
+const CAP = PasidReg.CAPABILITY;
+const CTRL = PasidReg.CONTROL;
 
 /** PASID: capability read-only; enable writable, execute/privileged enables writable only when supported. */
 export class PasidCapability extends CapabilityBase {
@@ -47,7 +41,7 @@ export class PasidCapability extends CapabilityBase {
 
   /** Defines the registers after the header: reset values and guest masks. */
   protected define(space: ConfigSpace, offset: number): void {
-    space.init(offset + CAP, 2, (this.execute ? 1 << 1 : 0) | (this.privileged ? 1 << 2 : 0) | (this.maxWidth << 8));
+    space.init(offset + CAP, 2, (this.execute ? PasidCap.EXECUTE : 0) | (this.privileged ? PasidCap.PRIVILEGED : 0) | (this.maxWidth << PasidCap.WIDTH_SHIFT));
     space.init(
       offset + CTRL, 2, 0,
       PasidControl.ENABLE | (this.execute ? PasidControl.EXECUTE : 0) | (this.privileged ? PasidControl.PRIVILEGED : 0),

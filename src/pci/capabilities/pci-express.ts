@@ -1,17 +1,10 @@
 /** PCI Express capability (ID 0x10), version 2, for functions with a type-0 header (60 bytes). */
-import { CapabilityBase, CapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
-
-/** Device/port types a type-0 header can have (PCIe capabilities register bits [7:4]). */
-export const PcieDeviceType = {
-  ENDPOINT: 0x0,
-  LEGACY_ENDPOINT: 0x1,
-  ROOT_COMPLEX_INTEGRATED_ENDPOINT: 0x9,
-  ROOT_COMPLEX_EVENT_COLLECTOR: 0xa,
-} as const;
-
-/** One of the {@link PcieDeviceType} values. */
-export type PcieDeviceTypeValue = (typeof PcieDeviceType)[keyof typeof PcieDeviceType];
+import {
+  CapabilityId, PCIE_DEVICE_STATUS_DYNAMIC, PCIE_DEVICE_STATUS_ERRORS, PcieDeviceCapability, PcieDeviceCapability2, PcieDeviceControl,
+  PcieDeviceControl2, PcieDeviceType, type PcieDeviceTypeValue, PcieFlags, PcieLink, PcieReg,
+} from '../spec.js';
 
 /** Link parameters of an endpoint (root-complex functions have no link registers). */
 export interface PcieLinkOptions {
@@ -48,45 +41,6 @@ export interface PcieOptions {
    */
   readonly functionLevelReset?: boolean;
 }
-
-/** Register offsets inside the PCI Express capability. */
-export const PcieReg = {
-  CAPABILITIES: 0x02,
-  DEVICE_CAPABILITIES: 0x04,
-  DEVICE_CONTROL: 0x08,
-  DEVICE_STATUS: 0x0a,
-  LINK_CAPABILITIES: 0x0c,
-  LINK_CONTROL: 0x10,
-  LINK_STATUS: 0x12,
-  DEVICE_CAPABILITIES_2: 0x24,
-  DEVICE_CONTROL_2: 0x28,
-  LINK_CAPABILITIES_2: 0x2c,
-  LINK_CONTROL_2: 0x30,
-} as const;
-
-/** Device Capabilities bits. */
-export const PcieDeviceCapability = {
-  /** Function Level Reset Capability. */
-  FLR: 1 << 28,
-} as const;
-
-/** Device Control bits and fields. */
-export const PcieDeviceControl = {
-  /** Correctable, non-fatal, fatal and unsupported-request reporting enables. */
-  ERROR_REPORTING: 0x000f,
-  RELAXED_ORDERING: 0x0010,
-  MAX_PAYLOAD: 0x00e0,
-  EXTENDED_TAG: 0x0100,
-  NO_SNOOP: 0x0800,
-  MAX_READ_REQUEST: 0x7000,
-  /** Initiate Function Level Reset (endpoints; write-only, reads 0). */
-  INITIATE_FLR: 0x8000,
-} as const;
-
-/** Device Status error bits (RW1C): correctable, non-fatal, fatal, unsupported request detected. */
-export const PCIE_DEVICE_STATUS_ERRORS = 0x000f;
-/** Device Status bits the device model drives (AUX power detected, transactions pending). */
-export const PCIE_DEVICE_STATUS_DYNAMIC = 0x0030;
 
 const LINK_WIDTHS: readonly number[] = [1, 2, 4, 8, 12, 16, 32];
 
@@ -128,8 +82,8 @@ export class PcieCapability extends CapabilityBase {
     const extTag = options.extendedTag ?? true;
     this.functionLevelReset = options.functionLevelReset ?? false;
     const flr = this.functionLevelReset;
-    // bit 15: role-based error reporting
-    this.devCap = (mpsCode | (extTag ? 1 << 5 : 0) | (1 << 15) | (flr ? PcieDeviceCapability.FLR : 0)) >>> 0;
+    this.devCap = (mpsCode | (extTag ? PcieDeviceCapability.EXTENDED_TAG : 0) | PcieDeviceCapability.ROLE_BASED_ERROR |
+      (flr ? PcieDeviceCapability.FLR : 0)) >>> 0;
     // Initiate FLR is writable so that a 1 lands; afterWrite clears it again before anyone can read it.
     this.devCtlMask =
       PcieDeviceControl.ERROR_REPORTING | PcieDeviceControl.RELAXED_ORDERING | PcieDeviceControl.MAX_PAYLOAD |
@@ -146,9 +100,11 @@ export class PcieCapability extends CapabilityBase {
     if (!Number.isInteger(ranges) || ranges < 0 || ranges > 0xf) throw new Error(`PCIe: completion timeout ranges 0x${ranges.toString(16)} is not a 4-bit mask`);
     const ctDisable = options.completionTimeoutDisable ?? false;
     const ltr = options.ltr ?? false;
-    this.devCap2 = ranges | (ctDisable ? 1 << 4 : 0) | (ltr ? 1 << 11 : 0) |
-      (prefix ? (1 << 20) | (1 << 21) | ((prefixes & 3) << 22) : 0);
-    this.devCtl2Mask = (ranges !== 0 ? 0xf : 0) | (ctDisable ? 1 << 4 : 0) | (ltr ? 1 << 10 : 0);
+    const c2 = PcieDeviceCapability2;
+    this.devCap2 = ranges | (ctDisable ? c2.COMPLETION_TIMEOUT_DISABLE : 0) | (ltr ? c2.LTR : 0) |
+      (prefix ? c2.EXTENDED_FMT | c2.END_END_TLP_PREFIX | ((prefixes & 3) << c2.MAX_END_END_TLP_PREFIXES_SHIFT) : 0);
+    const d2 = PcieDeviceControl2;
+    this.devCtl2Mask = (ranges !== 0 ? d2.COMPLETION_TIMEOUT_VALUE : 0) | (ctDisable ? d2.COMPLETION_TIMEOUT_DISABLE : 0) | (ltr ? d2.LTR_ENABLE : 0);
 
     const hasLink = type === PcieDeviceType.ENDPOINT || type === PcieDeviceType.LEGACY_ENDPOINT;
     if (!hasLink && options.link !== undefined) throw new Error('PCIe: a root-complex function has no link registers; drop the link option');
@@ -162,7 +118,7 @@ export class PcieCapability extends CapabilityBase {
 
   /** Defines the registers after the header: reset values and guest masks. */
   protected define(space: ConfigSpace, offset: number): void {
-    space.init(offset + PcieReg.CAPABILITIES, 2, 2 | (this.deviceType << 4));
+    space.init(offset + PcieReg.CAPABILITIES, 2, 2 | (this.deviceType << PcieFlags.TYPE_SHIFT));
     space.init(offset + PcieReg.DEVICE_CAPABILITIES, 4, this.devCap);
     // Reset defaults per PCIe: relaxed ordering and no snoop enabled, max read request 512 bytes.
     space.init(offset + PcieReg.DEVICE_CONTROL, 2,
@@ -173,9 +129,9 @@ export class PcieCapability extends CapabilityBase {
     if (this.link === null) return;
     const { speed, width } = this.link;
     // LnkCap: max speed and width, ASPM Optionality Compliance; no ASPM, port number 0.
-    space.init(offset + PcieReg.LINK_CAPABILITIES, 4, speed | (width << 4) | (1 << 22));
-    space.init(offset + PcieReg.LINK_CONTROL, 2, 0, 0x00c0); // Common Clock Configuration, Extended Synch
-    space.init(offset + PcieReg.LINK_STATUS, 2, speed | (width << 4));
+    space.init(offset + PcieReg.LINK_CAPABILITIES, 4, speed | (width << PcieLink.WIDTH_SHIFT) | PcieLink.ASPM_OPTIONALITY);
+    space.init(offset + PcieReg.LINK_CONTROL, 2, 0, PcieLink.COMMON_CLOCK | PcieLink.EXTENDED_SYNCH);
+    space.init(offset + PcieReg.LINK_STATUS, 2, speed | (width << PcieLink.WIDTH_SHIFT));
     space.init(offset + PcieReg.LINK_CAPABILITIES_2, 4, ((1 << (speed + 1)) - 1) & ~1); // supported speeds vector
     space.init(offset + PcieReg.LINK_CONTROL_2, 2, speed); // target link speed
   }

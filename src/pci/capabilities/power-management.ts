@@ -1,6 +1,7 @@
 /** PCI Power Management capability (ID 0x01, PM 1.2 / version 3, 8 bytes). */
-import { CapabilityBase, CapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
+import { CapabilityId, Pmc, Pmcsr, PmReg } from '../spec.js';
 
 /** Options of {@link PowerManagementCapability}. */
 export interface PowerManagementOptions {
@@ -14,16 +15,7 @@ export interface PowerManagementOptions {
   readonly noSoftReset?: boolean;
 }
 
-/** PMCSR (cap+4) bits. */
-export const Pmcsr = {
-  STATE_MASK: 0x0003,
-  NO_SOFT_RESET: 0x0008,
-  PME_ENABLE: 0x0100,
-  PME_STATUS: 0x8000,
-} as const;
-
-const PMC = 2;
-const PMCSR = 4;
+const { PMC, PMCSR } = PmReg;
 
 /**
  * Power Management: the power state is writable but a write naming an unsupported state (D1/D2
@@ -51,7 +43,7 @@ export class PowerManagementCapability extends CapabilityBase {
   /** Defines the registers after the header: reset values and guest masks. */
   protected define(space: ConfigSpace, offset: number): void {
     const o = this.options;
-    space.init(offset + PMC, 2, 3 | (o.d1 ? 1 << 9 : 0) | (o.d2 ? 1 << 10 : 0) | (o.pmeSupport << 11));
+    space.init(offset + PMC, 2, 3 | (o.d1 ? Pmc.D1 : 0) | (o.d2 ? Pmc.D2 : 0) | (o.pmeSupport << Pmc.PME_SHIFT));
     const pme = o.pmeSupport !== 0;
     space.init(
       offset + PMCSR, 2,

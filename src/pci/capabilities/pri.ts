@@ -1,6 +1,7 @@
 /** Page Request Interface extended capability (ID 0x0013, version 1, 16 bytes). */
-import { CapabilityBase, ExtCapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
+import { ExtCapabilityId, PriControl, PriReg, PriStatus } from '../spec.js';
 
 /** Options of {@link PriCapability}. */
 export interface PriOptions {
@@ -10,24 +11,7 @@ export interface PriOptions {
   readonly responsePasidRequired?: boolean;
 }
 
-/** PRI control (cap+4) bits. */
-export const PriControl = {
-  ENABLE: 0x0001,
-  RESET: 0x0002,
-} as const;
-
-/** PRI status (cap+6) bits. */
-export const PriStatus = {
-  RESPONSE_FAILURE: 0x0001,
-  UNEXPECTED_PRG_INDEX: 0x0002,
-  STOPPED: 0x0100,
-  PASID_REQUIRED: 0x8000,
-} as const;
-
-const CTRL = 4;
-const STATUS = 6;
-const CAPACITY = 8;
-const ALLOCATION = 0xc;
+const { CONTROL: CTRL, STATUS, CAPACITY, ALLOCATION } = PriReg;
 
 /**
  * PRI: control enable writable; control reset reads 0 (writing 1 while disabled is the reset

@@ -1,6 +1,7 @@
 /** Vendor-specific capability (ID 0x09): a length byte and vendor-defined bytes. */
-import { CapabilityBase, CapabilityId } from '../capability.js';
+import { CapabilityBase } from '../capability.js';
 import type { ConfigSpace } from '../config-space.js';
+import { CapabilityId, VENDOR_CAP_LENGTH } from '../spec.js';
 
 /**
  * Vendor-specific: byte 2 holds the length (header included); the body bytes are read-only unless
@@ -33,7 +34,7 @@ export class VendorCapability extends CapabilityBase {
 
   /** Defines the registers after the header: reset values and guest masks. */
   protected define(space: ConfigSpace, offset: number): void {
-    space.init(offset + 2, 1, this.length);
+    space.init(offset + VENDOR_CAP_LENGTH, 1, this.length);
     for (let i = 0; i < this.body.length; i++) space.init(offset + 3 + i, 1, this.body[i] as number, this.writable[i] as number);
   }
 }

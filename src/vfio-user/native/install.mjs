@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The package's `install` script: builds the optional fd-passing addon (vidxd_fd.node) with node-gyp
-// from the local Node headers. It never fails the install: when the build cannot run (no compiler, no
-// headers, no node-gyp) it prints one line and vidxd runs its vfio-user transport without fds.
+// The package's `install` script: builds the optional native addon with node-gyp from the local Node
+// headers: vidxd_fd.node (fd passing for vfio-user) and vidxd_crc.node (CRC-32C with the CPU's CRC
+// instruction for the DSA engine). It never fails the install: when the build cannot run (no compiler,
+// no headers, no node-gyp) it prints one line, vidxd runs its vfio-user transport without fds and
+// computes CRC-32C in JavaScript.
 // Set VIDXD_SKIP_ADDON=1 to skip the build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const notice = (why) =>
-  console.log(`vidxd: the fd-passing addon was not built (${why}); vfio-user runs without fd passing (no shared guest memory, no interrupts)`);
+  console.log(`vidxd: the native addon was not built (${why}); vfio-user runs without fd passing (no shared guest memory, no interrupts) and CRC-32C runs in JavaScript`);
 
 function nodeGyp() {
   // npm puts its bundled node-gyp in npm_config_node_gyp for lifecycle scripts.
@@ -44,7 +46,7 @@ function main() {
     rmSync(join(here, 'build'), { recursive: true, force: true });
     return notice(r.error !== undefined ? r.error.message : buildFailure(r.stderr, r.status));
   }
-  console.log('vidxd: built the fd-passing addon (vfio-user fd mode available)');
+  console.log('vidxd: built the native addon (vfio-user fd mode available, native CRC-32C)');
 }
 
 try {

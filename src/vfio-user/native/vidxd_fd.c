@@ -1,8 +1,8 @@
 /*
- * vidxd_fd: the optional fd-passing piece of vidxd's vfio-user transport (the only native code of
- * the project). Node's `net` cannot send or receive file descriptors, so in fd mode the JavaScript
- * side owns its AF_UNIX sockets through these few calls and parses the bytes with the same codec as
- * in plain mode:
+ * vidxd_fd: the optional fd-passing piece of vidxd's vfio-user transport (the addon's other binary,
+ * vidxd_crc, is the DSA engine's CRC-32C and shares nothing with it). Node's `net` cannot send or
+ * receive file descriptors, so in fd mode the JavaScript side owns its AF_UNIX sockets through these
+ * few calls and parses the bytes with the same codec as in plain mode:
  *
  *   listen(path, backlog) -> fd          accept(fd) -> fd | -EAGAIN      connect(path) -> fd
  *   recvmsg(fd, buf, fds) -> n | -errno  (fds[0] = count, fds[1..] = the received descriptors)

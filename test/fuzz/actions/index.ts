@@ -1,6 +1,7 @@
 /**
  * Every action kind the fuzzer picks from, with its weight: a hostile guest's accesses and
- * descriptors, a careless VMM's calls, lifecycle and DMA-mapping changes, and model progress.
+ * descriptors, a careless VMM's calls, lifecycle and DMA-mapping changes, model progress, and
+ * teardown under way (parent reset/reload with vdevs open, teardown from callbacks mid-batch).
  */
 import { ACCESS_ACTIONS } from './access.js';
 import type { ActionDef } from './common.js';
@@ -8,6 +9,7 @@ import { DRIVER_ACTIONS } from './driver.js';
 import { LIFECYCLE_ACTIONS } from './lifecycle.js';
 import { MODEL_ACTIONS } from './model.js';
 import { SUBMIT_ACTIONS } from './submit.js';
+import { TEARDOWN_ACTIONS } from './teardown.js';
 import { VFIO_ACTIONS } from './vfio-calls.js';
 
 /** One kind of action (re-exported for the fuzzer). */
@@ -17,5 +19,5 @@ export { createInSlot } from './lifecycle.js';
 
 /** The action table. */
 export const ACTIONS: readonly ActionDef[] = [
-  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS,
+  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS, ...TEARDOWN_ACTIONS,
 ];

@@ -15,7 +15,18 @@ import { submitChecked } from './submit.js';
 /** Runs when trigger `k` of `g` fires: mostly nothing; inside a step, sometimes a reentrant submission or acknowledgement. */
 function onInterrupt(f: Fuzzer, g: FuzzGuest, k: number): void {
   // One thing at a time on the guest's CPU: no handler inside a submission or another handler.
-  if (!f.inStep || f.guestBusy || k >= g.vectors || !isOpen(g) || !f.r.chance(0.25)) return;
+  if (!f.inStep || f.guestBusy || k >= g.vectors || !isOpen(g)) return;
+  // A teardown armed by the current action runs here when this is a callback of the vdev's own descriptor.
+  const armed = f.armed;
+  if (armed !== null) {
+    f.guestBusy = true;
+    try {
+      if (armed(g, `interrupt (vector ${k})`)) return;
+    } finally {
+      f.guestBusy = false;
+    }
+  }
+  if (!f.r.chance(0.25)) return;
   f.guestBusy = true;
   try {
     handle(f, g, k);
