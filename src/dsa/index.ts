@@ -76,7 +76,7 @@ export {
   SoftwareError,
   type SoftwareErrorSink,
 } from './context.js';
-export { DescriptorEngine, PARKED } from './engine.js';
+export { DescriptorEngine, type EngineOptions, PARKED } from './engine.js';
 export { InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {

@@ -16,12 +16,14 @@ const ratio = (r: BenchRow): number => r.ratio ?? 0;
 
 const NOOP: Target = { text: '>= 10 M/s', met: (r) => r.value >= 10e6 };
 const COPY: Target = { text: '>= 0.9x', met: (r) => ratio(r) >= 0.9 };
+/** Issue 19: a 64 KiB MEMMOVE on the engine alone at memory speed, next to `copyWithin` in the same run. */
+const ENGINE_COPY_64K: Target = { text: '>= 0.95x', met: (r) => ratio(r) >= 0.95 };
 const TRAP: Target = { text: '<= 100 ns', met: (r) => r.value <= 100 };
 
 /** Goals by row name. */
 export const TARGETS: Readonly<Record<string, Target>> = {
   'engine.noop': NOOP,
-  'engine.memmove.64k': COPY,
+  'engine.memmove.64k': ENGINE_COPY_64K,
   'engine.memmove.1m': COPY,
   'engine.crc32c': { text: '>= 1.0x', met: (r) => ratio(r) >= 1.0 },
   'engine.crc32c.js': { text: '>= 0.3x', met: (r) => ratio(r) >= 0.3 },

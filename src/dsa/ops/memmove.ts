@@ -41,6 +41,16 @@ export function execMemmove(f: Frame): number {
   return ascending(f, size);
 }
 
+/**
+ * `execMemmove` from the point where its single-run attempt failed (an ascending copy whose source or
+ * destination is not one whole run): the fault mode, then the walk. The engine's MEMMOVE lane hands
+ * over here after making that attempt itself.
+ */
+export function memmoveWalk(f: Frame): number {
+  f.faultMode = f.wantsBlockOnFault() ? REQUEST : REPORT;
+  return ascending(f, f.size);
+}
+
 /** Ascending copy run by run (an operand spans several runs, or a fault). */
 function ascending(f: Frame, size: number): number {
   f.setWalk(2, SRC, false, DST, true);
