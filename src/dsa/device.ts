@@ -30,7 +30,7 @@ import { BAR0_BLOCKS, CMD, CMDSTS, GENCFG, GENCTRL, GENSTS, IMS_ENTRY, INTCAUSE,
 import { SoftwareErrorCode } from './status.js';
 import { SwerrLog } from './swerr.js';
 import { DESC_SIZE } from './descriptor.js';
-import { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+import { SLOT_IMS, SLOT_PRIV, SLOT_SHARED, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 
 /** A descriptor taken back from a WQ by {@link DsaDevice.withdraw}. */
 export interface WithdrawnDescriptor {
@@ -385,7 +385,7 @@ export class DsaDevice {
     for (const h of w.held.slice()) {
       const d = h as InFlightDescriptor;
       if (d.pasid !== pasid) continue;
-      out.push({ seq: d.seq, bytes: d.desc.slice(), flags: d.flags });
+      out.push({ seq: d.seq, bytes: d.desc.slice(), flags: d.flags & (SLOT_PRIV | SLOT_IMS) });
       w.release(d);
       d.abandon();
     }
@@ -496,6 +496,7 @@ export class DsaDevice {
     const flags = wq.slotFlags[head] as number;
     const pasid = wq.slotPasid[head] as number;
     wq.pop();
+    if ((flags & SLOT_SHARED) !== 0) wq.unshare(head);
     if (wq.heldCount !== 0 && wq.holds(pasid)) {
       // An earlier descriptor of the same stream is still in flight: this one waits behind it, so a
       // stream's descriptors complete — and write — in acceptance order (dsa-operations.md §8.4).

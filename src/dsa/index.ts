@@ -125,7 +125,7 @@ export {
   type WaitKind, wqMaskOperand,
 } from './commands.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
-export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SLOT_SHARED, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost, WqShare } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';
