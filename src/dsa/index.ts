@@ -74,7 +74,7 @@ export {
   SoftwareError,
   type SoftwareErrorSink,
 } from './context.js';
-export { DescriptorEngine, PARKED } from './engine.js';
+export { checkWorkBudget, DEFAULT_WORK_BUDGET, DescriptorEngine, MIN_WORK_BUDGET, PARKED, YIELDED } from './engine.js';
 export { InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {

@@ -473,6 +473,12 @@ export class WorkQueue {
     if (this.held.includes(d)) this.heldEntries--;
   }
 
+  /** In-flight `d` is replaced by `by` at the same place (same entry, same order). */
+  replace(d: HeldDescriptor, by: HeldDescriptor): void {
+    const i = this.held.indexOf(d);
+    if (i >= 0) this.held[i] = by;
+  }
+
   /** In-flight `d` completed (or was abandoned): its entry is free. */
   release(d: HeldDescriptor): void {
     const i = this.held.indexOf(d);
