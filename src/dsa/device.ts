@@ -212,7 +212,7 @@ export class DsaDevice {
     this.bar2 = new PortalRegion(this.layout.bar2Size, portals, decoding);
     this.arbiters = Array.from({ length: profile.groups }, () => new GroupArbiter());
     this.engines = Array.from({ length: profile.engines }, () => new DescriptorEngine(this.caps));
-    if (options.workBudget !== undefined) this.workBudget = options.workBudget;
+    this.workBudget = options.workBudget ?? DEFAULT_WORK_BUDGET;
     this.contexts = this.wqs.map(() => this.newContext());
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
     this.control = this.commandContext();

@@ -71,7 +71,7 @@ export class DescriptorEngine {
   /** The DMA session every run of the engine belongs to (the transaction of the descriptor running, if any). */
   readonly session: DmaSession<InFlightDescriptor>;
   private heldValue: InFlightDescriptor | null = null;
-  private budgetValue = DEFAULT_WORK_BUDGET;
+  private budgetValue = Number.POSITIVE_INFINITY;
   /** The descriptor {@link continue} is running (its saved state is where a transaction of it restarts). */
   private continuing: InFlightDescriptor | null = null;
   /** A batch element is running (its frame holds a decoded descriptor the park can name). */
@@ -103,9 +103,10 @@ export class DescriptorEngine {
 
   /**
    * Bytes one step ({@link execute}, {@link resume}, {@link continue}) may process — data read or
-   * written by an operation, 64 per batch element (default {@link DEFAULT_WORK_BUDGET}; `Infinity`: no
-   * limit). When it is spent before the descriptor completes, the descriptor yields at the next resume
-   * point ({@link YIELDED}) and {@link continue} runs it on from there, with exactly the result one
+   * written by an operation, 64 per batch element (`Infinity`, the default of a bare engine: no limit;
+   * a `DsaDevice` gives its engines {@link DEFAULT_WORK_BUDGET} unless told otherwise). When it is
+   * spent before the descriptor completes, the descriptor yields at the next resume point
+   * ({@link YIELDED}) and {@link continue} runs it on from there, with exactly the result one
    * uninterrupted run gives. Descriptors running in a DMA transaction (memory reached by messages) do not
    * yield. Throws `RangeError` for a value below {@link MIN_WORK_BUDGET} or not an integer.
    */
