@@ -16,7 +16,7 @@ import { CommandUnit } from './command-unit.js';
 import { COMMAND_BY_CODE, type CommandContext, DeviceState, type WaitKind } from './commands.js';
 import type { GroupMap, PciState } from './config-check.js';
 import { ExecContext, type PageRequestHandler, type ReadbackHook } from './context.js';
-import { CANCELLED, DescriptorEngine } from './engine.js';
+import { CANCELLED, checkWorkBudget, DEFAULT_WORK_BUDGET, DescriptorEngine } from './engine.js';
 import { type InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 import { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 import { descOpcodeAt } from './descriptor.js';
@@ -31,7 +31,7 @@ import { BAR0_BLOCKS, CMD, GENCFG, GENSTS, IMS_ENTRY, WQCFG } from './registers.
 import { SoftwareErrorCode } from './status.js';
 import { SwerrLog } from './swerr.js';
 import { DESC_SIZE } from './descriptor.js';
-import { SLOT_IMS, SLOT_PRIV, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+import { SLOT_IMS, SLOT_PRIV, SLOT_SHARED, SubmitStatus, type SubmitStatusValue, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
 
 /** A descriptor taken back from a WQ by {@link DsaDevice.withdraw}. */
 export interface WithdrawnDescriptor {
@@ -62,6 +62,11 @@ export interface DsaDeviceOptions {
   readonly schedule?: ((run: () => void) => void) | undefined;
   /** Engine items without a register bit (`cacheControl3`, `logInvalidHandle`, …). */
   readonly engineCaps?: Partial<EngineCaps>;
+  /**
+   * Bytes one step may process (see {@link DsaDevice.workBudget}; default 4 MiB, `Infinity`: no limit).
+   * Throws `RangeError` below 64 or for a non-integer.
+   */
+  readonly workBudget?: number;
 }
 
 /** An engine that belongs to a group, with its group's arbiter (latched by Enable Device). */
@@ -131,6 +136,8 @@ export class DsaDevice {
   private readonly waitTarget: Float64Array;
   private running = false;
   private scheduled = false;
+  private workBudgetValue = DEFAULT_WORK_BUDGET;
+  private yieldSeq = 0;
   /**
    * The engines of a group in index order (latched by Enable Device, empty otherwise): a step goes
    * round-robin over these, which is the round-robin over all engines skipping those without a group.
@@ -217,6 +224,7 @@ export class DsaDevice {
     this.bar2 = new PortalRegion(this.layout.bar2Size, portals, decoding);
     this.arbiters = Array.from({ length: profile.groups }, () => new GroupArbiter());
     this.engines = Array.from({ length: profile.engines }, () => new DescriptorEngine(this.caps));
+    this.workBudget = options.workBudget ?? DEFAULT_WORK_BUDGET;
     this.contexts = this.wqs.map(() => this.newContext());
     this.waitTarget = new Float64Array(profile.wqs).fill(-1);
     this.control = this.commandContext();
@@ -305,6 +313,27 @@ export class DsaDevice {
     this.modeValue = mode;
     // A deterministic device is never kicked by a submission: the WQs skip the call altogether.
     for (const w of this.wqs) w.runsOnSubmit = mode === 'automatic';
+  }
+
+  /**
+   * Bytes one step may process (data an operation reads or writes, 64 per batch element; default 4 MiB,
+   * `Infinity`: no limit). A descriptor still running when its step's budget is spent yields at the next
+   * resume point and keeps its WQ entry; it continues, on the same engine, from that point at the next
+   * step (before anything else is taken from a WQ), with exactly the result of one uninterrupted run — a
+   * batch resumes at the same element. In automatic mode the continuation is not run inside the call
+   * that ran the step: it is scheduled (with `schedule`, or else as a macrotask, `setImmediate` /
+   * `setTimeout`). Descriptors over memory reached by messages (which run in transactions) do not yield.
+   * May be changed at any time (it applies from the next step). Throws `RangeError` below 64 or for a
+   * non-integer.
+   */
+  get workBudget(): number {
+    return this.workBudgetValue;
+  }
+
+  set workBudget(bytes: number) {
+    checkWorkBudget(bytes);
+    this.workBudgetValue = bytes;
+    for (const e of this.engines) e.budget = bytes;
   }
 
   /** Page-request service for block-on-fault and PRS (null: faults are reported). */
@@ -450,7 +479,7 @@ export class DsaDevice {
     for (const h of w.held.slice()) {
       const d = h as InFlightDescriptor;
       if (d.pasid !== pasid) continue;
-      out.push({ seq: d.seq, bytes: d.desc.slice(), flags: d.flags });
+      out.push({ seq: d.seq, bytes: d.desc.slice(), flags: d.flags & (SLOT_PRIV | SLOT_IMS) });
       w.release(d);
       d.abandon();
     }
@@ -604,6 +633,7 @@ export class DsaDevice {
     const flags = wq.slotFlags[head] as number;
     const pasid = wq.slotPasid[head] as number;
     wq.pop();
+    if ((flags & SLOT_SHARED) !== 0) wq.unshare(head);
     if (wq.heldCount !== 0 && wq.holds(pasid)) {
       // An earlier descriptor of the same stream is still in flight: this one waits behind it, so a
       // stream's descriptors complete — and write — in acceptance order (dsa-operations.md §8.4).
@@ -647,6 +677,47 @@ export class DsaDevice {
     wq.hold(d);
     // A port that answered within the attempt: nothing left to wait for.
     if (d.state === InFlightState.PARKED && d.outstanding === 0) this.becameReady(d);
+    else if (d.state === InFlightState.YIELDED) this.continueLater(d);
+  }
+
+  /**
+   * `d` yielded (its step's work budget ran out): it continues at the next step — in automatic mode from
+   * a scheduled run, not inside the one that ran this step.
+   */
+  private continueLater(d: InFlightDescriptor): void {
+    if (this.modeValue !== 'automatic') {
+      this.readyCount = this.ready.push(d);
+      return;
+    }
+    const token = ++this.yieldSeq;
+    d.yieldToken = token;
+    const later = (): void => {
+      if (d.yieldToken !== token || d.owner !== this.inFlight || d.state !== InFlightState.YIELDED) return;
+      d.yieldToken = 0;
+      this.readyCount = this.ready.push(d);
+      if (!this.running) this.runUntilIdle();
+    };
+    if (this.schedule !== null) this.schedule(later);
+    else if (typeof setImmediate === 'function') setImmediate(later);
+    else setTimeout(later, 0);
+  }
+
+  /**
+   * A continuation of `d` met memory reached by messages: `held`, its transaction (restarting from the same
+   * point), takes `d`'s place in the WQ.
+   */
+  private replaceHeld(d: InFlightDescriptor, held: InFlightDescriptor, wq: WorkQueue): void {
+    held.wq = d.wq;
+    held.pasid = d.pasid;
+    held.flags = d.flags;
+    held.seq = d.seq;
+    held.engine = d.engine;
+    held.owner = this.inFlight;
+    wq.replace(d, held);
+    d.owner = null;
+    d.recycle();
+    if (held.state === InFlightState.COMMITTING) wq.settle(held);
+    else if (held.state === InFlightState.PARKED && held.outstanding === 0) this.becameReady(held);
   }
 
   /** `d`'s fetches were answered: it runs at the next step (now, in automatic mode). */
@@ -671,7 +742,8 @@ export class DsaDevice {
     ctx.cancelled = false;
     wq.running = d.pasid;
     try {
-      engine.resume(d, ctx);
+      if (d.state === InFlightState.YIELDED) engine.continue(d, ctx);
+      else engine.resume(d, ctx);
     } catch (e) {
       // An embedder callback threw out of the attempt: the descriptor is lost, as one run from the
       // ring would be (its WQ entry is freed so occupancy and waits stay true).
@@ -688,6 +760,10 @@ export class DsaDevice {
       // Abandoned by a callback of its own attempt (an abort from a page-request service): already gone.
     } else if (held === null) {
       this.completed(d, wq);
+    } else if (held !== d) {
+      this.replaceHeld(d, held, wq);
+    } else if (held.state === InFlightState.YIELDED) {
+      this.continueLater(held);
     } else if (held.state === InFlightState.COMMITTING) {
       wq.settle(held);
     } else if (held.outstanding === 0) {

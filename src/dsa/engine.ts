@@ -11,7 +11,7 @@ import { type ExecContext, SoftwareError } from './context.js';
 import { DESC_SIZE, Desc } from './descriptor.js';
 import { Flag, OpFlag } from './flags.js';
 import { copyBytes, type DmaRun, DmaSession } from '../memory/index.js';
-import { CANCEL, FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, translateRaw } from './frame.js';
+import { CANCEL, FaultMode, Frame, PAGE_REQUEST_ROUNDS, PARK, R_COMPLETED, R_FAILED, RESUME_WORDS, translateRaw, YIELD } from './frame.js';
 import { OP_HANDLERS, type OpHandler } from './handlers.js';
 import { InFlightDescriptor, InFlightState } from './in-flight.js';
 import { compileMemmoveLane, MemmoveLane } from './lane.js';
@@ -53,11 +53,30 @@ export const PARKED = -1;
  * a callback it made abandoned (`ExecContext.cancelled`): it stopped there, with nothing more read,
  * written, raised or reported. Not a status byte.
  */
-export const CANCELLED = -2;
+export const CANCELLED = -3;
 
 /** Stops the running descriptor when a callback it just made abandoned it. */
 function checkCancelled(ctx: ExecContext): void {
   if (ctx.cancelled === true) throw CANCEL;
+}
+
+/**
+ * What {@link DescriptorEngine.execute} / {@link DescriptorEngine.continue} return for a descriptor whose
+ * step's work budget ran out before it completed (see {@link DescriptorEngine.budget}): it is handed out
+ * through {@link DescriptorEngine.takeHeld} in state `YIELDED`; {@link DescriptorEngine.continue} runs it on.
+ */
+export const YIELDED = -2;
+
+/** Default work budget of one step: 4 MiB (see {@link DescriptorEngine.budget}). */
+export const DEFAULT_WORK_BUDGET = 4 << 20;
+/** Smallest work budget accepted (a batch element's 64 bytes must fit). */
+export const MIN_WORK_BUDGET = 64;
+
+/** Throws `RangeError` unless `bytes` is a work budget: an integer ≥ {@link MIN_WORK_BUDGET}, or `Infinity` (none). */
+export function checkWorkBudget(bytes: number): void {
+  if (bytes !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(bytes) && bytes >= MIN_WORK_BUDGET)) {
+    throw new RangeError(`a work budget of ${bytes} bytes is not an integer ≥ ${MIN_WORK_BUDGET} (or Infinity)`);
+  }
 }
 
 /**
@@ -76,6 +95,9 @@ export class DescriptorEngine {
   /** The DMA session every run of the engine belongs to (the transaction of the descriptor running, if any). */
   readonly session: DmaSession<InFlightDescriptor>;
   private heldValue: InFlightDescriptor | null = null;
+  private budgetValue = Number.POSITIVE_INFINITY;
+  /** The descriptor {@link continue} is running (its saved state is where a transaction of it restarts). */
+  private continuing: InFlightDescriptor | null = null;
   /** A batch element is running (its frame holds a decoded descriptor the park can name). */
   private elementRunning = false;
   private readonly top: Frame;
@@ -117,6 +139,24 @@ export class DescriptorEngine {
   /** How many descriptors the MEMMOVE lane has completed (the others took the ordered path). */
   get laneCount(): number {
     return this.laneRuns;
+  }
+
+  /**
+   * Bytes one step ({@link execute}, {@link resume}, {@link continue}) may process — data read or
+   * written by an operation, 64 per batch element (`Infinity`, the default of a bare engine: no limit;
+   * a `DsaDevice` gives its engines {@link DEFAULT_WORK_BUDGET} unless told otherwise). When it is
+   * spent before the descriptor completes, the descriptor yields at the next resume point
+   * ({@link YIELDED}) and {@link continue} runs it on from there, with exactly the result one
+   * uninterrupted run gives. Descriptors running in a DMA transaction (memory reached by messages) do not
+   * yield. Throws `RangeError` for a value below {@link MIN_WORK_BUDGET} or not an integer.
+   */
+  get budget(): number {
+    return this.budgetValue;
+  }
+
+  set budget(bytes: number) {
+    checkWorkBudget(bytes);
+    this.budgetValue = bytes;
   }
 
   /** Whether the last `execute` wrote a completion record. */
@@ -178,6 +218,7 @@ export class DescriptorEngine {
     this.crWrittenFlag = false;
     this.interruptFlag = false;
     this.errorFlag = false;
+    f.budgetLeft = this.budgetValue;
     // The attempt (written out here, not called: this is the hot path; `resume` has the same). A
     // MEMMOVE whose flags and opcode match the lane's rule goes to the lane, which proves the rest
     // or hands the descriptor to the ordered path.
@@ -205,13 +246,102 @@ export class DescriptorEngine {
     this.crWrittenFlag = false;
     this.interruptFlag = false;
     this.errorFlag = false;
+    f.budgetLeft = this.budgetValue;
+    const resumed = d.hasResume;
+    if (resumed) this.loadResume(d);
     let status: number;
     try {
       status = this.run(f, ctx, false, 0);
     } catch (e) {
       return this.unwound(e);
+    } finally {
+      if (resumed) this.clearResume();
     }
     return this.session.tx === null ? status : this.finish(ctx, status);
+  }
+
+  /**
+   * Continues yielded descriptor `d` (from {@link takeHeld}, state `YIELDED`) from where its last step
+   * stopped, with a new step's budget, outside any transaction. Returns as {@link execute}: the status,
+   * {@link YIELDED} again (the same `d` is held), or {@link PARKED} (when memory reached by messages was
+   * met, a transaction of it is held in its place and restarts from the same point).
+   */
+  continue(d: InFlightDescriptor, ctx: ExecContext): number {
+    const s = this.session;
+    s.tx = null;
+    const f = this.top;
+    this.copyUnaligned(f, d.desc, 0);
+    this.loadResume(d);
+    d.state = InFlightState.RUNNING;
+    d.continuing = true;
+    this.continuing = d;
+    this.crWrittenFlag = false;
+    this.interruptFlag = false;
+    this.errorFlag = false;
+    f.budgetLeft = this.budgetValue;
+    let status: number;
+    try {
+      status = this.run(f, ctx, false, 0);
+      if (s.tx !== null) status = this.finish(ctx, status);
+    } catch (e) {
+      status = this.unwound(e);
+    } finally {
+      this.continuing = null;
+      d.continuing = false;
+      this.clearResume();
+    }
+    if (d.abandoned) {
+      // Abandoned by a callback of its own step: nothing of it is kept.
+      const h = this.heldValue;
+      this.heldValue = null;
+      if (h !== null && h !== d) s.recycle(h);
+      s.recycle(d);
+    }
+    return status;
+  }
+
+  /** Puts `d`'s saved resume state into the frames (each consumes it at its resume point). */
+  private loadResume(d: InFlightDescriptor): void {
+    const r = d.resume;
+    const t = this.top.resumeState;
+    const e = this.element.resumeState;
+    for (let k = 0; k < RESUME_WORDS; k++) {
+      t[k] = r[k] as number;
+      e[k] = r[RESUME_WORDS + k] as number;
+    }
+    this.top.resumeAt = r[0] as number;
+    this.element.resumeAt = r[RESUME_WORDS] as number;
+  }
+
+  /** No frame resumes any more (a continuation ended, whatever it consumed). */
+  private clearResume(): void {
+    this.top.resumeAt = -1;
+    this.element.resumeAt = -1;
+  }
+
+  /**
+   * The step's budget ran out at a resume point: the descriptor is held as `YIELDED` with the frames'
+   * saved state (the one being continued is reused; else one is taken from the pool with its 64 bytes).
+   */
+  private yielded(inElement: boolean): number {
+    let d = this.continuing;
+    if (d === null) {
+      d = this.session.acquire();
+      const f = this.top;
+      for (let k = 0; k < DESC_LEN; k++) d.desc[k] = f.view.getUint8(f.base + k);
+    }
+    const r = d.resume;
+    const t = this.top.resumeState;
+    const e = this.element.resumeState;
+    for (let k = 0; k < RESUME_WORDS; k++) {
+      r[k] = t[k] as number;
+      r[RESUME_WORDS + k] = inElement ? (e[k] as number) : 0;
+    }
+    if (!inElement) r[RESUME_WORDS] = -1;
+    d.hasResume = true;
+    d.state = InFlightState.YIELDED;
+    this.heldValue = d;
+    return YIELDED;
   }
 
   /**
@@ -223,6 +353,7 @@ export class DescriptorEngine {
     const tx = s.tx;
     const inElement = this.elementRunning;
     this.elementRunning = false;
+    if (e === YIELD) return this.yielded(inElement);
     s.tx = null;
     s.pending = false;
     if (e === CANCEL) {
@@ -252,6 +383,12 @@ export class DescriptorEngine {
     s.tx = null;
     tx.abortAttempt();
     tx.state = InFlightState.PARKED;
+    const c = this.continuing;
+    if (c !== null && c !== tx) {
+      // A continuation met memory reached by messages: its transaction restarts where it started.
+      tx.resume.set(c.resume);
+      tx.hasResume = true;
+    }
     // Keep the descriptor's bytes: its ring slot (or the caller's buffer) may be reused meanwhile.
     const f = this.top;
     for (let k = 0; k < DESC_LEN; k++) tx.desc[k] = f.view.getUint8(f.base + k);
@@ -395,6 +532,8 @@ export class DescriptorEngine {
     const dst = dHi * TWO32 + dLo;
     const d = dst - src;
     if ((lane.overlapCheck !== 0 && d < size && -d < size) || (lane.descending !== 0 && d > 0 && d < size)) return this.run(f, ctx, false, 0);
+    // A copy larger than what is left of the step's work budget is split by the ordered path's walk.
+    if (size > f.budgetLeft) return this.run(f, ctx, false, 0);
 
     if (f.ctx !== ctx) f.ctx = ctx; // the PARK unwinding reads the frame's context
     const space = ctx.space;
@@ -675,9 +814,20 @@ export class DescriptorEngine {
     let completed = 0;
     let status: number = Status.SUCCESS;
     const ctx = f.ctx;
-    for (let i = 0; i < count; i++) {
+    let first = 0;
+    if (f.resumeAt >= 0) {
+      // Resume point: the element to run next, with the count and failure so far.
+      first = f.resumeAt;
+      f.resumeAt = -1;
+      completed = f.resumeState[R_COMPLETED] as number;
+      failed = f.resumeState[R_FAILED] === 1;
+    }
+    for (let i = first; i < count; i++) {
       // The previous element's interrupt or error report may have abandoned the batch: no element more.
       checkCancelled(ctx);
+      if (f.budgetLeft <= 0) this.yieldBatch(f, i, completed, failed);
+      // The element's read is charged once (not again when a continuation resumes the element).
+      if (el.resumeAt < 0) f.budgetLeft -= DESC_SIZE;
       f.faultMode = listMode;
       let k = 0;
       while (k < DESC_SIZE) {
@@ -694,8 +844,17 @@ export class DescriptorEngine {
       }
       if ((el.ownView.getUint32(Desc.FLAGS, true) & Flag.FENCE) !== 0 && failed) break;
       this.elementRunning = true;
-      const st = this.run(el, f.ctx, true, i);
+      el.budgetLeft = f.budgetLeft;
+      let st: number;
+      try {
+        st = this.run(el, f.ctx, true, i);
+      } catch (e) {
+        if (e === YIELD) this.saveBatch(f, i, completed, failed);
+        throw e;
+      }
       this.elementRunning = false;
+      f.budgetLeft = el.budgetLeft;
+      el.resumeAt = -1;
       completed++;
       if ((st & STATUS_CODE_MASK) !== Status.SUCCESS) failed = true;
     }
@@ -706,5 +865,23 @@ export class DescriptorEngine {
     if (this.caps.batchContinuation && failed) f.cr[Cr.RESULT] = 1;
     if (status === Status.SUCCESS && failed) status = Status.BATCH_FAIL;
     return status;
+  }
+
+  /** The batch's resume point: element `i` runs next, `completed` done, `failed` so far. */
+  private saveBatch(f: Frame, i: number, completed: number, failed: boolean): void {
+    const r = f.resumeState;
+    r[0] = i;
+    r[R_COMPLETED] = completed;
+    r[R_FAILED] = failed ? 1 : 0;
+  }
+
+  /** The budget ran out between batch elements: yield before element `i` (in a transaction: lift the budget). */
+  private yieldBatch(f: Frame, i: number, completed: number, failed: boolean): void {
+    if (this.session.tx !== null) {
+      f.budgetLeft = Number.POSITIVE_INFINITY;
+      return;
+    }
+    this.saveBatch(f, i, completed, failed);
+    throw YIELD;
   }
 }

@@ -135,6 +135,21 @@ export class Frame {
   /** Bytes done by the last walk. */
   done = 0;
 
+  /**
+   * Bytes the running step may still process (work budget): walks and copies take at most this, then
+   * the descriptor yields at a resume point ({@link yieldAt}). Set by the engine per step; shared by a
+   * batch and its elements.
+   */
+  budgetLeft = Number.POSITIVE_INFINITY;
+  /**
+   * Where the operation resumes (its meaning is the operation's: a byte position, a block or entry
+   * index, a batch element), -1 when it runs from the start. Set by the engine from a continuation's
+   * saved state; the operation consumes it (and its scratch) at its resume point. `reset` keeps it.
+   */
+  resumeAt = -1;
+  /** Saved resume state: position, then the scratch an operation carries across a yield. */
+  readonly resumeState = new Float64Array(RESUME_WORDS);
+
   /** The completion record scratch; reached through `cr` / `crView`, which mark it dirty. */
   private readonly crScratch = new Uint8Array(CR_SIZE);
   /** View over the scratch. */
@@ -319,11 +334,18 @@ export class Frame {
    * `done` = bytes fully processed.
    */
   walk(from: number, size: number, kernel: (f: Frame, pos: number, n: number) => number): number {
-    let pos = from;
+    let pos = this.resumeAt < 0 ? from : this.resumeFrom(from);
     const runs = this.runs;
     let again = 0;
     while (pos < size) {
       let n = size - pos;
+      if (n > this.budgetLeft) {
+        // The step's budget ends inside: take what is left of it (whole 8-byte words: the delta
+        // kernel works on words), or yield here when less than a word is left.
+        const left = this.budgetLeft - (this.budgetLeft % 8);
+        if (left > 0) n = left;
+        else this.yieldAt(pos);
+      }
       let epoch = this.epoch;
       for (let i = 0; i < this.walkCount; i++) {
         const g = this.xlate(this.walkSlot[i] as number, pos, n, this.walkWrite[i] === 1, runs[i] as DmaRun);
@@ -349,6 +371,7 @@ export class Frame {
       again = 0;
       this.walkEpoch = epoch;
       const used = kernel(this, pos, n);
+      this.budgetLeft -= used;
       pos += used;
       if (used < n) {
         if (this.restart) {
@@ -376,6 +399,47 @@ export class Frame {
     this.walkWrite[2] = w2 ? 1 : 0;
   }
 
+  /**
+   * The step's work budget is spent at resume point `pos` of the running operation: saves `pos` and the
+   * operation scratch (CRC state, `a`, `b`, `c`) and throws {@link YIELD}. In a DMA transaction (memory
+   * reached by messages: attempts re-run from their start) nothing yields: the budget is lifted for the
+   * rest of the step and this returns.
+   */
+  yieldAt(pos: number): void {
+    const session = (this.runs[4] as DmaRun).session;
+    if (session !== null && session !== undefined && session.tx !== null) {
+      this.budgetLeft = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const r = this.resumeState;
+    r[R_POS] = pos;
+    r[1] = this.crc;
+    r[2] = this.crc64[0] as number;
+    r[3] = this.crc64[1] as number;
+    r[4] = this.a;
+    r[5] = this.b;
+    r[6] = this.c;
+    throw YIELD;
+  }
+
+  /**
+   * At its resume point an operation continued after a yield takes its position back ({@link resumeAt},
+   * which is cleared) and its scratch; returns the position, or `start` when it runs from the start.
+   */
+  resumeFrom(start: number): number {
+    const at = this.resumeAt;
+    if (at < 0) return start;
+    this.resumeAt = -1;
+    const r = this.resumeState;
+    this.crc = r[1] as number;
+    this.crc64[0] = r[2] as number;
+    this.crc64[1] = r[3] as number;
+    this.a = r[4] as number;
+    this.b = r[5] as number;
+    this.c = r[6] as number;
+    return at;
+  }
+
   /** True when the descriptor's flags include `flag`. */
   has(flag: number): boolean {
     return (this.flags & flag) !== 0;
@@ -401,6 +465,22 @@ export class Frame {
     return (this.flags & BOF) !== 0 && this.prsAvailable();
   }
 }
+
+/**
+ * Thrown (this one preallocated object) at a resume point when the step's work budget is spent
+ * ({@link Frame.yieldAt}): the engine hands the descriptor out part-done and continues it at the next
+ * step from the saved point, with the same result as one uninterrupted run.
+ */
+export const YIELD = Object.freeze({ yield: true });
+
+/** Numbers in a frame's saved resume state ({@link Frame.resumeState}). */
+export const RESUME_WORDS = 10;
+/** Resume state: position (op-specific: bytes, a block or entry index, a batch element), -1 none. */
+const R_POS = 0;
+/** Resume state: batch only — elements completed, any failed. */
+export const R_COMPLETED = 7;
+/** Resume state: batch only — whether an element failed (1) so far. */
+export const R_FAILED = 8;
 
 /**
  * Thrown (this one preallocated object) by {@link translateRaw} when the page is memory reached only

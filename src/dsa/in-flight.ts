@@ -8,6 +8,7 @@
 import { type DmaSession, DmaTransaction } from '../memory/index.js';
 import { type ExecContext, SoftwareError } from './context.js';
 import { DESC_SIZE } from './descriptor.js';
+import { RESUME_WORDS } from './frame.js';
 import type { HeldDescriptor } from './work-queue.js';
 
 /** Where an {@link InFlightDescriptor} is. */
@@ -22,6 +23,11 @@ export const InFlightState = {
   BEHIND: 3,
   /** Executed; its write-backs are not all acknowledged yet (its effects wait for them). */
   COMMITTING: 4,
+  /**
+   * Part-executed: its step's work budget ran out at a resume point; it continues from there (its
+   * saved {@link InFlightDescriptor.resume} state) at a later step. What it wrote so far stays written.
+   */
+  YIELDED: 5,
 } as const;
 
 /** Who keeps track of in-flight descriptors (the device). */
@@ -75,6 +81,17 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
   abandoned = false;
   /** Incremented each time it is reset (returned to its pool): a holder compares it to know it is still the same descriptor. */
   generation = 0;
+  /**
+   * Where it continues after a yield (see {@link InFlightState.YIELDED}): the saved resume state of the
+   * engine's descriptor frame, then of its batch-element frame (position -1: none). Valid while {@link hasResume}.
+   */
+  readonly resume = new Float64Array(2 * RESUME_WORDS);
+  /** It yielded at least once: its attempts start from {@link resume}, not from the start. */
+  hasResume = false;
+  /** A continuation of it is running on its engine (outside a transaction). */
+  continuing = false;
+  /** Automatic mode: names the scheduled continuation that may make it ready (a stale one does nothing). */
+  yieldToken = 0;
   private readonly kinds: number[] = [];
   private readonly argA: number[] = [];
   private readonly argB: number[] = [];
@@ -190,6 +207,9 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     this.ctx = null;
     this.owner = null;
     this.abandoned = false;
+    this.hasResume = false;
+    this.continuing = false;
+    this.yieldToken = 0;
   }
 
   protected override ready(): void {
@@ -222,7 +242,7 @@ export class InFlightDescriptor extends DmaTransaction implements HeldDescriptor
     const o = this.owner;
     this.owner = null;
     o?.forget(this);
-    if (this.state === InFlightState.RUNNING && this.session.tx === this) {
+    if (this.state === InFlightState.RUNNING && (this.session.tx === this || this.continuing)) {
       this.abandoned = true;
       return;
     }

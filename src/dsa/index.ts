@@ -76,7 +76,7 @@ export {
   SoftwareError,
   type SoftwareErrorSink,
 } from './context.js';
-export { DescriptorEngine, type EngineOptions, PARKED } from './engine.js';
+export { checkWorkBudget, DEFAULT_WORK_BUDGET, DescriptorEngine, type EngineOptions, MIN_WORK_BUDGET, PARKED, YIELDED } from './engine.js';
 export { InFlightDescriptor, type InFlightOwner, InFlightState } from './in-flight.js';
 export { PAGE_REQUEST_ROUNDS } from './frame.js';
 export {
@@ -140,7 +140,7 @@ export {
   type CommandEntry, CommandUnit, type CommandUnitDevice, type CommandUnitOptions, type CommandWaitStrategy,
 } from './command-unit.js';
 export { checkEnableDevice, checkEnableWq, decodeGroups, type GroupMap, type PciState, readWqConfig } from './config-check.js';
-export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, WorkQueue, type WqConfig, type WqHost } from './work-queue.js';
+export { type HeldDescriptor, SLOT_IMS, SLOT_PRIV, SLOT_SHARED, WorkQueue, type WqConfig, type WqHost, WqShare } from './work-queue.js';
 export { GroupArbiter } from './arbiter.js';
 export { type ImsDelivery, InterruptController, type VectorDelivery } from './interrupts.js';
 export { logSoftwareError, SwerrLog } from './swerr.js';

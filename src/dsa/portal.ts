@@ -6,7 +6,7 @@
  */
 import { DESC_SIZE, descPasidAt, descPrivAt } from './descriptor.js';
 import { PORTAL_PAGE, PORTAL_SLOT, PORTAL_STRIDE } from './layout.js';
-import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-queue.js';
+import { SubmitStatus, type SubmitStatusValue, type WorkQueue, type WqShare } from './work-queue.js';
 
 function checkRange(src: Uint8Array, off: number): void {
   if (!(off >= 0) || off + DESC_SIZE > src.length) throw new RangeError(`a portal submission needs 64 bytes at offset ${off} of a ${src.length}-byte buffer`);
@@ -32,6 +32,11 @@ export type PasidPolicy =
      * `'priv'` when it asks for Priv = 1 and {@link privileged} says no.
      */
     readonly onReject?: (guestPasid: number, src: Uint8Array, off: number, reason: 'pasid' | 'priv') => void;
+    /**
+     * The binder's share of the WQ ({@link Portal.openShare}): a submission while the share holds its
+     * limit of entries answers retry (absent: only the WQ's own room applies).
+     */
+    readonly share?: WqShare;
   };
 
 const DESCRIPTOR_POLICY: PasidPolicy = Object.freeze({ kind: 'descriptor' });
@@ -154,7 +159,18 @@ export class Portal {
       pol.onReject?.(guest, src, off, 'priv');
       return SubmitStatus.DROPPED;
     }
-    return this.enqueue(src, off, host, priv);
+    const share = pol.share;
+    return share === undefined ? this.enqueue(src, off, host, priv) : q.enqueueShared(src, off, host, priv, this.limited, this.ims, share);
+  }
+
+  /**
+   * Opens a share of this portal's WQ for a binder (see `WqShare`): at most `fixed` entries queued or in
+   * flight, or 0 for the fair limit. Put it in a `translate` policy. Throws `RangeError` for a portal
+   * on no WQ or a bad limit.
+   */
+  openShare(fixed = 0): WqShare {
+    if (this.target === null) throw new RangeError(`portal at 0x${this.offset.toString(16)} has no WQ`);
+    return this.target.openShare(fixed);
   }
 }
 

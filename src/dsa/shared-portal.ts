@@ -464,6 +464,19 @@ export class SharedPortalRing {
     return !q.dedicated && this.#portal.limited ? q.limit : q.size;
   }
 
+  /**
+   * More entries this ring may be granted under its binder's share of a shared WQ (the per-vdev
+   * occupancy limit, `WqShare`): the share's limit less what the share has queued and what this ring
+   * holds granted; unbounded without a share. A credit is a promise of acceptance, so it never
+   * exceeds what the portal's own submission would accept.
+   */
+  shareRoom(): number {
+    const pol = this.#portal.policy;
+    const share = pol.kind === 'translate' ? pol.share : undefined;
+    if (share === undefined) return Number.POSITIVE_INFINITY;
+    return share.limit - share.queued - this.outstanding;
+  }
+
   /** Publishes state and PASID policy (credits are the set's, the completion counter {@link retire}'s). */
   publishState(): void {
     const h = this.h;
@@ -641,7 +654,9 @@ export class SharedPortalSet {
       const r = l[i] as SharedPortalRing;
       if (r.queue !== q || !r.reaches()) continue;
       const free = r.limit() - (q.count + q.heldEntries + q.reserved);
-      if (free > 0) r.grant(Math.ceil(free / left));
+      const room = r.shareRoom();
+      const grant = Math.min(Math.ceil(free / left), room);
+      if (free > 0 && grant > 0) r.grant(grant);
       left--;
     }
   }

@@ -13,6 +13,51 @@ export { SubmitStatus, type SubmitStatusValue } from './status.js';
 export const SLOT_PRIV = 1;
 /** Slot flag: submitted through an IMS portal. */
 export const SLOT_IMS = 2;
+/** Slot flag: the entry counts against a {@link WqShare} (named by `WorkQueue.slotShare`). */
+export const SLOT_SHARED = 4;
+
+/**
+ * One submitter's part of a shared WQ (a vdev's): the most entries it may have queued or in flight
+ * at once. A submission through a portal bound to a share ({@link WorkQueue.enqueueShared}) beyond
+ * its limit is answered retry, as a full WQ answers, so one flooding submitter cannot take the room
+ * its neighbours need. The limit is either fixed, or fair: the WQ's limited-portal room
+ * (min(threshold, size)) divided among the active shares, rounded up. Made by {@link WorkQueue.openShare}.
+ */
+export class WqShare {
+  /** The WQ the share is of. */
+  readonly wq: WorkQueue;
+  /** Index in the WQ's share table (1..). */
+  readonly index: number;
+  /** Fixed limit (entries), or 0 for the fair limit. */
+  readonly fixed: number;
+  /** The limit in force (0 once closed: every submission answers retry). */
+  limit = 0;
+  /** Entries of the share still queued (not taken by an engine yet). */
+  queued = 0;
+  /** Counted in the fair division (its submitter may submit: a vdev's virtual WQ is enabled). */
+  active = false;
+  /** Closed: the share takes nothing more. */
+  closed = false;
+
+  /** Used by {@link WorkQueue.openShare}. */
+  constructor(wq: WorkQueue, index: number, fixed: number) {
+    this.wq = wq;
+    this.index = index;
+    this.fixed = fixed;
+  }
+
+  /** Counts the share in the fair division or not (its submitter can submit, or not); recomputes the fair limits. */
+  setActive(on: boolean): void {
+    if (this.closed || this.active === on) return;
+    this.active = on;
+    this.wq.refair();
+  }
+
+  /** Closes the share (its submitter is gone): it takes nothing more, and no longer counts. */
+  close(): void {
+    this.wq.closeShare(this);
+  }
+}
 
 /**
  * A descriptor taken from a WQ that has not completed yet (it waits for memory reached only by
@@ -150,6 +195,10 @@ export class WorkQueue {
   readonly slotFlags: Uint8Array;
   /** Acceptance sequence number per slot. */
   readonly slotSeq: Float64Array;
+  /** Share index per slot ({@link WqShare.index}; meaningful while the slot's flags have {@link SLOT_SHARED}). */
+  readonly slotShare: Uint16Array;
+  /** Open shares by index (0: none). */
+  private readonly shares: (WqShare | null)[] = [null];
   private readonly host: WqHost;
   private readonly ring: DataView;
   /** `bytes` as words (the rings are 64-byte aligned in it). */
@@ -174,6 +223,7 @@ export class WorkQueue {
     this.slotPasid = new Uint32Array(this.slots);
     this.slotFlags = new Uint8Array(this.slots);
     this.slotSeq = new Float64Array(this.slots);
+    this.slotShare = new Uint16Array(this.slots);
     this.host = host;
     this.ring = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.ringWords = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
@@ -192,9 +242,10 @@ export class WorkQueue {
     this.priv = c.priv;
     this.maxTransferShift = c.maxTransferShift;
     this.maxBatchShift = c.maxBatchShift;
-    this.count = 0;
+    this.dropQueued(-1);
     this.enabled = true;
     this.accepting = accepting;
+    this.refair();
   }
 
   /** Entries the WQ holds: queued plus in flight (WQCFG occupancy). */
@@ -206,7 +257,7 @@ export class WorkQueue {
   disable(): void {
     this.enabled = false;
     this.accepting = false;
-    this.count = 0;
+    this.dropQueued(-1);
     this.abandonHeld(-1);
     this.cancelRunning(-1);
     // Forget the last submitter's buffer: a disabled WQ must not keep a guest's memory alive.
@@ -235,6 +286,93 @@ export class WorkQueue {
     if (this.count + this.heldEntries + this.reserved >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
     this.push(src, off, pasid & 0xfffff, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0));
     return SubmitStatus.ACCEPTED;
+  }
+
+  /**
+   * ENQCMD through a portal bound to `share` (a vdev's): as {@link enqueue}, and retry as well while the
+   * share has `share.limit` entries queued or in flight. Costs nothing to any other submission.
+   */
+  enqueueShared(src: Uint8Array, off: number, pasid: number, priv: boolean, limited: boolean, ims: boolean, share: WqShare): SubmitStatusValue {
+    if (!this.accepting || this.dedicated || share.wq !== this) return SubmitStatus.RETRY;
+    if (this.count + this.heldEntries >= (limited ? this.limit : this.size)) return SubmitStatus.RETRY;
+    const p = pasid & 0xfffff;
+    if (share.queued + (this.heldEntries !== 0 ? this.heldEntriesOf(p) : 0) >= share.limit) return SubmitStatus.RETRY;
+    let slot = this.head + this.count;
+    if (slot >= this.slots) slot -= this.slots;
+    // Counted before the push: an automatic device may run (and release) the entry inside it.
+    this.slotShare[slot] = share.index;
+    share.queued++;
+    this.push(src, off, p, (priv ? SLOT_PRIV : 0) | (ims ? SLOT_IMS : 0) | SLOT_SHARED);
+    return SubmitStatus.ACCEPTED;
+  }
+
+  private heldEntriesOf(pasid: number): number {
+    let n = 0;
+    for (let k = 0; k < this.heldCount; k++) {
+      const d = this.held[k] as HeldDescriptor;
+      if (d.pasid === pasid && !d.settling) n++;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- shares
+
+  /**
+   * Opens a share of this WQ: `fixed` entries at most (a positive integer), or 0 for the fair limit
+   * (see {@link WqShare}). It starts inactive. Throws `RangeError` for a bad limit or when 65,535 shares are open.
+   */
+  openShare(fixed: number): WqShare {
+    if (!Number.isInteger(fixed) || fixed < 0 || fixed > 0xffff) throw new RangeError(`a WQ share limit of ${fixed} entries is not an integer in 0..65535`);
+    let i = this.shares.indexOf(null, 1);
+    if (i < 0) i = this.shares.length;
+    if (i > 0xffff) throw new RangeError(`WQ ${this.index} has 65535 shares open`);
+    const s = new WqShare(this, i, fixed);
+    this.shares[i] = s;
+    this.refair();
+    return s;
+  }
+
+  /** Used by {@link WqShare.close}: its queued entries stay (untracked); the share takes nothing more. */
+  closeShare(s: WqShare): void {
+    if (s.closed || this.shares[s.index] !== s) return;
+    for (let k = 0; k < this.count; k++) {
+      const slot = this.slotAt(k);
+      if ((((this.slotFlags[slot] as number) & SLOT_SHARED) !== 0) && this.slotShare[slot] === s.index) this.slotFlags[slot] = (this.slotFlags[slot] as number) & ~SLOT_SHARED;
+    }
+    s.closed = true;
+    s.active = false;
+    s.limit = 0;
+    s.queued = 0;
+    this.shares[s.index] = null;
+    while (this.shares.length > 1 && this.shares[this.shares.length - 1] === null) this.shares.pop();
+    this.refair();
+  }
+
+  /**
+   * Recomputes the fair limits: the limited-portal room (min(threshold, size), latched at enable)
+   * divided among the active shares, rounded up (at least 1); a fixed limit stays as it is.
+   */
+  refair(): void {
+    let active = 0;
+    for (const s of this.shares) if (s !== null && s.active) active++;
+    const room = this.limit;
+    const fair = Math.max(1, Math.ceil(room / Math.max(1, active)));
+    for (const s of this.shares) if (s !== null) s.limit = s.fixed > 0 ? s.fixed : fair;
+  }
+
+  /** The entry in `slot` leaves the queue: its share (if any) counts it no more. */
+  unshare(slot: number): void {
+    const s = this.shares[this.slotShare[slot] as number];
+    if (s !== null && s !== undefined && s.queued > 0) s.queued--;
+  }
+
+  /** Releases the share counts of the queued entries with PASID `pasid` (-1: all) and, for -1, empties the queue. */
+  private dropQueued(pasid: number): void {
+    for (let k = 0; k < this.count; k++) {
+      const slot = this.slotAt(k);
+      if (((this.slotFlags[slot] as number) & SLOT_SHARED) !== 0 && (pasid < 0 || this.slotPasid[slot] === pasid)) this.unshare(slot);
+    }
+    if (pasid < 0) this.count = 0;
   }
 
   private push(src: Uint8Array, off: number, pasid: number, flags: number): void {
@@ -337,6 +475,12 @@ export class WorkQueue {
     if (this.held.includes(d)) this.heldEntries--;
   }
 
+  /** In-flight `d` is replaced by `by` at the same place (same entry, same order). */
+  replace(d: HeldDescriptor, by: HeldDescriptor): void {
+    const i = this.held.indexOf(d);
+    if (i >= 0) this.held[i] = by;
+  }
+
   /** In-flight `d` completed (or was abandoned): its entry is free. */
   release(d: HeldDescriptor): void {
     const i = this.held.indexOf(d);
@@ -372,7 +516,7 @@ export class WorkQueue {
 
   /** Abandons every queued, in-flight and executing entry (no record, no interrupt). */
   abortAll(): void {
-    this.count = 0;
+    this.dropQueued(-1);
     this.abandonHeld(-1);
     this.cancelRunning(-1);
   }
@@ -381,6 +525,7 @@ export class WorkQueue {
   abortPasid(pasid: number): void {
     this.abandonHeld(pasid);
     this.cancelRunning(pasid);
+    this.dropQueued(pasid);
     let kept = 0;
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);
@@ -403,7 +548,9 @@ export class WorkQueue {
     for (let k = 0; k < n; k++) {
       const from = this.slotAt(k);
       if (this.slotPasid[from] === pasid) {
-        take(this.base + from * PORTAL_SLOT, this.slotSeq[from] as number, this.slotFlags[from] as number);
+        const flags = this.slotFlags[from] as number;
+        if ((flags & SLOT_SHARED) !== 0) this.unshare(from);
+        take(this.base + from * PORTAL_SLOT, this.slotSeq[from] as number, flags & ~SLOT_SHARED);
         continue;
       }
       const to = this.slotAt(kept);
@@ -445,5 +592,6 @@ export class WorkQueue {
     this.slotPasid[to] = this.slotPasid[from] as number;
     this.slotFlags[to] = this.slotFlags[from] as number;
     this.slotSeq[to] = this.slotSeq[from] as number;
+    this.slotShare[to] = this.slotShare[from] as number;
   }
 }

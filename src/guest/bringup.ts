@@ -198,7 +198,7 @@ export function hasCommand(caps: DsaCaps, code: number): boolean {
 
 /**
  * Which BAR2 page to submit through: a dedicated WQ uses its unlimited page, a shared WQ its
- * limited page (the one a vdev lets a guest map; the threshold keeps the shared WQ fair). The
+ * limited page (the one a vdev lets a guest map, where the WQ threshold applies). The
  * choice is made from the sparse-mmap areas the region info advertises; without them, page 0 or 1.
  */
 export function portalPage(io: DeviceIo, dedicated: boolean): number {

@@ -30,4 +30,4 @@ export {
   VDEV_OPCAP, VDEV_SWERR, VDEV_VERSION, VDEV_WQCAP, VDEV_WQCFG_DEDICATED, VDEV_WQCFG_SHARED, type VdevRegisterContext,
   vdevRegisterContext, vdevWqcfg,
 } from './registers.js';
-export { Vdev, type VdevOptions } from './vdev.js';
+export { checkSharedLimit, type SharedLimit, Vdev, type VdevOptions } from './vdev.js';

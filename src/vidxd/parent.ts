@@ -9,7 +9,7 @@ import { type MdevBus, type MdevParent, type MdevParentSpec, mdevTypeId, type Md
 import { VFIO_DEVICE_API_PCI_STRING, type VfioDeviceOps, VfioError } from '../vfio/index.js';
 import type { VdevMode } from './facts.js';
 import { VDEV_DEFAULT_VECTORS, VDEV_MAX_VECTORS } from './layout.js';
-import { Vdev } from './vdev.js';
+import { checkSharedLimit, type SharedLimit, Vdev } from './vdev.js';
 import type { VdevPortalMapping } from './portals.js';
 
 /** Type name of a vdev with one dedicated WQ. */
@@ -27,6 +27,11 @@ export interface VidxdParentOptions {
   readonly vectors?: number;
   /** Vdevs one shared WQ takes (default 8). */
   readonly sharedSlots?: number;
+  /**
+   * The shared type's per-vdev occupancy limit on its shared WQ (default `'fair'`: the WQ's
+   * limited-portal room divided among the vdevs enabled on it; see {@link SharedLimit}).
+   */
+  readonly sharedLimit?: SharedLimit;
 }
 
 /** Type names and descriptions (the sysfs `description` attribute). */
@@ -48,6 +53,8 @@ export class VidxdParent {
   readonly vectors: number;
   /** Vdevs one shared WQ takes. */
   readonly sharedSlots: number;
+  /** The shared type's per-vdev occupancy limit. */
+  readonly sharedLimit: SharedLimit;
   /** What the mdev core registers. */
   readonly spec: MdevParentSpec<VdevPortalMapping>;
   private readonly byUuid = new Map<string, Vdev>();
@@ -71,6 +78,8 @@ export class VidxdParent {
     this.name = options.name ?? 'idxd';
     this.vectors = vectors;
     this.sharedSlots = slots;
+    this.sharedLimit = options.sharedLimit ?? 'fair';
+    checkSharedLimit(this.sharedLimit);
     this.spec = Object.freeze({ name: this.name, types: Object.freeze([this.type('dedicated'), this.type('shared')]) });
   }
 
@@ -138,7 +147,7 @@ export class VidxdParent {
     if (wq === null) throw new VfioError('ENOSPC', `mdev type ${DESCRIPTIONS[mode].name}: no backing WQ left`);
     let vdev: Vdev;
     try {
-      vdev = new Vdev({ host: this.host, wq, vectors: this.vectors });
+      vdev = new Vdev({ host: this.host, wq, vectors: this.vectors, sharedLimit: this.sharedLimit });
     } catch (e) {
       if (e instanceof HostError) {
         throw new VfioError(e.code === 'ENOSPC' ? 'ENOSPC' : e.code === 'EBUSY' ? 'EBUSY' : 'EIO', `creating the vdev on WQ ${wq.id}: ${e.message}`);

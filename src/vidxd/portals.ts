@@ -112,8 +112,14 @@ export class VdevPortals {
   /** Connects (virtual WQ enabled) or disconnects (disabled, stopping, halted) the portals. */
   setConnected(on: boolean): void {
     this.on = on;
+    this.shareActive(on);
     this.unlimited.setConnected(on);
     this.limited.setConnected(on);
+  }
+
+  /** A shared WQ's fair division counts the vdev only while its portals reach the WQ. */
+  private shareActive(on: boolean): void {
+    if (this.policy.kind === 'translate') this.policy.share?.setActive(on);
   }
 
   /** Disconnects the portals handed out so far for good and binds new, disconnected ones (the handle closed). */
@@ -121,6 +127,7 @@ export class VdevPortals {
     this.unlimited.setConnected(false);
     this.limited.setConnected(false);
     this.on = false;
+    this.shareActive(false);
     this.unlimited = this.bind(false);
     this.limited = this.bind(true);
     this.unlimitedMapping = new VdevPortalMapping(this.unlimited);

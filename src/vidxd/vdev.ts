@@ -8,7 +8,7 @@
  * PASID allocation. It is exposed through the generic PCI-to-VFIO adapter ({@link Vdev.ops}).
  */
 import {
-  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, GENCTRL, type FieldDef, fieldOf, Flag, type PasidPolicy, RegisterFile, SoftwareErrorCode, Status,
+  CmdStatus, CommandUnit, type CommandUnitDevice, type CommandWaitStrategy, Desc, descOpcodeAt, descPasidAt, descPrivAt, DeviceState, type FieldBits, GENCTRL, type FieldDef, fieldOf, Flag, type PasidPolicy, RegisterFile, type WqShare, SoftwareErrorCode, Status,
   SubmitStatus,
 } from '../dsa/index.js';
 import { HostError, type HostWq, type IdxdHost, type SoftwareErrorRecord, type WqOwner } from '../host/index.js';
@@ -39,7 +39,18 @@ export interface VdevOptions {
   readonly wq: HostWq;
   /** MSI-X vectors, 1..16 (default 2). */
   readonly vectors?: number;
+  /** Shared WQ: the vdev's occupancy limit (see {@link SharedLimit}; default `'fair'`). Ignored on a dedicated WQ. */
+  readonly sharedLimit?: SharedLimit;
 }
+
+/**
+ * How many entries of a shared backing WQ one vdev may hold (queued or in flight) at once; a
+ * submission beyond answers retry, as a full WQ does. `'fair'`: the WQ's limited-portal room
+ * (min(threshold, size)) divided among the vdevs whose virtual WQ is enabled on it, rounded up — alone, a
+ * vdev has all of it; with a flooding neighbour, each still has its part. A positive integer: that many
+ * entries. `'none'`: only the WQ's own threshold (whoever resubmits first after a dequeue wins).
+ */
+export type SharedLimit = 'fair' | 'none' | number;
 
 /** The guest's WQCFG PASID settings latched by ENABLE_WQ. */
 interface Latched {
@@ -82,6 +93,8 @@ export class Vdev {
   private readonly caps: VdevPciParts;
   private readonly handles: VdevHandles;
   private readonly portals: VdevPortals;
+  /** Shared vdev: its share of the backing WQ (null: dedicated, or `sharedLimit: 'none'`). */
+  private readonly share: WqShare | null;
   /** Shared vdev: the one guest PASID → host PASID translation of its portals (empty while the WQ is disabled). */
   private readonly translation = new Map<number, number>();
   private readonly owner: WqOwner;
@@ -115,6 +128,8 @@ export class Vdev {
    */
   constructor(options: VdevOptions) {
     const { host, wq } = options;
+    const sharedLimit = options.sharedLimit ?? 'fair';
+    checkSharedLimit(sharedLimit);
     this.host = host;
     this.wq = wq;
     this.mode = wq.dedicated ? 'dedicated' : 'shared';
@@ -138,11 +153,15 @@ export class Vdev {
     this.owner = { onError: (rec) => this.forwardError(rec), revoke: () => this.revoke() };
     this.original = { pasid: this.mode === 'dedicated' ? wq.pasid : null, priv: this.mode === 'dedicated' ? wq.priv : false };
     this.hostPasid = host.allocatePasid(null);
+    let share: WqShare | null = null;
     try {
       this.handles = new VdevHandles(host, this.hostPasid, this.ownFacts.vectors, (v) => this.interrupts.completion(v));
+      share = this.mode === 'shared' ? openShare(wq, sharedLimit) : null;
+      this.share = share;
       this.portals = new VdevPortals(wq, this.mode, this.portalPolicy());
       this.takeWq();
     } catch (e) {
+      share?.close();
       host.freePasid(this.hostPasid);
       throw e;
     }
@@ -268,6 +287,7 @@ export class Vdev {
     });
     this.hostCall(() => (this.mode === 'dedicated' ? this.wq.release(this.owner) : this.wq.detachPasid(this.hostPasid)));
     this.hostCall(() => this.host.freePasid(this.hostPasid));
+    this.share?.close();
   }
 
   // ---------------------------------------------------------------- backing WQ
@@ -294,6 +314,7 @@ export class Vdev {
       // The guest's own PASID capability decides (live, as the device reads its capability at dispatch).
       privileged: this.caps.pasid,
       onReject: (guest, src, off, reason) => this.rejected(guest, src, off, reason),
+      ...(this.share === null ? {} : { share: this.share }),
     };
   }
 
@@ -885,4 +906,17 @@ function translateHandle(bytes: Uint8Array, map: ReadonlyMap<number, number>): U
   const to = map.get(v.getUint16(Desc.INT_HANDLE, true));
   if (to !== undefined) v.setUint16(Desc.INT_HANDLE, to, true);
   return out;
+}
+
+/** Throws a plain `Error` unless `limit` is a {@link SharedLimit}. */
+export function checkSharedLimit(limit: SharedLimit): void {
+  if (limit !== 'fair' && limit !== 'none' && !(Number.isInteger(limit) && limit >= 1 && limit <= 0xffff)) {
+    throw new Error(`vidxd: sharedLimit ${String(limit)} is not 'fair', 'none' or an integer in 1..65535`);
+  }
+}
+
+/** The share of shared WQ `wq` for a vdev with `limit` (null for `'none'`). */
+function openShare(wq: HostWq, limit: SharedLimit): WqShare | null {
+  if (limit === 'none') return null;
+  return wq.portal({ ims: true, limited: true }).openShare(limit === 'fair' ? 0 : limit);
 }

@@ -5,7 +5,7 @@
  * descriptor the model executes goes through {@link Fuzzer.stepChecked}, also the ones the host
  * driver steps while a command waits, so each one is attributed to its owner and checked alone.
  */
-import type { DsaDevice, Portal, WorkQueue } from '../../src/dsa/index.js';
+import { type DsaDevice, type InFlightDescriptor, InFlightState, type Portal, type WorkQueue } from '../../src/dsa/index.js';
 import { setEmbedderErrorHook, VfioError } from '../../src/vfio/index.js';
 import { Prng } from '../util/prng.js';
 import { ACTIONS, type ActionDef, createInSlot } from './actions/index.js';
@@ -285,6 +285,12 @@ export class Fuzzer {
     const dev = this.rig.dev;
     this.checks.signatures(this.actor, 'outside a descriptor');
     for (let q = 0; q < this.heads.length; q++) this.heads[q] = wqAt(dev, q).head;
+    // A descriptor that yielded (its step's work budget ran out) runs on before anything is taken from
+    // a WQ; in deterministic mode there is at most one.
+    const cont = yieldedDescriptor(dev);
+    const contWq = cont === null ? -1 : cont.wq;
+    const contPasid = cont === null ? -1 : cont.pasid;
+    const contBytes = cont === null ? null : cont.desc.slice();
     this.lastWq = -1;
     const log = this.rig.iommu.log;
     log.clear();
@@ -309,18 +315,22 @@ export class Fuzzer {
     const wq = this.lastWq;
     if (wq < 0) throw new Violation('isolation', 'a descriptor ran but no WQ reported progress');
     const w = wqAt(dev, wq);
-    const pasid = w.slotPasid[this.heads[wq] as number] as number;
+    if (cont !== null && wq !== contWq) throw new Violation('isolation', `WQ ${wq} ran a descriptor while one of WQ ${contWq} had yielded`);
+    const pasid = cont !== null ? contPasid : (w.slotPasid[this.heads[wq] as number] as number);
+    // Completed unless it (or the one taken) yielded: only then is its WQ entry free.
+    const finished = yieldedDescriptor(dev) === null;
+    if (!finished) this.stats.device.add('steps yielded');
     const torn = this.tornDown as Fuzzer['tornDown']; // (set by a callback during the step)
     this.tornDown = null;
     let owner: FuzzGuest | null = null;
     if (wq === HOST_WQ) {
       if (pasid !== 0) throw new Violation('isolation', `the host's WQ ${wq} ran a descriptor with PASID ${pasid}`);
-      this.hostExpected--;
+      if (finished) this.hostExpected--;
     } else {
       owner = (torn !== null && torn.pasid === pasid ? torn.g : null) ?? this.byPasid.get(pasid) ?? null;
       if (owner === null) throw new Violation('isolation', `WQ ${wq} ran a descriptor with PASID ${pasid}, which no live vdev owns`);
       if (owner.wq !== wq) throw new Violation('isolation', `WQ ${wq} ran a descriptor of vdev #${owner.id}, which is backed by WQ ${owner.wq}`);
-      owner.expected--;
+      if (finished) owner.expected--;
     }
     const ownerId = owner === null ? HOST_OWNER : owner.id;
     const who = owner === null ? 'the host' : `vdev #${owner.id}`;
@@ -343,7 +353,10 @@ export class Fuzzer {
     this.checkUnmapped();
     log.clear();
     this.reentrantSubmissions(owner);
-    if (owner !== null) this.checks.completionVectors(owner, w, this.heads[wq] as number);
+    if (owner !== null) {
+      if (contBytes !== null) this.checks.completionVectors(owner, contBytes, 0);
+      else this.checks.completionVectors(owner, w.bytes, w.base + (this.heads[wq] as number) * 64);
+    }
     this.checks.signatures(owner, `during a descriptor of ${who}`);
     return true;
   }
@@ -475,4 +488,16 @@ export class Fuzzer {
 
 
 
+}
+
+/** The descriptor that yielded and waits to run on (at most one in deterministic mode), or null. */
+function yieldedDescriptor(dev: DsaDevice): InFlightDescriptor | null {
+  for (const w of dev.wqs) {
+    if (w.heldCount === 0) continue;
+    for (const h of w.held) {
+      const d = h as InFlightDescriptor;
+      if (d.state === InFlightState.YIELDED) return d;
+    }
+  }
+  return null;
 }

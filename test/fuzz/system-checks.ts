@@ -84,11 +84,10 @@ export class SystemChecks {
    * The completion vectors (1..) of the descriptor's owner moved only as the descriptor asked: at
    * most once, on the vector of the handle it named when the owner holds that handle and the
    * descriptor requested an interrupt. A batch's elements are not looked at (any vector of the owner
-   * may move). Read from the WQ slot the descriptor was taken from (its bytes are still there).
+   * may move). Read from `b[at]`: the WQ slot the descriptor was taken from (its bytes are still there), or the
+   * saved bytes of a descriptor that yielded and ran on.
    */
-  completionVectors(g: FuzzGuest, w: WorkQueue, slot: number): void {
-    const at = w.base + slot * 64;
-    const b = w.bytes;
+  completionVectors(g: FuzzGuest, b: Uint8Array, at: number): void {
     if (b[at + Desc.OPCODE] === Opcode.BATCH) return;
     const rci = ((b[at + Desc.FLAGS] as number) & Flag.RCI) !== 0;
     const handle = (b[at + Desc.INT_HANDLE] as number) | ((b[at + Desc.INT_HANDLE + 1] as number) << 8);

@@ -44,8 +44,13 @@ describe('dedicated WQ flow control', () => {
 });
 
 describe('shared WQ retry', () => {
-  /** The test parent with one shared mediated WQ (WQ 2: 32 entries, threshold 24), so two VMs share it. */
-  const oneSharedWq = (): ReturnType<typeof parentRig> => parentRig({ config: { ...PARENT_CONFIG, wqs: PARENT_CONFIG.wqs.filter((w) => w.id !== 3) } });
+  /**
+   * The test parent with one shared mediated WQ (WQ 2: 32 entries, threshold 24), so two VMs share it —
+   * without the per-vdev occupancy limit, so that one VM can fill the WQ up to its threshold (with the
+   * default fair limit it would get only its half: see test/vidxd/shared-fairness.test.ts).
+   */
+  const oneSharedWq = (): ReturnType<typeof parentRig> =>
+    parentRig({ config: { ...PARENT_CONFIG, wqs: PARENT_CONFIG.wqs.filter((w) => w.id !== 3) }, parent: { sharedLimit: 'none' } });
 
   /** A second VM's descriptors filling the shared WQ up to its threshold (24), nothing run. */
   function fillSharedWq(rig: ReturnType<typeof parentRig>, other: Awaited<ReturnType<typeof openVm>>): void {

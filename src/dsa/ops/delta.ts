@@ -108,8 +108,16 @@ export function execApDelta(f: Frame): number {
   const size = f.size;
   const e = f.blockIn;
   f.faultMode = f.wantsBlockOnFault() ? FaultMode.REQUEST : FaultMode.REPORT;
-  let prev = -1;
-  for (let p = 0; p + DELTA_ENTRY_SIZE <= recordSize; p += DELTA_ENTRY_SIZE) {
+  // Resume point: the entry offset, with the previous entry's word offset carried in `f.a`.
+  f.a = -1;
+  const from = f.resumeFrom(0);
+  let prev = f.a;
+  for (let p = from; p + DELTA_ENTRY_SIZE <= recordSize; p += DELTA_ENTRY_SIZE) {
+    if (f.budgetLeft <= 0) {
+      f.a = prev;
+      f.yieldAt(p);
+    }
+    f.budgetLeft -= DELTA_ENTRY_SIZE + 8;
     const first = translateSplit(f, Slot.A, p, DELTA_ENTRY_SIZE, false);
     if (first === 0) return f.reportFault(p);
     for (let j = 0; j < DELTA_ENTRY_SIZE; j++) e[j] = splitRun(f, j, first).bytes[splitIndex(f, j, first)] as number;

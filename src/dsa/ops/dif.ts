@@ -186,9 +186,11 @@ export function execDif(f: Frame, kind: number): number {
   const s = f.runs[0]!;
   const d = f.runs[1]!;
   f.faultMode = f.wantsBlockOnFault() ? FaultMode.REQUEST : FaultMode.REPORT;
-  let i = 0;
+  // Resume point: the block index (blocks before it are done; nothing else carries over).
+  let i = f.resumeFrom(0);
   let again = 0;
   while (i < blocks) {
+    if (f.budgetLeft <= 0) f.yieldAt(i);
     const sp = i * sbs;
     const gs = f.xlate(Slot.A, sp, size - sp, false, s);
     if (gs === 0) return faultAt(f, kind, i);
@@ -209,6 +211,10 @@ export function execDif(f: Frame, kind: number): number {
     }
     again = 0;
     if (m > 0) {
+      // At most the blocks the step's budget still takes (at least one).
+      const fit = Math.floor(f.budgetLeft / sbs);
+      if (m > fit) m = fit > 0 ? fit : 1;
+      f.budgetLeft -= m * sbs;
       for (let j = 0; j < m; j++, i++) {
         const st = processBlock(p, kind, i, s.bytes, s.offset + j * sbs, d.bytes, d.offset + j * dbs);
         if (st !== 0) return difError(f, kind, i, st);
@@ -221,6 +227,7 @@ export function execDif(f: Frame, kind: number): number {
     const st = processBlock(p, kind, i, f.blockIn, 0, f.blockOut, 0);
     if (st !== 0) return difError(f, kind, i, st);
     if (dbs > 0 && !scatter(f, Slot.B, i * dbs, dbs, true)) return faultAt(f, kind, i);
+    f.budgetLeft -= sbs;
     i++;
   }
   writeTags(f, kind, blocks);

@@ -31,11 +31,13 @@ export function execMemmove(f: Frame): number {
     const d = srcNum >= 0 && dstNum >= 0 ? dstNum - srcNum : (f.hi(DST) - f.hi(SRC)) * TWO32 + (f.lo(DST) - f.lo(SRC));
     if (d > 0 && d < size) return descending(f, size);
   }
-  // One run per operand (the common case): a single native copy, no walk.
+  // One run per operand (the common case): a single native copy, no walk — when the step's work
+  // budget takes it whole and the copy is not a continuation (see Frame.resumeAt).
   const s = f.runs[0]!;
   const d = f.runs[1]!;
-  if (srcNum >= 0 && dstNum >= 0 && translateRaw(f.ctx.space, srcNum, size, false, s) === size && translateRaw(f.ctx.space, dstNum, size, true, d) === size) {
+  if (size <= f.budgetLeft && f.resumeAt < 0 && srcNum >= 0 && dstNum >= 0 && translateRaw(f.ctx.space, srcNum, size, false, s) === size && translateRaw(f.ctx.space, dstNum, size, true, d) === size) {
     copyBytes(s.bytes, s.offset, d.bytes, d.offset, size);
+    f.budgetLeft -= size;
     return SUCCESS;
   }
   return ascending(f, size);
@@ -68,15 +70,18 @@ function descending(f: Frame, size: number): number {
   const d = f.runs[1]!;
   const srcNum = f.num(Slot.A);
   const dstNum = f.num(Slot.B);
-  if (srcNum >= 0 && dstNum >= 0 && translateRaw(space, srcNum, size, false, s) === size && translateRaw(space, dstNum, size, true, d) === size) {
+  if (size <= f.budgetLeft && f.resumeAt < 0 && srcNum >= 0 && dstNum >= 0 && translateRaw(space, srcNum, size, false, s) === size && translateRaw(space, dstNum, size, true, d) === size) {
     copyBytes(s.bytes, s.offset, d.bytes, d.offset, size);
+    f.budgetLeft -= size;
     return Status.SUCCESS;
   }
   const loA = f.lo(Slot.A);
   const loB = f.lo(Slot.B);
-  let end = size;
+  // Resume point: the chunk boundary `end` (everything above it is copied).
+  let end = f.resumeFrom(size);
   let again = 0;
   while (end > 0) {
+    if (f.budgetLeft <= 0) f.yieldAt(end);
     const last = end - 1;
     const inA = (loA + last) & PAGE_MASK;
     const inB = (loB + last) & PAGE_MASK;
@@ -101,6 +106,7 @@ function descending(f: Frame, size: number): number {
       return f.reportFault(size - end);
     }
     copyBytes(s.bytes, s.offset, d.bytes, d.offset, n);
+    f.budgetLeft -= n;
     end = start;
   }
   return Status.SUCCESS;

@@ -8,6 +8,7 @@ import { ACCESS_ACTIONS } from './access.js';
 import type { ActionDef } from './common.js';
 import { EMBEDDER_ACTIONS } from './embedder.js';
 import { DRIVER_ACTIONS } from './driver.js';
+import { FLOW_ACTIONS } from './flow.js';
 import { LIFECYCLE_ACTIONS } from './lifecycle.js';
 import { MODEL_ACTIONS } from './model.js';
 import { SUBMIT_ACTIONS } from './submit.js';
@@ -21,5 +22,5 @@ export { createInSlot } from './lifecycle.js';
 
 /** The action table. */
 export const ACTIONS: readonly ActionDef[] = [
-  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS, ...TEARDOWN_ACTIONS, ...EMBEDDER_ACTIONS,
+  ...ACCESS_ACTIONS, ...DRIVER_ACTIONS, ...SUBMIT_ACTIONS, ...VFIO_ACTIONS, ...LIFECYCLE_ACTIONS, ...MODEL_ACTIONS, ...TEARDOWN_ACTIONS, ...EMBEDDER_ACTIONS, ...FLOW_ACTIONS,
 ];
