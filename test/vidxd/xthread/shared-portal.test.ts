@@ -109,7 +109,8 @@ describe('credits and the full and threshold rules', () => {
   });
 
   it('a shared limited ring retries at the threshold (24 of 32), and the in-process portal of another vdev on the WQ sees the reservation', () => {
-    const rig = parentRig();
+    // No per-vdev share limit here (sharedLimit 'none'): the WQ's threshold is the only bound.
+    const rig = parentRig({ parent: { sharedLimit: 'none' } });
     const g = openGuest(rig, SWQ).up({ pasid: PASID });
     const other = openGuest(rig, SWQ).up({ pasid: 5 });
     expect(other.vdev.wq.id).not.toBe(g.vdev.wq.id); // least used: WQ 3; a third vdev shares WQ 2 with g
@@ -126,6 +127,23 @@ describe('credits and the full and threshold rules', () => {
     expect(g.vdev.occupancy).toBe(24);
     expect(rig.dev.wqs[g.vdev.wq.id]?.reserved).toBe(0);
     expect(g.swerrCode()).toBe(-1); // a retry logs nothing
+  });
+
+  it("never grants a shared vdev's ring more credits than its share of the WQ (the fair limit: 12 of the 24 below the threshold with two vdevs)", () => {
+    const rig = parentRig();
+    const g = openGuest(rig, SWQ).up({ pasid: PASID });
+    openGuest(rig, SWQ).up({ pasid: 5 });
+    const third = openGuest(rig, SWQ).up({ pasid: 6 });
+    expect(third.vdev.wq.id).toBe(g.vdev.wq.id);
+    const set = new SharedPortalSet();
+    const { portal } = xmap(g, set, 1);
+    expect(portal.credits).toBe(12);
+    for (let i = 0; i < 12; i++) expect(portal.submit(noop(0x3000 + 32 * i, { pasid: PASID }), 0)).toBe(SubmitStatus.ACCEPTED);
+    expect(portal.submit(noop(0x4000, { pasid: PASID }), 0)).toBe(SubmitStatus.RETRY);
+    set.drain();
+    // Every credit was a promise the portal kept: all twelve were accepted by the WQ.
+    expect(g.vdev.occupancy).toBe(12);
+    expect(g.swerrCode()).toBe(-1);
   });
 
   it('two rings on one shared WQ split its free entries; together they never pass the threshold', () => {
