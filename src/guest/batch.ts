@@ -6,10 +6,10 @@
  * earlier item really failed before its fence, when it stays abandoned. The results are those of a
  * fault-free run.
  */
-import { Cr, CR_SIZE } from '../dsa/completion-record.js';
-import { Desc, DESC_SIZE, writeDescAddr } from '../dsa/descriptor.js';
-import { Flag } from '../dsa/flags.js';
-import { Status, STATUS_CODE_MASK } from '../dsa/status.js';
+import { Cr, CR_SIZE } from '../dsa/spec/completion-record.js';
+import { Desc, DESC_SIZE, writeDescAddr } from '../dsa/spec/descriptor.js';
+import { Flag } from '../dsa/spec/flags.js';
+import { Status, STATUS_CODE_MASK } from '../dsa/spec/status.js';
 import { IdxdGuestError, IdxdStatusError } from './errors.js';
 import type { BatchResult, OpResult, OpSpec } from './ops.js';
 import { encode, type Request } from './request.js';

@@ -3,12 +3,12 @@
  * them): PCI enables, MSI-X, the error interrupts, WQCFG's PASID fields, the commands, the interrupt
  * handles and the portal mapping. Each function is one step, in the order the driver runs them.
  */
-import { Command } from '../dsa/command-codes.js';
-import { MSIX_PERM_SIZE, PORTAL_PAGE } from '../dsa/layout.js';
-import { fieldMask, fieldOf } from '../dsa/register-def.js';
+import { Command } from '../dsa/spec/command-codes.js';
+import { MSIX_PERM_SIZE, PORTAL_PAGE } from '../dsa/spec/layout.js';
+import { fieldMask, fieldOf } from '../dsa/spec/register-def.js';
 import {
   CMD_REG, CMDSTS_REG, GENCFG_REG, GENCTRL_REG, GENSTS_REG, GRPENGCFG_REG, GRPWQCFG_REG, MSIX_PERM_REG, WQCFG_REG,
-} from '../dsa/register-fields.js';
+} from '../dsa/spec/register-fields.js';
 import {
   AtsControl, AtsReg, Command as PciCommand, Header, MSIX_ENTRY_SIZE, MSIX_VECTOR_CONTROL, MsixControl, MsixReg, PasidControl, PasidReg,
   PcieDeviceCapability, PcieDeviceControl, PcieReg, PriControl, PriReg,

@@ -6,8 +6,8 @@
  * scratch record and only the entries that fit are copied back; one that does not fit is the overflow
  * (result 2) at its offset, exactly as one long descriptor would have reported it.
  */
-import { Cr } from '../dsa/completion-record.js';
-import { Desc } from '../dsa/descriptor.js';
+import { Cr } from '../dsa/spec/completion-record.js';
+import { Desc } from '../dsa/spec/descriptor.js';
 import type { GuestHeap } from './heap.js';
 import type { Request } from './request.js';
 import { crBytes, crResult, crU32, type CrView } from './resume.js';

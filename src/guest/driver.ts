@@ -4,10 +4,10 @@
  * encode descriptors and hand them to the runner (WQ slots, submission, completion, page-fault
  * resumption, results); commands, reset and shutdown go through CMD/CMDSTS.
  */
-import { Command, DeviceState } from '../dsa/command-codes.js';
-import { PORTAL_PAGE } from '../dsa/layout.js';
-import { fieldOf } from '../dsa/register-def.js';
-import { CMDSTS_REG } from '../dsa/register-fields.js';
+import { Command, DeviceState } from '../dsa/spec/command-codes.js';
+import { PORTAL_PAGE } from '../dsa/spec/layout.js';
+import { fieldOf } from '../dsa/spec/register-def.js';
+import { CMDSTS_REG } from '../dsa/spec/register-fields.js';
 import type { EventFd } from '../vfio/index.js';
 import { runBatch } from './batch.js';
 import {

@@ -2,10 +2,10 @@
  * Step 2 of bring-up: what BAR0 says (vidxd-device.md §4, §6). VERSION, GENCAP, WQCAP, GRPCAP,
  * ENGCAP, OPCAP and OFFSETS from their fixed offsets; CMDCAP when GENCAP advertises it; the WQCFG and
  * MSIX_PERM tables only where OFFSETS puts them. Offsets and field positions come from the dsa
- * layer's register layouts (dsa/register-fields.ts, the driver's header file).
+ * layer's register layouts (dsa/spec/register-fields.ts, the driver's header file).
  */
-import { TABLE_UNIT, WQCFG_SIZE } from '../dsa/layout.js';
-import { CMDCAP_REG, ENGCAP_REG, GENCAP_REG, GRPCAP_REG, OFFSETS_REG, OPCAP_REG, VERSION_REG, WQCAP_REG, WQCFG_REG } from '../dsa/register-fields.js';
+import { TABLE_UNIT, WQCFG_SIZE } from '../dsa/spec/layout.js';
+import { CMDCAP_REG, ENGCAP_REG, GENCAP_REG, GRPCAP_REG, OFFSETS_REG, OPCAP_REG, VERSION_REG, WQCAP_REG, WQCFG_REG } from '../dsa/spec/register-fields.js';
 import { getField } from './fields.js';
 import type { DeviceIo } from './io.js';
 

@@ -4,9 +4,9 @@
  * add the device's own code and name (CMDSTS table, status table), so a message never says less than
  * the device did.
  */
-import { cmdStatusInfo } from '../dsa/cmdsts.js';
-import { COMMAND_CODES } from '../dsa/command-codes.js';
-import { STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/status.js';
+import { cmdStatusInfo } from '../dsa/spec/cmdsts.js';
+import { COMMAND_CODES } from '../dsa/spec/command-codes.js';
+import { STATUS_CODE_MASK, STATUS_NAMES } from '../dsa/spec/status.js';
 import { ERRNO } from '../vfio/index.js';
 import type { SoftwareErrorReport } from './swerr.js';
 

@@ -1,9 +1,9 @@
 /**
- * Reading and writing register fields (the layouts of dsa/register-fields.ts) over the register's
+ * Reading and writing register fields (the layouts of dsa/spec/register-fields.ts) over the register's
  * dwords, as a driver's header macros do. Single-dword masks and values are the dsa header's own
  * `fieldMask` and `fieldOf`; this adds what a driver holding a multi-dword register needs.
  */
-import { type FieldBits, fieldMask, fieldOf } from '../dsa/register-def.js';
+import { type FieldBits, fieldMask, fieldOf } from '../dsa/spec/register-def.js';
 
 /** The value of field `f` (inside one dword) in the register whose dwords are `dw` (dword 0 first). */
 export function getField(dw: ArrayLike<number>, f: FieldBits): number {

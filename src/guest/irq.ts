@@ -4,9 +4,9 @@
  * cleared, SWERR read, logged and acknowledged, halt detected from GENSTS, revoked interrupt handles
  * marked for re-request.
  */
-import { DeviceState } from '../dsa/command-codes.js';
-import { fieldMask } from '../dsa/register-def.js';
-import { INTCAUSE_REG, SWERR_REG } from '../dsa/register-fields.js';
+import { DeviceState } from '../dsa/spec/command-codes.js';
+import { fieldMask } from '../dsa/spec/register-def.js';
+import { INTCAUSE_REG, SWERR_REG } from '../dsa/spec/register-fields.js';
 import { EventFd, type IrqTrigger } from '../vfio/index.js';
 import { deviceState } from './bringup.js';
 import { IdxdGuestError } from './errors.js';

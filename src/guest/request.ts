@@ -6,9 +6,9 @@
  * operation fields (dsa-operations.md §1.2); the submit path adds flags, the completion record and
  * the interrupt handle.
  */
-import { Desc, DESC_SIZE, writeDescAddr } from '../dsa/descriptor.js';
-import { DIF_BLOCK_SIZES, DifFlag, DstDifFlag, OP_SPECIFIC_FLAGS, OpFlag, SrcDifFlag } from '../dsa/flags.js';
-import { Opcode } from '../dsa/opcodes.js';
+import { Desc, DESC_SIZE, writeDescAddr } from '../dsa/spec/descriptor.js';
+import { DIF_BLOCK_SIZES, DifFlag, DstDifFlag, OP_SPECIFIC_FLAGS, OpFlag, SrcDifFlag } from '../dsa/spec/flags.js';
+import { Opcode } from '../dsa/spec/opcodes.js';
 import { IdxdGuestError } from './errors.js';
 import type { DifCheckOptions, DifOptions, DifUpdateDest, OpName, OpSpec, Pattern } from './ops.js';
 

@@ -2,8 +2,8 @@
  * What a completed operation resolves to, read from its final completion record plus what the
  * driver accumulated across resumptions.
  */
-import { Cr } from '../dsa/completion-record.js';
-import { Status } from '../dsa/status.js';
+import { Cr } from '../dsa/spec/completion-record.js';
+import { Status } from '../dsa/spec/status.js';
 import type { DifResult, OpResult } from './ops.js';
 import { difBlockSize, type Request } from './request.js';
 import { crBytes, crResult, crU32, type CrView } from './resume.js';

@@ -3,8 +3,8 @@
  * descriptor is edited in place so the next submission does exactly the rest, and what the caller will
  * be told (compare offsets, delta-record size) is accumulated. Each case is one row of the §6.4 table.
  */
-import { Cr } from '../dsa/completion-record.js';
-import { Desc, DESC_SIZE } from '../dsa/descriptor.js';
+import { Cr } from '../dsa/spec/completion-record.js';
+import { Desc, DESC_SIZE } from '../dsa/spec/descriptor.js';
 import { difBlockSize, type Request } from './request.js';
 
 /** Reads of one completion record in guest memory. */

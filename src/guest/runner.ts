@@ -4,8 +4,8 @@
  * resolves (dsa-operations.md §6.4), and the final completion record turned into the result — or an
  * error carrying the status. Requests come from a pool and go back to it.
  */
-import { Cr } from '../dsa/completion-record.js';
-import { Status, STATUS_CODE_MASK, STATUS_WRITE } from '../dsa/status.js';
+import { Cr } from '../dsa/spec/completion-record.js';
+import { Status, STATUS_CODE_MASK, STATUS_WRITE } from '../dsa/spec/status.js';
 import { accountDelta, type DeltaMemory, releaseDelta, retargetDelta } from './delta.js';
 import { IdxdGuestError, IdxdStatusError } from './errors.js';
 import type { GuestIrq } from './irq.js';

@@ -5,7 +5,7 @@
  * without a free slot it waits, in order, so the driver never has more descriptors in flight than the
  * WQ takes.
  */
-import { Cr, CR_ALIGN, CR_SIZE } from '../dsa/completion-record.js';
+import { Cr, CR_ALIGN, CR_SIZE } from '../dsa/spec/completion-record.js';
 import type { IdxdGuestError } from './errors.js';
 import type { GuestHeap } from './heap.js';
 import type { Request } from './request.js';

@@ -5,10 +5,10 @@
  * or the polled record, calling the VMM's poll hook (the driver's `cpu_relax`) in between, and finding
  * out why when the device goes idle without completing it.
  */
-import { Cr, CR_SIZE } from '../dsa/completion-record.js';
-import { Desc, writeDescAddr } from '../dsa/descriptor.js';
-import { Flag } from '../dsa/flags.js';
-import { Status, STATUS_CODE_MASK, SubmitStatus } from '../dsa/status.js';
+import { Cr, CR_SIZE } from '../dsa/spec/completion-record.js';
+import { Desc, writeDescAddr } from '../dsa/spec/descriptor.js';
+import { Flag } from '../dsa/spec/flags.js';
+import { Status, STATUS_CODE_MASK, SubmitStatus } from '../dsa/spec/status.js';
 import type { PortalLike } from './bringup.js';
 import { IdxdGuestError, IdxdLostInterruptError } from './errors.js';
 import { type DeviceIo, PORTAL_REGION } from './io.js';

@@ -2,8 +2,8 @@
  * SWERR as the driver reports it (dsa-operations.md §11.2): the 32-byte register decoded into plain
  * fields, with the name of its error code.
  */
-import { SWERR_REG } from '../dsa/register-fields.js';
-import { SoftwareErrorCode, STATUS_NAMES } from '../dsa/status.js';
+import { SWERR_REG } from '../dsa/spec/register-fields.js';
+import { SoftwareErrorCode, STATUS_NAMES } from '../dsa/spec/status.js';
 import { getField } from './fields.js';
 
 /**

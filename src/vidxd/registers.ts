@@ -1,6 +1,6 @@
 /**
  * The vdev's BAR0 register table (vidxd-device.md §4, §6): every register of the virtual device, from
- * the same header as the DSA model's table (`dsa/register-fields.ts`: names, offsets, sizes, field
+ * the same header as the DSA model's table (`dsa/spec/register-fields.ts`: names, offsets, sizes, field
  * layouts) with the vdev's policy only — reset values, access rules and locks — and compiled by the
  * same `RegisterFile`.
  * Capability registers are derived from the parent's capabilities and the backing WQ and its group

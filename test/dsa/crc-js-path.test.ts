@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
-// Before any import evaluates src/dsa/crc32c.ts (which reads the variable once, at load).
+// Before any import evaluates src/dsa/engine/crc32c.ts (which reads the variable once, at load).
 const saved = vi.hoisted(() => {
   const before = process.env['VIDXD_CRC'];
   process.env['VIDXD_CRC'] = 'js';

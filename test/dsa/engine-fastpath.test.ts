@@ -7,9 +7,9 @@
  * capability sets. Also checks that the pre-check covers the common flag patterns.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDescriptor, checkDescriptorFull } from '../../src/dsa/checks.js';
-import { CompiledOps } from '../../src/dsa/compiled-ops.js';
-import { Frame } from '../../src/dsa/frame.js';
+import { checkDescriptor, checkDescriptorFull } from '../../src/dsa/engine/checks.js';
+import { CompiledOps } from '../../src/dsa/engine/compiled-ops.js';
+import { Frame } from '../../src/dsa/engine/frame.js';
 import {
   CACHE_CONTROL_FLAGS,
   DEFAULT_ENGINE_CAPS,

@@ -13,7 +13,7 @@ import {
   SWERR,
 } from '../../src/dsa/index.js';
 
-const source = (file: string): string => readFileSync(fileURLToPath(new URL(`../../src/dsa/${file}`, import.meta.url)), 'utf8');
+const source = (file: string): string => readFileSync(fileURLToPath(new URL(`../../src/dsa/spec/${file}`, import.meta.url)), 'utf8');
 
 /** `KEY → Linux name` of every object-literal key whose TSDoc names a Linux constant. */
 function linuxNames(file: string): Map<string, string> {

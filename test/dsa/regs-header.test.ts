@@ -1,6 +1,6 @@
 /**
  * Registers as a header: every register's name, offset, size and field layout are stated once, in
- * src/dsa/register-fields.ts; the device model's table and the vdev's state only their policy.
+ * src/dsa/spec/register-fields.ts; the device model's table and the vdev's state only their policy.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ describe('the register header', () => {
   });
 
   it('is the only place an offset is written: neither table declares a register by offset', () => {
-    for (const file of ['dsa/registers.ts', 'vidxd/registers.ts']) {
+    for (const file of ['dsa/device/registers.ts', 'vidxd/registers.ts']) {
       const text = readFileSync(join(SRC, file), 'utf8');
       expect(text.match(/\bregister\(\s*'/g) ?? [], file).toEqual([]);
       expect((text.match(/\bregisterFrom\(/g) ?? []).length, file).toBeGreaterThan(10);

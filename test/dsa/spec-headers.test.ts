@@ -5,11 +5,11 @@
  * size its layout in register-fields.ts gives, with the layout's meaning and field positions.
  */
 import { describe, expect, it } from 'vitest';
-import { Command, COMMAND_CODES, commandCode } from '../../src/dsa/command-codes.js';
-import { COMMAND_BY_CODE, COMMANDS } from '../../src/dsa/commands.js';
-import * as fields from '../../src/dsa/register-fields.js';
-import type { RegisterLayout } from '../../src/dsa/register-def.js';
-import { BAR0_BLOCKS } from '../../src/dsa/registers.js';
+import { Command, COMMAND_CODES, commandCode } from '../../src/dsa/spec/command-codes.js';
+import { COMMAND_BY_CODE, COMMANDS } from '../../src/dsa/device/commands.js';
+import * as fields from '../../src/dsa/spec/register-fields.js';
+import type { RegisterLayout } from '../../src/dsa/spec/register-def.js';
+import { BAR0_BLOCKS } from '../../src/dsa/device/registers.js';
 
 describe('command codes', () => {
   it('the model has one handler per command of the header, in code order, with its code, name, operand and meaning', () => {

@@ -12,21 +12,17 @@ import { describe, expect, it } from 'vitest';
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const GUEST = join(SRC, 'guest');
 
-/**
- * The dsa "header files" (the files of the future src/dsa/spec/), as paths relative to src. Once
- * they live in src/dsa/spec/, this list becomes the rule `target.startsWith('dsa/spec/')`.
- */
-const DSA_SPEC_FILES: readonly string[] = [
-  'opcodes', 'flags', 'status', 'descriptor', 'completion-record', 'register-fields', 'register-def', 'layout', 'cmdsts', 'profile', 'caps',
-  'command-codes',
-].map((n) => `dsa/${n}.js`);
+/** The dsa "header files": every module of src/dsa/spec/, as paths relative to src. */
+const DSA_SPEC_FILES: readonly string[] = readdirSync(join(SRC, 'dsa', 'spec'))
+  .filter((n) => n.endsWith('.ts'))
+  .map((n) => `dsa/spec/${n.replace(/\.ts$/, '.js')}`);
 
 /** The PCI header file. */
 const PCI_SPEC = 'pci/spec.js';
 
 /** Whether `target` (a path relative to src) is a spec module. */
 function isSpec(target: string): boolean {
-  return target === PCI_SPEC || DSA_SPEC_FILES.includes(target);
+  return target === PCI_SPEC || target.startsWith('dsa/spec/');
 }
 
 /** The source file (absolute) of a `.js` module path relative to src. */
