@@ -174,7 +174,7 @@ export async function workload(vm: WorkloadVm, g: IdxdGuest, rnd: DemoRandom, in
   mem.copyWithin(m, a, a + K4);
   for (let w = 0; w < 6; w++) {
     const word = rnd.below(K4 / 8);
-    mem[m + 8 * word + rnd.below(8)] ^= 0xff;
+    flip(mem, m + 8 * word + rnd.below(8), 0xff);
   }
   mem.copyWithin(fb, a, a + K4);
   const record = refDelta(at(a, K4), at(m, K4));
@@ -187,12 +187,12 @@ export async function workload(vm: WorkloadVm, g: IdxdGuest, rnd: DemoRandom, in
   ]);
   const [dc, cc, cd, ad, fc] = batch.results;
   c.check('batch of 5 completes with every item successful', batch.status === 1 && batch.succeeded === 5, `status ${hex(batch.status)}, ${batch.succeeded} succeeded`);
-  c.check('batch: dualcast writes both destinations', !(dc instanceof Error) && sameBytes(at(d1, K4), at(a, K4)) && sameBytes(at(d2, K4), at(a, K4)));
-  c.check('batch: copyCrc copies and returns the CRC', !(cc instanceof Error) && 'crc' in cc && cc.crc === refCrc32c(at(a, K4)) && sameBytes(at(e, K4), at(a, K4)));
-  c.check('batch: createDelta writes the reference delta record', !(cd instanceof Error) && 'recordSize' in cd && cd.result === 1 &&
+  c.check('batch: dualcast writes both destinations', done(dc) && sameBytes(at(d1, K4), at(a, K4)) && sameBytes(at(d2, K4), at(a, K4)));
+  c.check('batch: copyCrc copies and returns the CRC', done(cc) && 'crc' in cc && cc.crc === refCrc32c(at(a, K4)) && sameBytes(at(e, K4), at(a, K4)));
+  c.check('batch: createDelta writes the reference delta record', done(cd) && 'recordSize' in cd && cd.result === 1 &&
     cd.recordSize === record.length && sameBytes(at(rec, record.length), record));
-  c.check('batch: fenced applyDelta turns the original into the modified copy', !(ad instanceof Error) && sameBytes(at(fb, K4), at(m, K4)));
-  c.check('batch: fenced crc32c sees the applied delta', !(fc instanceof Error) && 'crc' in fc && fc.crc === refCrc32c(at(m, K4)));
+  c.check('batch: fenced applyDelta turns the original into the modified copy', done(ad) && sameBytes(at(fb, K4), at(m, K4)));
+  c.check('batch: fenced crc32c sees the applied delta', done(fc) && 'crc' in fc && fc.crc === refCrc32c(at(m, K4)));
 
   step('DIF');
   const blocks = 8;
@@ -206,11 +206,11 @@ export async function workload(vm: WorkloadVm, g: IdxdGuest, rnd: DemoRandom, in
   const chk = await g.difCheck(prot, blocks * 520, dif);
   c.check('difCheck accepts the protected stream', chk.ok && chk.blocks === blocks, `difStatus ${hex(chk.difStatus)}`);
   const bad = 5;
-  mem[prot + bad * 520 + 17] ^= 1;
+  flip(mem, prot + bad * 520 + 17, 1);
   const chk2 = await g.difCheck(prot, blocks * 520, dif);
   c.check('difCheck reports the corrupted block\'s guard', !chk2.ok && chk2.failedBlock === bad && (chk2.difStatus & 1) === 1,
     `block ${chk2.failedBlock}, difStatus ${hex(chk2.difStatus)}`);
-  mem[prot + bad * 520 + 17] ^= 1;
+  flip(mem, prot + bad * 520 + 17, 1);
   const strip = await g.difStrip(back, prot, blocks * 520, dif);
   c.check('difStrip returns the original data', strip.ok && sameBytes(at(back, blocks * 512), at(data, blocks * 512)));
 
@@ -300,6 +300,18 @@ export async function runDemo(seed: number, progress: Progress = () => undefined
   const migration = mig?.report ?? null;
   if (timings !== undefined) timings.migrationDowntimeMs = mig?.downtimeMs ?? null;
   return { seed, vdevs, passed: all.length - failed, failed, ok: failed === 0 && all.length > 0, migration };
+}
+
+/** XORs `mask` into guest byte `i` (a deliberate corruption); an index outside guest memory is a bug in the demo. */
+function flip(mem: Uint8Array, i: number, mask: number): void {
+  const v = mem[i];
+  if (v === undefined) throw new RangeError(`demo: guest byte ${i} is outside guest memory`);
+  mem[i] = v ^ mask;
+}
+
+/** Whether a batch item's result is present and not an error (narrows it to the result). */
+function done<T>(r: T | Error | undefined): r is T {
+  return r !== undefined && !(r instanceof Error);
 }
 
 /**

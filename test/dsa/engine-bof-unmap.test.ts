@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Desc, Flag, Opcode } from '../../src/dsa/index.js';
 import { DATA, Harness, ramp } from './harness.js';
+import { flip } from '../util/bytes.js';
 
 const BOF = Flag.CRAV | Flag.RCR | Flag.BOF;
 
@@ -84,7 +85,7 @@ describe('a page-request service that unmaps another operand (ยง6.1, vfio-uapi ย
     const record = DATA + 0x10ffa; // the first 10-byte entry straddles DATA + 0x11000
     const h = setup([DATA + 0x11000]);
     const changed = ramp(0x100);
-    changed[0] ^= 0xff;
+    flip(changed, 0, 0xff);
     h.put(src2, changed);
     const calls = swapOnce(h, DATA + 0x10000);
     const st = h.start(Opcode.CR_DELTA, BOF).addr(Desc.SRC, DATA).addr(Desc.DST, src2).size(0x100)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Desc, Flag, Opcode } from '../../src/dsa/index.js';
 import { DATA, Harness, pat, ramp } from './harness.js';
+import { flip } from '../util/bytes.js';
 
 const CHK = Flag.CRAV | Flag.RCR | Flag.CHECK_RESULT;
 
@@ -21,8 +22,8 @@ describe('COMPARE (§7.6)', () => {
     const h = new Harness();
     h.put(DATA, ramp(5000));
     h.put(DATA + 0x10000, ramp(5000));
-    h.mem.bytes[DATA + 0x10000 + 4321] ^= 1;
-    h.mem.bytes[DATA + 0x10000 + 4500] ^= 1;
+    flip(h.mem.bytes, DATA + 0x10000 + 4321, 1);
+    flip(h.mem.bytes, DATA + 0x10000 + 4500, 1);
     expect(compare(h, DATA, DATA + 0x10000, 5000)).toBe(1);
     expect([h.cr().result, h.cr().bc]).toEqual([1, 4321]);
   });
@@ -56,7 +57,7 @@ describe('COMPARE (§7.6)', () => {
     const h = new Harness();
     h.put(DATA, ramp(0x3000));
     h.put(DATA + 0x10000, ramp(0x3000));
-    h.mem.bytes[DATA + 0x10000 + 0x2100] ^= 0x80;
+    flip(h.mem.bytes, DATA + 0x10000 + 0x2100, 0x80);
     h.hole(DATA + 0x10000 + 0x2000);
     expect(compare(h, DATA, DATA + 0x10000, 0x3000)).toBe(3);
     const cr = h.cr();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Cr, crc16T10Dif, Desc, DifStatus, Opcode } from '../../src/dsa/index.js';
 import { Prng } from '../util/prng.js';
 import { DATA, Harness, pat, ramp } from './harness.js';
+import { flip } from '../util/bytes.js';
 
 const BS = [512, 520, 4096, 4104];
 const SRC = DATA;
@@ -122,19 +123,19 @@ describe('DIF_CHECK (§7.14) and DIF_STRP (§7.16)', () => {
       const cr = h.cr();
       return [st, cr.result, cr.bc, cr.u32(Cr.SRC_REF_TAG)];
     };
-    expect(run((b) => (b[520 * 2 + 3] ^= 1))).toEqual([9, DifStatus.GUARD, 1040, 7]);
-    expect(run((b) => (b[520 * 2 + 512 + 3] ^= 1))).toEqual([9, DifStatus.APP_TAG, 1040, 7]);
-    expect(run((b) => (b[520 * 2 + 512 + 3] ^= 1), 0x0001)).toEqual([1, 0, 0, 9]); // masked bit
-    expect(run((b) => (b[520 * 2 + 512 + 3] ^= 1), 0xffff)).toEqual([1, 0, 0, 9]); // app check disabled
-    expect(run((b) => (b[520 * 3 + 512 + 7] ^= 1))).toEqual([9, DifStatus.REF_TAG, 1560, 8]);
-    expect(run((b) => { b[520 + 1] ^= 1; b[520 + 512 + 7] ^= 1; b[520 + 512 + 2] ^= 1; })).toEqual([9, 7, 520, 6]);
+    expect(run((b) => flip(b, 520 * 2 + 3, 1))).toEqual([9, DifStatus.GUARD, 1040, 7]);
+    expect(run((b) => flip(b, 520 * 2 + 512 + 3, 1))).toEqual([9, DifStatus.APP_TAG, 1040, 7]);
+    expect(run((b) => flip(b, 520 * 2 + 512 + 3, 1), 0x0001)).toEqual([1, 0, 0, 9]); // masked bit
+    expect(run((b) => flip(b, 520 * 2 + 512 + 3, 1), 0xffff)).toEqual([1, 0, 0, 9]); // app check disabled
+    expect(run((b) => flip(b, 520 * 3 + 512 + 7, 1))).toEqual([9, DifStatus.REF_TAG, 1560, 8]);
+    expect(run((b) => { flip(b, 520 + 1, 1); flip(b, 520 + 512 + 7, 1); flip(b, 520 + 512 + 2, 1); })).toEqual([9, 7, 520, 6]);
   });
 
   it('honours guard- and ref-check disable', () => {
     const h = new Harness();
     const b = protect(ramp(1024), 512, { ref: 5, app: 9 });
-    b[3] ^= 1;
-    b[512 + 7] ^= 1;
+    flip(b, 3, 1);
+    flip(b, 512 + 7, 1);
     h.put(SRC, b);
     expect(difCheck(h, Opcode.DIF_CHECK, 1040, 0, 0x20 | 0x40, 5, 9)).toBe(1);
     expect(difCheck(h, Opcode.DIF_CHECK, 1040, 0, 0x20, 5, 9)).toBe(9);
@@ -215,7 +216,7 @@ describe('DIF_UPDT (§7.17)', () => {
   it('stops at a failing source block with 0x09 and writes nothing of it', () => {
     const h = new Harness();
     const src = protect(ramp(1024), 512, { ref: 10, app: 1 });
-    src[520 + 512 + 7] ^= 1;
+    flip(src, 520 + 512 + 7, 1);
     h.put(SRC, src);
     expect(update(h, 1040, 0, 0, [10, 0, 1], [0, 0, 0])).toBe(9);
     expect([h.cr().result, h.cr().bc, h.cr().u32(16), h.cr().u32(24)]).toEqual([DifStatus.REF_TAG, 520, 11, 1]);

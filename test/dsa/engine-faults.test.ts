@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Cr, Desc, Opcode } from '../../src/dsa/index.js';
 import { Prng } from '../util/prng.js';
 import { DATA, Harness } from './harness.js';
+import { flip } from '../util/bytes.js';
 
 const A = DATA; // source region
 const B = DATA + 0x100000; // destination region
@@ -122,7 +123,7 @@ const CASES: OpCase[] = [
       const p: P = { a: A + prng.below(4096), b: B + prng.below(4096), size };
       h.put(p.a!, data);
       h.put(p.b!, data);
-      if (prng.chance(0.6)) h.mem.bytes[p.b! + prng.below(size)] ^= 0x10;
+      if (prng.chance(0.6)) flip(h.mem.bytes, p.b! + prng.below(size), 0x10);
       return p;
     },
     build: (h, p) => void h.start(Opcode.COMPARE).addr(Desc.SRC, p.a!).addr(Desc.DST, p.b!).size(p.size!),
@@ -139,7 +140,7 @@ const CASES: OpCase[] = [
       const size = 1 + prng.below(5 * 4096);
       const src = A + prng.below(4096);
       for (let i = 0; i < size; i++) h.mem.bytes[src + i] = [9, 8, 7, 6, 5, 4, 3, 2][i % 8]!;
-      if (prng.chance(0.6)) h.mem.bytes[src + prng.below(size)] ^= 0x10;
+      if (prng.chance(0.6)) flip(h.mem.bytes, src + prng.below(size), 0x10);
       return { src, size, rot: 0 };
     },
     build: (h, p) => {
@@ -161,7 +162,7 @@ const CASES: OpCase[] = [
       const d = prng.bytes(size);
       h.put(p.a!, d);
       h.put(p.b!, d);
-      for (let k = prng.below(size / 8 + 1); k > 0; k--) h.mem.bytes[p.b! + prng.below(size)] ^= 0x55;
+      for (let k = prng.below(size / 8 + 1); k > 0; k--) flip(h.mem.bytes, p.b! + prng.below(size), 0x55);
       return p;
     },
     build: (h, p) => void h.start(Opcode.CR_DELTA).addr(Desc.SRC, p.a!).addr(Desc.DST, p.b!).addr(Desc.DELTA_ADDR, p.rec!).u32(Desc.MAX_DELTA_SIZE, p.max!).size(p.size!),

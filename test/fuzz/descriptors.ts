@@ -9,6 +9,7 @@ import { Desc, DESC_SIZE, Flag, Opcode, OpFlag, writeDescAddr, writeDescHeader }
 import type { Prng } from '../util/prng.js';
 import { CR_BASE, CR_BYTES, CR_SLOT, crAddress, DATA_BASE, dataAddress, LIST_BASE, LIST_BYTES, listAddress, readAddress, safeWriteAddress } from './layout.js';
 import type { WatchedMemory } from './watched-memory.js';
+import { flip } from '../util/bytes.js';
 
 /** The operations of the DSA 1.0 profile (OPCAP). */
 export const OPCODES: readonly number[] = [
@@ -238,7 +239,7 @@ export function mutated(src: DescriptorSource, op: number, inBatch = false): Uin
   const v = new DataView(d.buffer);
   for (let m = r.range(1, 3); m > 0; m--) {
     const k = r.below(9);
-    if (k === 0) d[r.range(4, 6)] ^= 1 << r.below(8);
+    if (k === 0) flip(d, r.range(4, 6), 1 << r.below(8));
     else if (k === 1) d[Desc.OPCODE] = r.chance(0.7) ? r.pick(OPCODES) : r.below(256);
     else if (k === 2) d[r.range(32, 39)] = r.below(256);
     else if (k === 3) d[r.range(40, 63)] = r.below(256);

@@ -27,6 +27,7 @@ import {
 } from '../../src/vidxd/migration-format.js';
 import { Prng } from '../util/prng.js';
 import { Tally } from './stats.js';
+import { flip } from '../util/bytes.js';
 
 /** What a migration fuzz run reports. */
 export interface MigrationFuzzResult {
@@ -257,12 +258,12 @@ const MUTATIONS: readonly [string, number, Mutation][] = [
   ['valid', 3, (_r, b) => b],
   ['bit flip', 10, (r, b) => {
     const out = b.slice();
-    for (let i = r.range(1, 3); i > 0; i--) out[r.below(out.length)] ^= 1 << r.below(8);
+    for (let i = r.range(1, 3); i > 0; i--) flip(out, r.below(out.length), 1 << r.below(8));
     return out;
   }],
   ['bit flip, CRC sealed', 22, (r, b) => {
     const out = b.slice();
-    for (let i = r.range(1, 3); i > 0; i--) out[r.below(out.length)] ^= 1 << r.below(8);
+    for (let i = r.range(1, 3); i > 0; i--) flip(out, r.below(out.length), 1 << r.below(8));
     resealRecords(out);
     return out;
   }],

@@ -7,6 +7,7 @@ import { refCrc32c, refDelta, refDifInsert, refFill, refFirstDifference } from '
 import type { CompareResult, CrcOptions, CrcResult, DeltaResult, DifResult } from '../../src/guest/index.js';
 import { Prng } from '../util/prng.js';
 import { openVm, VARIANTS } from './fixtures.js';
+import { flip } from '../util/bytes.js';
 
 describe.each(VARIANTS)('on a %s vdev through the %s portal', (_mode, type, portal) => {
   it('memmove copies exactly, disjoint and overlapping in both directions', async () => {
@@ -46,12 +47,12 @@ describe.each(VARIANTS)('on a %s vdev through the %s portal', (_mode, type, port
     vm.at(b, 0x4000).set(vm.at(a, 0x4000));
     expect(await vm.g.compare(a, b, 0x4000)).toMatchObject({ status: 1, equal: true, offset: -1 });
     const k = rnd.below(0x4000);
-    vm.mem.bytes[b + k] ^= 0x10;
+    flip(vm.mem.bytes, b + k, 0x10);
     const diff: CompareResult = await vm.g.compare(a, b, 0x4000);
     expect([diff.equal, diff.offset]).toEqual([false, refFirstDifference(vm.at(a, 0x4000), vm.at(b, 0x4000))]);
     await vm.g.fill(a, 0x4000, 0xfedcba9876543210n);
     expect(await vm.g.comparePattern(a, 0x4000, 0xfedcba9876543210n)).toMatchObject({ equal: true, offset: -1 });
-    vm.mem.bytes[a + k] ^= 1;
+    flip(vm.mem.bytes, a + k, 1);
     expect(await vm.g.comparePattern(a, 0x4000, 0xfedcba9876543210n)).toMatchObject({ equal: false, offset: k });
   });
 
@@ -119,7 +120,7 @@ describe.each(VARIANTS)('on a %s vdev through the %s portal', (_mode, type, port
     const rec = vm.g.heap.alloc(0x1000);
     rnd.fill(vm.at(orig, 0x2000));
     vm.at(mod, 0x2000).set(vm.at(orig, 0x2000));
-    for (let i = 0; i < 20; i++) vm.mem.bytes[mod + rnd.below(0x2000)] ^= 0xff;
+    for (let i = 0; i < 20; i++) flip(vm.mem.bytes, mod + rnd.below(0x2000), 0xff);
     const want = refDelta(vm.at(orig, 0x2000), vm.at(mod, 0x2000));
     const d: DeltaResult = await vm.g.createDelta(orig, mod, 0x2000, rec, 0x1000);
     expect([d.result, d.recordSize]).toEqual([1, want.length]);
@@ -149,7 +150,7 @@ describe.each(VARIANTS)('on a %s vdev through the %s portal', (_mode, type, port
     expect(await vm.g.difUpdate(upd, prot, blocks * 520, tags, next)).toMatchObject({ ok: true });
     expect(vm.at(upd, blocks * 520)).toEqual(refDifInsert(vm.at(data, blocks * 512), 512, next.refTag, next.appTag));
     const bad = rnd.below(blocks);
-    vm.mem.bytes[prot + bad * 520 + 516] ^= 0x01;
+    flip(vm.mem.bytes, prot + bad * 520 + 516, 0x01);
     expect(await vm.g.difCheck(prot, blocks * 520, tags)).toMatchObject({ ok: false, status: 0x09, difStatus: 0x04, failedBlock: bad, blocks: bad });
     expect(await vm.g.difCheck(prot, blocks * 520, { ...tags, refTagCheck: false })).toMatchObject({ ok: true });
   });

@@ -9,6 +9,7 @@ import { crc32c } from '../../src/dsa/index.js';
 import type { DeltaResult } from '../../src/guest/index.js';
 import { Prng } from '../util/prng.js';
 import { DWQ, openVm, SWQ } from './fixtures.js';
+import { flip } from '../util/bytes.js';
 
 /** The unmapped page of each test. */
 const HOLE = 0x80000;
@@ -89,13 +90,13 @@ describe.each([
     rnd.fill(vm.at(a, 0x3000));
     vm.at(b, 0x3000).set(vm.at(a, 0x3000));
     const k = HOLE - b + rnd.range(0, 0x1000);
-    vm.mem.bytes[b + k] ^= 0x80;
+    flip(vm.mem.bytes, b + k, 0x80);
     expect(await vm.g.compare(a, b, 0x3000)).toMatchObject({ equal: false, offset: k, faults: 1 });
     const p = HOLE + 0x10000 - (8 * rnd.range(1, 0x1f0) + 5);
     await vm.g.fill(0x60000, 0x3000, 0x1122334455667788n);
     vm.at(p, 0x3000).set(vm.at(0x60000, 0x3000));
     expect(await vm.g.comparePattern(p, 0x3000, 0x1122334455667788n)).toMatchObject({ equal: true, faults: 1 });
-    vm.mem.bytes[p + 0x2abc] ^= 1;
+    flip(vm.mem.bytes, p + 0x2abc, 1);
     expect(await vm.g.comparePattern(p, 0x3000, 0x1122334455667788n)).toMatchObject({ equal: false, offset: 0x2abc });
   });
 
@@ -144,7 +145,7 @@ describe.each([
     new Prng(10).fill(vm.at(0x40000, blocks * 512));
     const prot = HOLE - 3 * 520 - 100;
     vm.at(prot, blocks * 520).set(refDifInsert(vm.at(0x40000, blocks * 512), 512, 0, 0));
-    vm.mem.bytes[prot + 7 * 520 + 9] ^= 4;
+    flip(vm.mem.bytes, prot + 7 * 520 + 9, 4);
     expect(await vm.g.difCheck(prot, blocks * 520)).toMatchObject({ ok: false, difStatus: 1, failedBlock: 7, faults: 1 });
   });
 
@@ -155,7 +156,7 @@ describe.each([
     const mod = 0x50000;
     rnd.fill(vm.at(orig, 0x3000));
     vm.at(mod, 0x3000).set(vm.at(orig, 0x3000));
-    for (let w = 0; w < 0x3000 / 8; w += 7) vm.mem.bytes[mod + 8 * w] ^= 0x33;
+    for (let w = 0; w < 0x3000 / 8; w += 7) flip(vm.mem.bytes, mod + 8 * w, 0x33);
     const record = refDelta(vm.at(orig, 0x3000), vm.at(mod, 0x3000));
     vm.at(0x60000, record.length).set(record);
     const dst = HOLE - 0x1000;
@@ -172,7 +173,7 @@ describe.each([
       const r2 = new Prng(13);
       r2.fill(vm.at(orig, size));
       vm.at(0x40000, size).set(vm.at(orig, size));
-      for (let w = 3; w < size / 8; w += 37) vm.mem.bytes[0x40000 + 8 * w + (w % 8)] ^= 0x5a;
+      for (let w = 3; w < size / 8; w += 37) flip(vm.mem.bytes, 0x40000 + 8 * w + (w % 8), 0x5a);
     };
     const vm = await openVm(type, { holes: [HOLE] });
     setup(vm);
@@ -192,7 +193,7 @@ describe.each([
       const prep = (v: Awaited<ReturnType<typeof openVm>>): void => {
         new Prng(14).fill(v.at(orig, size));
         v.at(0x40000, size).set(v.at(orig, size));
-        for (const w of marks) v.mem.bytes[0x40000 + 8 * w] ^= 0xa5;
+        for (const w of marks) flip(v.mem.bytes, 0x40000 + 8 * w, 0xa5);
       };
       const clean = await openVm(type);
       prep(clean);

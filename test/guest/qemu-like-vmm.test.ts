@@ -16,6 +16,7 @@ import { pfVfioOps } from '../../src/vidxd/index.js';
 import { VfioDevice as Device } from '../../src/vfio/index.js';
 import { QemuLikeVmm } from '../vfio/qemu-like-vmm.js';
 import { createVdev, DWQ, parentRig, SWQ } from '../vidxd/fixtures.js';
+import { flip } from '../util/bytes.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const MEM = 1 << 20;
@@ -93,7 +94,7 @@ describe.each(DEVICES)('the reference driver on %s under a QEMU-like VMM', (_nam
     await g.fill(f, 0x4000, 0x0123456789abcdefn);
     expect(sameBytes(at(f, 0x4000), refFill(0x4000, 0x0123456789abcdefn))).toBe(true);
     expect((await g.crc32c(src, K64)).crc).toBe(refCrc32c(at(src, K64)));
-    mem[dst + 777] ^= 0x5a;
+    flip(mem, dst + 777, 0x5a);
     expect(await g.compare(src, dst, K64)).toMatchObject({ equal: false, offset: 777 });
     expect(await g.comparePattern(f, 0x4000, 0x0123456789abcdefn)).toMatchObject({ equal: true });
 
@@ -101,7 +102,7 @@ describe.each(DEVICES)('the reference driver on %s under a QEMU-like VMM', (_nam
     const [d1, d2] = [g.heap.alloc(K4, K4), g.heap.alloc(K4, K4)];
     const [copy, modified, patched, rec] = [g.heap.alloc(K4), g.heap.alloc(K4), g.heap.alloc(K4), g.heap.alloc(800)];
     mem.copyWithin(modified, src, src + K4);
-    mem[modified + 100] ^= 0xff;
+    flip(mem, modified + 100, 0xff);
     mem.copyWithin(patched, src, src + K4);
     const delta = refDelta(at(src, K4), at(modified, K4));
     const batch = await g.batch([

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FLAG_ERROR, FLAG_NO_REPLY, FLAG_TYPE_REPLY, VfioUserCommand as Cmd } from '../../src/vfio-user/index.js';
 import { cat, RawClient, type Served, serveVdev, u32le, u64le } from './wire.js';
+import { elem } from '../util/bytes.js';
 
 let s: Served;
 let c: RawClient;
@@ -94,7 +95,7 @@ describe('REGION_READ and REGION_WRITE', () => {
     const w = await c.request(Cmd.REGION_WRITE, cat(regionAccess(7, 4, 2), new Uint8Array([0x06, 0x00])));
     expect([...w.payload]).toEqual([...regionAccess(7, 4, 2)]);
     const r = await c.request(Cmd.REGION_READ, regionAccess(7, 4, 2));
-    expect(r.payload[16] & 0x06).toBe(0x06);
+    expect(elem(r.payload, 16) & 0x06).toBe(0x06);
   });
 
   it('never answers a NO_REPLY write, even a failing one, and still applies a good one', async () => {
@@ -102,7 +103,7 @@ describe('REGION_READ and REGION_WRITE', () => {
     c.command(Cmd.REGION_WRITE, cat(regionAccess(0, 3, 4), new Uint8Array(4)), FLAG_NO_REPLY); // misaligned BAR0: refused silently
     const r = await c.request(Cmd.REGION_READ, regionAccess(7, 4, 2));
     expect(r.header.command).toBe(Cmd.REGION_READ);
-    expect(r.payload[16] & 0x06).toBe(0x02);
+    expect(elem(r.payload, 16) & 0x06).toBe(0x02);
     expect(s.events.some((e) => e.kind === 'error' && e.message.includes('REGION_WRITE'))).toBe(true);
   });
 
@@ -148,7 +149,7 @@ describe('REGION_WRITE_MULTI', () => {
     const r = await d.request(Cmd.REGION_WRITE_MULTI, cat(u64le(2), entry(7, 4, [6, 0]), entry(7, 4, [2, 0])));
     expect([...r.payload]).toEqual([...u64le(2)]);
     const back = await d.request(Cmd.REGION_READ, regionAccess(7, 4, 2));
-    expect(back.payload[16] & 0x06).toBe(0x02);
+    expect(elem(back.payload, 16) & 0x06).toBe(0x02);
     expect((await d.request(Cmd.REGION_WRITE_MULTI, cat(u64le(2), entry(7, 4, [6, 0])))).header.error).toBe(22);
     d.close();
   });
@@ -160,7 +161,7 @@ describe('DEVICE_RESET, DEVICE_FEATURE, DEVICE_GET_REGION_IO_FDS', () => {
     const r = await c.request(Cmd.DEVICE_RESET, null);
     expect(r.header).toMatchObject({ flags: FLAG_TYPE_REPLY, size: 16 });
     const back = await c.request(Cmd.REGION_READ, regionAccess(7, 4, 2));
-    expect(back.payload[16] & 0x06).toBe(0);
+    expect(elem(back.payload, 16) & 0x06).toBe(0);
     expect(s.events.some((e) => e.kind === 'reset')).toBe(true);
     expect((await c.request(Cmd.DEVICE_RESET, new Uint8Array(4))).header.error).toBe(22);
   });

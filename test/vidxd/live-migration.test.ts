@@ -16,6 +16,7 @@ import { Prng } from '../util/prng.js';
 import { DWQ, parentRig, SWQ } from './fixtures.js';
 import { LiveVm } from './live-vm.js';
 import { secondParent } from './migration-fixtures.js';
+import { flip } from '../util/bytes.js';
 
 const K4 = 0x1000;
 const K16 = 0x4000;
@@ -65,7 +66,7 @@ describe.each([
     const fb = g.heap.alloc(K4);
     const rec = g.heap.alloc(800);
     vm.at(m, K4).set(vm.at(a, K4));
-    for (let w = 0; w < 6; w++) vm.memory.bytes[m + 8 * rnd.range(0, K4 / 8 - 1) + rnd.range(0, 7)] ^= 0xff;
+    for (let w = 0; w < 6; w++) flip(vm.memory.bytes, m + 8 * rnd.range(0, K4 / 8 - 1) + rnd.range(0, 7), 0xff);
     vm.at(fb, K4).set(vm.at(a, K4));
     const record = refDelta(vm.at(a, K4), vm.at(m, K4));
     // The operation that meets the unmapped page (its source is mapped, above the heap).

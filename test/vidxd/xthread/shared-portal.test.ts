@@ -14,6 +14,7 @@ import { boundPortalOf } from '../../../src/vidxd/portals.js';
 import { memmove, noop } from '../../dsa/device-fixtures.js';
 import { Prng } from '../../util/prng.js';
 import { BAR2, createVdev, DWQ, Guest, openGuest, parentRig, type ParentRig, SWQ } from '../../vidxd/fixtures.js';
+import { elem } from '../../util/bytes.js';
 
 const PASID = 11;
 
@@ -98,8 +99,8 @@ describe('credits and the full and threshold rules', () => {
     expect(g.swerrCode()).toBe(-1); // the device has not drained yet
     set.drain();
     const d = g.swerr();
-    expect((d[0] >>> 8) & 0xff).toBe(SoftwareErrorCode.DWQ_FULL);
-    expect(d[1]).toBe((0x77 << 8) | Opcode.MEMMOVE);
+    expect((elem(d, 0) >>> 8) & 0xff).toBe(SoftwareErrorCode.DWQ_FULL);
+    expect(elem(d, 1)).toBe((0x77 << 8) | Opcode.MEMMOVE);
     expect(g.vdev.occupancy).toBe(16);
     expect(rig.dev.step()).toBe(true);
     expect(portal.submit(noop(0x4000), 0)).toBe(SubmitStatus.DROPPED); // not published yet
