@@ -96,6 +96,12 @@ export class IdxdHost {
   private imsHandlers: (CompletionHandler | null)[] = [];
   /** The handle object each allocated entry was given (a stale one cannot free the entry's next user). */
   private imsAllocs: (InterruptHandle | null)[] = [];
+  /**
+   * Handles freed while a command was active (no Release Interrupt Handle could be written): the device
+   * still maps each to its entry, so the entry is kept out of allocation (masked, its interrupts taken
+   * by nobody) until the release is written — else the stale number would reach the entry's next owner.
+   */
+  private unreleased: InterruptHandle[] = [];
   private readonly pasids = new Set<number>();
   private readonly errorListeners: ((e: SoftwareErrorRecord) => void)[] = [];
   private readonly haltListeners: (() => void)[] = [];
@@ -131,6 +137,7 @@ export class IdxdHost {
     enableMsix(cfg, msix);
     this.imsHandlers = new Array<CompletionHandler | null>(info.imsEntries).fill(null);
     this.imsAllocs = new Array<InterruptHandle | null>(info.imsEntries).fill(null);
+    this.unreleased = [];
     this.device.setImsDelivery((e) => this.imsInterrupt(e));
     this.unmaskErrorInterrupts();
     const ctx = this.wqContext(this.vectorTable);
@@ -341,6 +348,8 @@ export class IdxdHost {
     for (const wq of this.wqList) wq.forget();
     this.imsHandlers.fill(null);
     this.imsAllocs.fill(null);
+    // (Reset Device freed every handle of the device's table.)
+    this.unreleased = [];
     this.unmaskErrorInterrupts();
   }
 
@@ -452,6 +461,7 @@ export class IdxdHost {
   allocInterruptHandle(handler: CompletionHandler, pasid: number | null): InterruptHandle {
     const info = this.info;
     if (info.imsEntries === 0 || info.offsets.ims === 0) throw new HostError('ENODEV', 'the device has no interrupt-handle table');
+    this.releaseUnreleased();
     const entry = this.imsHandlers.indexOf(null);
     if (entry < 0) throw new HostError('ENOSPC', 'every interrupt-handle entry is in use');
     const at = info.offsets.ims + entry * IMS_ENTRY_SIZE;
@@ -478,13 +488,44 @@ export class IdxdHost {
   /**
    * Frees a handle from {@link allocInterruptHandle}: the entry is masked and cleared. Throws EINVAL
    * unless `h` is the entry's current allocation (a handle kept across a device reset cannot free
-   * the entry's next user). With a command in progress (a callback of it), the handle is released
-   * without Release Interrupt Handle: the entry is masked and forgotten, which is what the device checks.
+   * the entry's next user). With a command in progress (a callback of it), Release Interrupt Handle
+   * cannot be written: the entry is masked (a descriptor naming the handle then fails the device's
+   * PASID check) and kept out of allocation until the release is written, before the next allocation
+   * — the device's handle table still maps the number to the entry, and would route it to the entry's
+   * next owner.
    */
   freeInterruptHandle(h: InterruptHandle): void {
     if (this.imsAllocs[h.entry] !== h) throw new HostError('EINVAL', `interrupt-handle entry ${h.entry} is not allocated to this handle`);
-    if (this.info.commandCapabilities && !this.commandActive) this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
+    if (!this.info.commandCapabilities) {
+      this.releaseEntry(h.entry);
+      return;
+    }
+    if (this.commandActive) {
+      this.writeDwords(this.info.offsets.ims + h.entry * IMS_ENTRY_SIZE, packRegister(IMS_ENTRY, { mask: 1 }));
+      this.imsHandlers[h.entry] = DISCARD_STALE;
+      this.imsAllocs[h.entry] = null;
+      this.unreleased.push(h);
+      return;
+    }
+    this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
     this.releaseEntry(h.entry);
+  }
+
+  /** Writes the Release Interrupt Handle of each handle freed while a command was active (when none is now); their entries become free. */
+  private releaseUnreleased(): void {
+    const list = this.unreleased;
+    while (list.length > 0 && !this.commandActive) {
+      const h = list[0] as InterruptHandle;
+      try {
+        this.command(Command.RELEASE_INT_HANDLE, h.handle | INT_HANDLE_IMS);
+      } catch (e) {
+        // (Left for the next allocation: the entry stays out of use.)
+        if (e instanceof HostError) return;
+        throw e;
+      }
+      list.shift();
+      this.releaseEntry(h.entry);
+    }
   }
 
   private releaseEntry(entry: number): void {

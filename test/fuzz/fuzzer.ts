@@ -297,6 +297,8 @@ export class Fuzzer {
     for (let q = 0; q < this.stepSeq.length; q++) this.stepSeq[q] = wqAt(dev, q).tailSeq;
     let ran: boolean;
     this.tornDown = null;
+    // A handle mapping recorded by a handler or teardown describes the step it was made in only.
+    for (const g of this.slots) if (g !== null) g.handlesBefore = null;
     this.inStep = true;
     try {
       ran = dev.step();

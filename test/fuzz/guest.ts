@@ -116,7 +116,7 @@ export class FuzzGuest {
   readonly roDwords: Int32Array;
   /** Descriptors of this vdev the fuzzer believes are queued in the backing WQ. */
   expected = 0;
-  /** The handles held when the current step began, if the guest's handler changed them since (else null). */
+  /** The handles held when the current step began, if the guest's handler or a teardown changed them since (else null; cleared at each step). */
   handlesBefore: (number | null)[] | null = null;
   /** The signature at the last checkpoint (see {@link signature}). */
   readonly checkpoint: Float64Array;

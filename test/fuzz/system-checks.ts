@@ -88,14 +88,20 @@ export class SystemChecks {
    * saved bytes of a descriptor that yielded and ran on.
    */
   completionVectors(g: FuzzGuest, b: Uint8Array, at: number): void {
+    // The snapshot belongs to this step: consumed before any return. (It used to be cleared only
+    // after the batch return, so one made in a batch's step — a handler's command, a teardown mid-batch
+    // — outlived it; a later teardown kept that stale mapping instead of taking its own, and with the
+    // handles renumbered since, the seed-2026 run reported "vector 1 signalled by a descriptor naming
+    // handle 2" for a descriptor whose handle 2 was vector 1's. A false positive of the harness.)
+    const snapshot = g.handlesBefore;
+    g.handlesBefore = null;
     if (b[at + Desc.OPCODE] === Opcode.BATCH) return;
     const rci = ((b[at + Desc.FLAGS] as number) & Flag.RCI) !== 0;
     const handle = (b[at + Desc.INT_HANDLE] as number) | ((b[at + Desc.INT_HANDLE + 1] as number) << 8);
     const vector = rci ? g.vdev.heldHandles().indexOf(handle) : -1;
     // The guest's handler may have released or requested handles during the step: the mapping
     // when the descriptor ran counts too.
-    const before = rci && g.handlesBefore !== null ? g.handlesBefore.indexOf(handle) : -1;
-    g.handlesBefore = null;
+    const before = rci && snapshot !== null ? snapshot.indexOf(handle) : -1;
     for (let v = 1; v < g.vectors; v++) {
       const moved = (g.fds[v] as EventFd).count - (g.checkpoint[v] as number);
       if (moved > (v === vector || v === before ? 1 : 0)) {

@@ -1,6 +1,6 @@
 /** The host driver routes the device's interrupts: software errors to the owner of the WQ or PASID, completions to handlers, halts to listeners. */
 import { describe, expect, it } from 'vitest';
-import { Desc, Flag, Opcode, SoftwareErrorCode, Status, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
+import { Command, Desc, Flag, Opcode, SoftwareErrorCode, Status, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
 import { HostError, type SoftwareErrorRecord, type WqOwner } from '../../src/host/index.js';
 import { hostRig, TWO_GROUPS } from './host-fixtures.js';
 
@@ -130,6 +130,24 @@ describe('completion interrupts', () => {
     expect(got).toEqual([]);
     dev.irq.raise(b.handle, true);
     expect(got).toEqual(['b']);
+  });
+
+  it('a handle freed while a command is active reaches nobody, even once its entry is allocated again: only the new owner\'s own handle reaches it', () => {
+    const { dev, host } = up({ commandCapabilities: true });
+    const a = host.allocInterruptHandle(() => {}, 1);
+    // A drain waits for a queued descriptor: the command stays active, as when its callback frees the handle.
+    host.wq(0).portal().submit(noop(0x8000));
+    dev.bar0.write32(0xa0, (Command.DRAIN_ALL << 20) >>> 0);
+    expect(host.commandActive).toBe(true);
+    host.freeInterruptHandle(a);
+    dev.runUntilIdle();
+    expect(host.commandActive).toBe(false);
+    const got: number[] = [];
+    let raised = -1;
+    const b = host.allocInterruptHandle(() => got.push(raised), 1);
+    expect(b.entry).toBe(a.entry);
+    for (raised = 0; raised < 4; raised++) if (dev.irq.validate(raised, true, true, 1)) dev.irq.raise(raised, true);
+    expect(got).toEqual([b.handle]);
   });
 
   it('with GENCAP.cmd_cap, handles come from REQUEST_INT_HANDLE for WQ vectors and IMS entries alike', () => {
