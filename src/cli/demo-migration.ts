@@ -259,12 +259,7 @@ export class MigratingVm {
     const t0 = performance.now();
     src.device.setMigrationState(VFIO_DEVICE_STATE_STOP_COPY);
     const finalPages = this.copyDirty(src.device, copy);
-    for (;;) {
-      const b = new Uint8Array(4096);
-      const n = stream.read(b);
-      if (n === 0) break;
-      chunks.push(b.subarray(0, n));
-    }
+    chunks.push(stream.readAll());
     src.device.setMigrationState(VFIO_DEVICE_STATE_STOP);
     const t1 = performance.now();
     // Not part of the downtime: the check that the copy equals the guest's memory.

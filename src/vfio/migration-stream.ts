@@ -47,6 +47,37 @@ export class VfioMigrationStream {
     return n;
   }
 
+  /**
+   * Reads what a saving stream has now, in `chunk`-byte reads, as one array: to its end in STOP_COPY
+   * (a read of 0), or until the device has nothing more for the moment in PRE_COPY (ENOMSG). Throws
+   * as {@link read} does otherwise (EINVAL on a loading stream, ENODEV after the transfer ended).
+   */
+  readAll(chunk = 4096): Uint8Array {
+    if (!(Number.isSafeInteger(chunk) && chunk > 0)) throw new VfioError('EINVAL', `migration stream: a read of ${String(chunk)} bytes`);
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = new Uint8Array(chunk);
+      let n: number;
+      try {
+        n = this.read(buf);
+      } catch (e) {
+        if (e instanceof VfioError && e.code === 'ENOMSG') break;
+        throw e;
+      }
+      if (n === 0) break;
+      parts.push(buf.subarray(0, n));
+      total += n;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   /** Writes `buf` to a loading stream; returns the byte count. ENODEV after the transfer ended; EINVAL on a saving stream. */
   write(buf: Uint8Array): number {
     this.check();

@@ -6,9 +6,10 @@
  * protected by `src/pci`'s per-byte masks; BAR sizing answers `~(size − 1) | flags`.
  */
 import {
-  AtsCapability, MsixCapability, PasidCapability, PcieCapability, PcieDeviceType, type PciFunction, PciFunctionBuilder,
+  AtsCapability, MsixCapability, PasidCapability, PcieCapability, PcieDeviceType, PciFunctionBuilder,
   PriCapability,
 } from '../pci/index.js';
+import type { DsaPciParts } from '../dsa/index.js';
 import type { VdevFacts } from './facts.js';
 import { VDEV_BAR0_SIZE, VDEV_BAR2_SIZE, VDEV_LAYOUT, VDEV_MAX_VECTORS, VDEV_PORTAL_BAR, VDEV_REGISTER_BAR } from './layout.js';
 
@@ -28,21 +29,8 @@ export const VdevCapOffset = {
   PASID: 0x120,
 } as const;
 
-/** The vdev's PCI function and the capabilities the vdev reads. */
-export interface VdevPciParts {
-  /** The function. */
-  readonly fn: PciFunction;
-  /** MSI-X (table and PBA served from BAR0). */
-  readonly msix: MsixCapability;
-  /** PCI Express. */
-  readonly pcie: PcieCapability;
-  /** ATS. */
-  readonly ats: AtsCapability;
-  /** PRI. */
-  readonly pri: PriCapability;
-  /** PASID. */
-  readonly pasid: PasidCapability;
-}
+/** The vdev's PCI function and the capabilities it reads: the same set as the DSA model's function. */
+export type VdevPciParts = DsaPciParts;
 
 /** Builds the PCI function of a vdev with `facts` (IDs and vector count). Throws a plain `Error` for a vector count the layout cannot hold. */
 export function buildVdevFunction(facts: VdevFacts): VdevPciParts {

@@ -16,25 +16,6 @@ import { type BenchRow, row } from './timing.js';
 const RUNS = 60;
 const WARMUP = 15;
 
-function readAll(s: VfioMigrationStream): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const b = new Uint8Array(16384);
-    const n = s.read(b);
-    if (n === 0) break;
-    parts.push(b.subarray(0, n));
-    total += n;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** One migration: returns the downtime in ms and the stream's size. */
 function once(queue: number): { ms: number; bytes: number } {
   const a = rig(DEDICATED_CONFIG);
@@ -57,7 +38,7 @@ function once(queue: number): { ms: number; bytes: number } {
     v.setUint16(Desc.INT_HANDLE, 0, true);
     src.dev.writeRegion(BAR2, 0, desc);
   }
-  const bytes = readAll(src.dev.setMigrationState(VFIO_DEVICE_STATE_STOP_COPY) as VfioMigrationStream);
+  const bytes = (src.dev.setMigrationState(VFIO_DEVICE_STATE_STOP_COPY) as VfioMigrationStream).readAll(16384);
   src.dev.setMigrationState(VFIO_DEVICE_STATE_STOP);
   (dst.dev.setMigrationState(VFIO_DEVICE_STATE_RESUMING) as VfioMigrationStream).write(bytes);
   dst.dev.setMigrationState(VFIO_DEVICE_STATE_RUNNING);

@@ -42,24 +42,9 @@ export function secondParent(offset = 5): ParentRig {
   return rig;
 }
 
-/** Reads a saving stream to its end. */
+/** Reads a saving stream to its end (`VfioMigrationStream.readAll`). */
 export function readAll(stream: VfioMigrationStream, chunk = 4096): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const buf = new Uint8Array(chunk);
-    const n = stream.read(buf);
-    if (n === 0) break;
-    parts.push(buf.subarray(0, n));
-    total += n;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return stream.readAll(chunk);
 }
 
 /** The final stream of a stopped-and-saved source (RUNNING → STOP → STOP_COPY, read, → STOP). */
