@@ -98,11 +98,13 @@ export class IoAddressSpace implements AddressSpace {
   private hitEnd = 0;
   private hitPerm = 0;
   private hitBytes: Uint8Array = NO_BYTES;
-  /** The byte length of `hitBytes`'s buffer when the hit was cached, and its whole pages then. */
+  /**
+   * The length of `hitBytes` when the hit was cached (`hitEnd` then stops where its whole pages end, so
+   * a hit needs only this one compare to know the memory is still there: a detached buffer's view reads
+   * 0). Memory in a resizable buffer is never cached: its view's length is not trusted in optimized
+   * code, every translation reads the buffer's byte length.
+   */
   private hitLive = -1;
-  private hitWhole = 0;
-  /** `hitBytes.buffer`, kept so the hot path reads its byte length without the view's getter. */
-  private hitBuffer: ArrayBufferLike = NO_BYTES.buffer;
   private hitDelta = 0;
   /** The dirty logs installed (null: none, the common case). */
   private logs: DirtyLog[] | null = null;
@@ -306,19 +308,17 @@ export class IoAddressSpace implements AddressSpace {
 
   /** See `AddressSpace.translate`. */
   translate(iova: number, length: number, write: boolean, out: DmaRun): number {
-    if (iova < this.hitEnd && iova >= this.hitStart) {
-      // Same extent as the last hit (the common case: one large mapping). A permission the cache lacks
-      // is rare: a fault, or a write while a dirty log is installed (the cache then holds no WRITE).
-      if ((this.hitPerm & (write ? WRITE : READ)) === 0) return this.translateMiss(iova, length, write, out);
-      const bytes = this.hitBytes;
-      const at = this.hitDelta + iova;
+    // The last hit's extent (the common case: one large mapping), when the cache holds the permission
+    // asked for (it lacks one on a fault, and WRITE while a dirty log is installed) and the buffer still
+    // has the length it had (a detached buffer's view reads 0; resizable buffers are never cached).
+    // One condition, one miss call: this function is inlined into the engine's hot path, and V8 stops
+    // inlining when the path's bytecode grows.
+    const bytes = this.hitBytes;
+    if (iova < this.hitEnd && iova >= this.hitStart && (this.hitPerm & (write ? WRITE : READ)) !== 0 && bytes.length === this.hitLive) {
       const avail = this.hitEnd - iova;
-      const n = avail < length ? avail : length;
-      // The buffer may have been detached or shrunk since it was mapped: one length check per run.
-      if (at + n > this.hitWhole || this.hitBuffer.byteLength !== this.hitLive) return this.translateMiss(iova, length, write, out);
       out.bytes = bytes;
-      out.offset = at;
-      return n;
+      out.offset = this.hitDelta + iova;
+      return avail < length ? avail : length;
     }
     return this.translateMiss(iova, length, write, out);
   }
@@ -347,9 +347,13 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
-    this.hitBuffer = this.hitBytes.buffer;
-    this.hitLive = this.hitBuffer.byteLength;
-    this.hitWhole = wholePages(this.hitLive);
+    const buffer = this.hitBytes.buffer;
+    this.hitLive = this.hitBytes.length;
+    // The hit covers only memory that exists now (whole pages of the buffer as it is), and none of a
+    // resizable buffer (see `hitLive`).
+    const backedEnd = start + wholePages(buffer.byteLength) - (this.offsets[i] as number);
+    if (backedEnd < end) this.hitEnd = backedEnd;
+    if ((buffer as { resizable?: boolean }).resizable === true) this.hitEnd = 0;
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
     const at = this.hitDelta + iova;
     const avail = end - iova;
@@ -428,8 +432,6 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = 0;
     this.hitBytes = NO_BYTES;
     this.hitLive = -1;
-    this.hitWhole = 0;
-    this.hitBuffer = NO_BYTES.buffer;
     this.hitDelta = 0;
   }
 

@@ -136,11 +136,24 @@ export class Frame {
   done = 0;
 
   /**
+   * The store behind {@link budgetLeft}: a float64 slot, not a field. V8 keeps a number field that is
+   * not a small integer (`Infinity`, byte counts past 2^30) in a heap box, and a store allocates a new
+   * box and takes the old-to-young write barrier: one allocation per descriptor on the hot path.
+   */
+  private readonly budgetSlot = new Float64Array([Number.POSITIVE_INFINITY]);
+
+  /**
    * Bytes the running step may still process (work budget): walks and copies take at most this, then
    * the descriptor yields at a resume point ({@link yieldAt}). Set by the engine per step; shared by a
    * batch and its elements.
    */
-  budgetLeft = Number.POSITIVE_INFINITY;
+  get budgetLeft(): number {
+    return this.budgetSlot[0] as number;
+  }
+
+  set budgetLeft(bytes: number) {
+    this.budgetSlot[0] = bytes;
+  }
   /**
    * Where the operation resumes (its meaning is the operation's: a byte position, a block or entry
    * index, a batch element), -1 when it runs from the start. Set by the engine from a continuation's
