@@ -36,7 +36,8 @@ import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-que
 /**
  * Word indices of a shared portal's header (Int32, the first 256 bytes of its buffer), grouped by
  * writer on separate 64-byte lines so the two threads do not fight over one cache line: the
- * device's rarely changing words, the credits (both), the submitters' words, the device's progress.
+ * rarely changing words (the device's policy, the error mailbox, the waiter count), the credits
+ * (both), the submitters' words, the device's progress.
  */
 export const SharedPortalWord = {
   /** {@link SharedPortalState} | mode << 8 (mode 0: dedicated WQ, MOVDIR64B; 1: shared WQ, ENQCMD). */
@@ -49,18 +50,22 @@ export const SharedPortalWord = {
   PASIDS: 3,
   /** Slots in the ring (a power of two). */
   SLOTS: 7,
+  /**
+   * Error mailbox: 0 empty, -1 being written, else a {@link SharedPortalError} with its 64 bytes in the
+   * error slot. (On this quiet line: the device reads it at every drain, and the submitters' line
+   * changes at every submission.)
+   */
+  ERROR: 8,
+  /** Errors that found the mailbox busy (each an SWERR overflow). */
+  ERROR_LOST: 9,
+  /** Guest threads blocked in `Atomics.wait` on {@link DONE} (the device notifies only when some are). */
+  WAITERS: 10,
   /** Unclaimed credits. */
   CREDITS: 16,
   /** Next ticket (slot claims). */
   TAIL: 32,
   /** Bumped by a submitter while the device sleeps (the device waits on it). */
   DOORBELL: 33,
-  /** Error mailbox: 0 empty, -1 being written, else a {@link SharedPortalError} with its 64 bytes in the error slot. */
-  ERROR: 34,
-  /** Errors that found the mailbox busy (each an SWERR overflow). */
-  ERROR_LOST: 35,
-  /** Guest threads blocked in `Atomics.wait` on {@link DONE} (the device notifies only when some are). */
-  WAITERS: 36,
   /** Drained descriptors no longer in the device, in ticket order (wait on it). */
   DONE: 48,
   /** Slots drained by the device. */
