@@ -74,6 +74,37 @@ describe('a detached ArrayBuffer', () => {
   });
 });
 
+describe('the translation cache after a detach or a shrink', () => {
+  // The cached hit compares its view's length (a detached buffer's view reads 0) and never holds a
+  // resizable buffer: checked after enough hits for the optimizing compiler to have taken the path.
+  const HOT = 200_000;
+
+  it('a hit on a detached buffer misses and translates as unmapped, after the path is hot', () => {
+    const buf = new ArrayBuffer(SIZE);
+    const space = new IoAddressSpace();
+    space.map(0, SIZE, new GuestMemory(buf), 0, Perm.RW);
+    const out = { bytes: new Uint8Array(0), offset: 0 };
+    let n = 0;
+    for (let i = 0; i < HOT; i++) n += space.translate(0x3000 + (i & 0xff), 0x100, (i & 1) === 0, out);
+    expect(n).toBe(HOT * 0x100);
+    detach(buf);
+    expect([space.translate(0x3000, 0x100, false, out), space.translate(0x3000, 0x100, true, out)]).toEqual([0, 0]);
+  });
+
+  it('a resizable buffer is never cached: a shrink is seen at the next translation, after the path is hot', () => {
+    const buf = resizable(SIZE);
+    const space = new IoAddressSpace();
+    space.map(0, SIZE, new GuestMemory(buf), 0, Perm.RW);
+    const out = { bytes: new Uint8Array(0), offset: 0 };
+    let n = 0;
+    for (let i = 0; i < HOT; i++) n += space.translate(0x3000 + (i & 0xff), 0x100, false, out);
+    expect(n).toBe(HOT * 0x100);
+    buf.resize(0x3000);
+    expect(space.translate(0x3000, 0x100, false, out)).toBe(0);
+    expect(space.translate(0x2000, 0x100, false, out)).toBe(0x100);
+  });
+});
+
 describe('a resizable ArrayBuffer shrunk below its mapping', () => {
   it('faults at the first page no longer backed; bytes before it complete', () => {
     const buf = resizable(SIZE);
