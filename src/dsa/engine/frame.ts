@@ -141,7 +141,7 @@ export class Frame {
    * a typed-array slot is a plain float store (measured: engine.noop was a few percent slower with
    * the field).
    */
-  private readonly budgetSlot = new Float64Array([Number.POSITIVE_INFINITY]);
+  readonly budgetSlot = new Float64Array([Number.POSITIVE_INFINITY]);
 
   /**
    * Bytes the running step may still process (work budget): walks and copies take at most this, then
