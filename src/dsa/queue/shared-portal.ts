@@ -378,20 +378,27 @@ export class SharedPortalRing {
   /** Submits the committed slots, in ticket order, then reports a mailboxed error; returns how many slots. */
   drain(): number {
     if (this.isDead) return 0;
-    const q = this.#portal.queue;
+    const portal = this.#portal;
+    const q = portal.queue;
+    // Locals: the submission is a call, after which V8 would load every field again.
+    const commit = this.commit;
+    const mask = this.mask;
+    const bytes = this.bytes;
+    const ringAt = this.ringAt;
+    const max = this.slots;
     let n = 0;
     // At most one ring's worth per call: a guest that keeps forging commit words cannot hold the device thread.
-    while (n < this.slots) {
+    while (n < max) {
       const t = this.drained;
-      const slot = t & this.mask;
-      if (Atomics.load(this.commit, slot) !== ((t + 1) | 0)) break;
+      const slot = t & mask;
+      if (Atomics.load(commit, slot) !== ((t + 1) | 0)) break;
       this.drained = t + 1;
       if (this.outstanding > 0 && q !== null) {
         this.outstanding--;
         q.reserved--;
       }
       const seq = q === null ? -1 : q.tailSeq;
-      const st = this.#portal.submit(this.bytes, this.ringAt + slot * PORTAL_SLOT);
+      const st = portal.submit(bytes, ringAt + slot * PORTAL_SLOT);
       this.pendPush(st === SubmitStatus.ACCEPTED ? seq : -1);
       n++;
     }
