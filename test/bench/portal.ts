@@ -13,15 +13,19 @@ import { GuestMemory, Iommu, Perm } from '../../src/memory/index.js';
 import { BenchGuest, DEDICATED_CONFIG, DWQ, nextUuid, rig, type Rig } from './rig.js';
 import { type BenchRow, ratePair, row } from './timing.js';
 
-const MEM = 4 << 20;
-const CR = 0x1000;
-const SRC = 0x100000;
-const DST = 0x200000;
+/** Guest memory of the portal rigs (also the cross-thread section's). */
+export const MEM = 4 << 20;
+/** Where the bench descriptors' completion record is. */
+export const CR = 0x1000;
+/** MEMMOVE source. */
+export const SRC = 0x100000;
+/** MEMMOVE destination. */
+export const DST = 0x200000;
 /** Descriptors submitted between two runs to idle: the dedicated WQ's size. */
 const BURST = (DEDICATED_CONFIG.wqs[0] as { readonly size: number }).size;
 
 /** A NOOP or MEMMOVE descriptor asking for a completion record at {@link CR}. */
-function descriptor(op: number, size: number): Uint8Array {
+export function descriptor(op: number, size: number): Uint8Array {
   const d = new Uint8Array(64);
   const v = new DataView(d.buffer);
   writeDescHeader(v, 0, op, Flag.CRAV | Flag.RCR);
@@ -35,7 +39,7 @@ function descriptor(op: number, size: number): Uint8Array {
 }
 
 /** Submits `n` copies of `desc` through `portal`, running the device to idle after each burst. */
-function submitter(r: Rig, portal: Pick<Portal, 'submit'>, desc: Uint8Array): (n: number) => void {
+export function submitter(r: Rig, portal: Pick<Portal, 'submit'>, desc: Uint8Array): (n: number) => void {
   const dev = r.dev;
   return (n: number): void => {
     let left = n;

@@ -10,31 +10,13 @@
  *   memory (reported).
  */
 import { Worker } from 'node:worker_threads';
-import { Desc, Flag, Opcode, SubmitStatus, writeDescAddr, writeDescHeader } from '../../src/dsa/index.js';
+import { Opcode } from '../../src/dsa/index.js';
 import { GuestMemory } from '../../src/memory/index.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VfioIoas } from '../../src/vfio/index.js';
 import { XthreadDeviceHost } from '../../src/vidxd/xthread/index.js';
+import { CR, descriptor, DST, MEM, SRC, submitter } from './portal.js';
 import { BenchGuest, DEDICATED_CONFIG, DWQ, nextUuid, rig } from './rig.js';
 import { type BenchRow, row } from './timing.js';
-
-const MEM = 4 << 20;
-const CR = 0x1000;
-const SRC = 0x100000;
-const DST = 0x200000;
-const BURST = (DEDICATED_CONFIG.wqs[0] as { readonly size: number }).size;
-
-function descriptor(op: number, size: number): Uint8Array {
-  const d = new Uint8Array(64);
-  const v = new DataView(d.buffer);
-  writeDescHeader(v, 0, op, Flag.CRAV | Flag.RCR);
-  writeDescAddr(v, 0, Desc.CR_ADDR, CR);
-  if (op === Opcode.MEMMOVE) {
-    writeDescAddr(v, 0, Desc.SRC, SRC);
-    writeDescAddr(v, 0, Desc.DST, DST);
-    v.setUint32(Desc.XFER_SIZE, size, true);
-  }
-  return d;
-}
 
 /** A dedicated vdev brought up by the device thread, its memory a SharedArrayBuffer. */
 function vdev(): { r: ReturnType<typeof rig>; guest: BenchGuest; mem: GuestMemory } {
@@ -50,17 +32,13 @@ function vdev(): { r: ReturnType<typeof rig>; guest: BenchGuest; mem: GuestMemor
   return { r, guest, mem };
 }
 
-/** In-process: `n` descriptors through the mapped portal, run to idle after each WQ's worth (as `portal.noop`). */
-function inProcess(dev: { runUntilIdle(): number }, portal: { submit(src: Uint8Array, off?: number): number }, desc: Uint8Array, n: number): number {
-  const t0 = performance.now();
-  let left = n;
-  while (left > 0) {
-    const k = left < BURST ? left : BURST;
-    for (let i = 0; i < k; i++) if (portal.submit(desc, 0) !== SubmitStatus.ACCEPTED) throw new Error('portal submission not accepted');
-    dev.runUntilIdle();
-    left -= k;
-  }
-  return performance.now() - t0;
+/** `body` as milliseconds per call of `n` (the in-process baseline, as `portal.noop` runs it). */
+function timed(body: (n: number) => void): (n: number) => number {
+  return (n) => {
+    const t0 = performance.now();
+    body(n);
+    return performance.now() - t0;
+  };
 }
 
 /** Rows of the cross-thread section. */
@@ -93,7 +71,7 @@ export async function xthreadSection(): Promise<BenchRow[]> {
       return [best, bestBase];
     };
     const noop = descriptor(Opcode.NOOP, 0);
-    const [xNoop, pNoop] = await measure(noop, 200_000, 8, (n) => inProcess(base.r.dev, basePortal, noop, n));
+    const [xNoop, pNoop] = await measure(noop, 200_000, 8, timed(submitter(base.r, basePortal, noop)));
     if (x.mem.bytes[CR] !== 1 || (base.guest.mem ?? base.mem).bytes[CR] !== 1) throw new Error('NOOP did not succeed');
     rows.push(row('xthread.noop', xNoop, 'desc/s', pNoop));
     const bytes = x.mem.bytes;
