@@ -347,13 +347,12 @@ export class IoAddressSpace implements AddressSpace {
     this.hitPerm = this.logs === null ? perm : perm & ~WRITE;
     this.hitBytes = this.backing[i] as Uint8Array;
     this.hitDelta = (this.offsets[i] as number) - start;
-    const buffer = this.hitBytes.buffer;
     this.hitLive = this.hitBytes.length;
     // The hit covers only memory that exists now (whole pages of the buffer as it is), and none of a
     // resizable buffer (see `hitLive`).
-    const backedEnd = start + wholePages(buffer.byteLength) - (this.offsets[i] as number);
+    const backedEnd = start + wholePages(liveLength(this.hitBytes)) - (this.offsets[i] as number);
     if (backedEnd < end) this.hitEnd = backedEnd;
-    if ((buffer as { resizable?: boolean }).resizable === true) this.hitEnd = 0;
+    if ((this.hitBytes.buffer as { resizable?: boolean }).resizable === true) this.hitEnd = 0;
     if ((perm & (write ? WRITE : READ)) === 0) return 0;
     const at = this.hitDelta + iova;
     const avail = end - iova;

@@ -248,7 +248,6 @@ export class XthreadDeviceHost {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      // Busy: keep running rounds, yielding to the event loop now and then for control calls.
       // Busy: rounds back to back for up to a few milliseconds, then a turn of the event loop (control
       // calls); idle for `spinMs`: sleep on the doorbells.
       const chunk = this.o.chunk ?? 32;
