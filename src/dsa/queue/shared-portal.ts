@@ -36,8 +36,8 @@ import { SubmitStatus, type SubmitStatusValue, type WorkQueue } from './work-que
 /**
  * Word indices of a shared portal's header (Int32, the first 256 bytes of its buffer), grouped by
  * writer on separate 64-byte lines so the two threads do not fight over one cache line: the
- * rarely changing words (the device's policy, the error mailbox, the waiter count), the credits
- * (both), the submitters' words, the device's progress.
+ * rarely changing words (the device's policy, the error mailbox, the waiter count, the sleeping flag),
+ * the credits (both), the submitters' words, the device's progress.
  */
 export const SharedPortalWord = {
   /** {@link SharedPortalState} | mode << 8 (mode 0: dedicated WQ, MOVDIR64B; 1: shared WQ, ENQCMD). */
@@ -70,8 +70,11 @@ export const SharedPortalWord = {
   DONE: 48,
   /** Slots drained by the device. */
   HEAD: 49,
-  /** 1 while the device thread sleeps waiting for the doorbell. */
-  SLEEPING: 50,
+  /**
+   * 1 while the device thread sleeps waiting for the doorbell. On the quiet line: every submission reads
+   * it, and on the progress line each of the device's counter stores made that read a cross-core miss.
+   */
+  SLEEPING: 11,
 } as const;
 
 /** The mode bit in {@link SharedPortalWord.STATE}: a shared WQ (ENQCMD). */
@@ -193,6 +196,70 @@ export class SharedPortal {
     this.ticket = (t + 1) | 0;
     this.ring_();
     return SubmitStatus.ACCEPTED;
+  }
+
+  /**
+   * Submits up to `count` descriptors, the i-th at `src[off + i·stride, +64)` (`stride` default 64: an
+   * array of descriptors; 0: the same one again), as one vCPU's back-to-back MOVDIR64B or ENQCMD with no
+   * fence between them: every one this call takes is ACCEPTED, their tickets consecutive. Returns how many
+   * it took, from the first on; it stops before the first one {@link submit} would not accept (no credit
+   * left, a shared-WQ PASID or Priv the binding refuses, the ring off or dead) and leaves that one
+   * unanswered: call {@link submit} for it to get its answer and the report that goes with it.
+   *
+   * Why it exists: publishing a slot takes a sequentially consistent store, which waits until the slot's
+   * cache line has come back from the device thread's core. One at a time, that wait is paid per
+   * descriptor; here it is paid about once per call (docs/workers.md, "Submitting in batches").
+   * Throws `RangeError` for a bad count or stride, or if a descriptor would lie outside `src`.
+   */
+  submitMany(src: Uint8Array, off: number, count: number, stride: number = PORTAL_SLOT): number {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`a descriptor count must be a non-negative integer, not ${count}`);
+    if (!Number.isInteger(stride) || stride < 0) throw new RangeError(`a descriptor stride must be a non-negative integer, not ${stride}`);
+    if (count === 0) return 0;
+    checkRange(src, off);
+    checkRange(src, off + (count - 1) * stride);
+    const h = this.h;
+    const st = h[SharedPortalWord.STATE] as number;
+    if ((st & 0xff) !== SharedPortalState.LIVE) return 0;
+    let k = count;
+    if ((st & MODE_SHARED) !== 0) {
+      const n = Atomics.load(h, SharedPortalWord.PASID_COUNT);
+      if (n >= 0) {
+        const privOk = Atomics.load(h, SharedPortalWord.PRIV_OK) !== 0;
+        for (let j = 0; j < k; j++) {
+          const at = off + j * stride;
+          const pasid = descPasidAt(src, at);
+          let found = false;
+          for (let i = 0; i < n && i < MAX_PASIDS; i++) if (Atomics.load(h, SharedPortalWord.PASIDS + i) === pasid) found = true;
+          if (!found || (!privOk && descPrivAt(src, at))) {
+            k = j;
+            break;
+          }
+        }
+        if (k === 0) return 0;
+      }
+    }
+    // The credits in one compare-and-swap: never below zero, so a concurrent single submission's claim
+    // (which may dip it for an instant) only makes this one take fewer.
+    let c = Atomics.load(h, SharedPortalWord.CREDITS);
+    for (;;) {
+      if (c <= 0) return 0;
+      const take = c < k ? c : k;
+      const seen = Atomics.compareExchange(h, SharedPortalWord.CREDITS, c, c - take);
+      if (seen === c) {
+        k = take;
+        break;
+      }
+      c = seen;
+    }
+    const t = Atomics.add(h, SharedPortalWord.TAIL, k);
+    const mask = this.mask;
+    // Every slot written before the first commit: the lines' transfers overlap, and the first commit's
+    // store waits for all of them at once.
+    for (let j = 0; j < k; j++) this.copy(src, off + j * stride, ((t + j) & mask) << 4);
+    for (let j = 0; j < k; j++) Atomics.store(this.commit, (t + j) & mask, (t + j + 1) | 0);
+    this.ticket = (t + k) | 0;
+    this.ring_();
+    return k;
   }
 
   /** The descriptor's 64 bytes into the ring at word `to` (a word copy when the source is aligned). */
@@ -327,6 +394,8 @@ export class SharedPortalRing {
   /** Credits granted and not yet drained (the reservation this ring holds in its WQ). */
   outstanding = 0;
   private drained = 0;
+  /** A byte of the last slots drained (kept so the read that pulls their lines in is not optimized away). */
+  private touched = 0;
   private done = 0;
   private readonly pend: Float64Array;
   private pendHead = 0;
@@ -386,12 +455,22 @@ export class SharedPortalRing {
     const bytes = this.bytes;
     const ringAt = this.ringAt;
     const max = this.slots;
-    let n = 0;
-    // At most one ring's worth per call: a guest that keeps forging commit words cannot hold the device thread.
-    while (n < max) {
-      const t = this.drained;
+    // First the committed slots (at most one ring's worth per call: a guest that keeps forging commit
+    // words cannot hold the device thread), reading a byte of each: their cache lines, written on the
+    // submitting core, then cross together instead of one per submission below.
+    let ready = 0;
+    let touched = this.touched;
+    for (let t = this.drained; ready < max; t++) {
       const slot = t & mask;
       if (Atomics.load(commit, slot) !== ((t + 1) | 0)) break;
+      touched ^= bytes[ringAt + slot * PORTAL_SLOT] as number;
+      ready++;
+    }
+    this.touched = touched;
+    let n = 0;
+    while (n < ready) {
+      const t = this.drained;
+      const slot = t & mask;
       this.drained = t + 1;
       if (this.outstanding > 0 && q !== null) {
         this.outstanding--;

@@ -66,6 +66,57 @@ describe.each([
     expect(Buffer.compare(b.mem.bytes, a.mem.bytes)).toBe(0);
   });
 
+  it('submitMany takes exactly the descriptors single submissions would accept, and the one it stops before answers as the in-process portal does (seeded, 300 rounds)', () => {
+    const rnd = new Prng(20);
+    const rigA = parentRig();
+    const rigB = parentRig();
+    const a = openGuest(rigA, type).up({ pasid: PASID, pasidEn: true });
+    const b = openGuest(rigB, type).up({ pasid: PASID, pasidEn: true });
+    const inproc = a.portal(pageOf(type));
+    const set = new SharedPortalSet();
+    const { portal: xp } = xmap(b, set, pageOf(type));
+    let cr = 0x40000;
+    let batched = 0;
+    for (let round = 0; round < 300; round++) {
+      const k = rnd.below(40);
+      const batch = new Uint8Array(k * 64);
+      const want: number[] = [];
+      for (let i = 0; i < k; i++) {
+        const pasid = rnd.below(20) === 0 ? PASID + 1 : PASID;
+        const at = cr;
+        cr = cr + 32 >= 0x80000 ? 0x40000 : cr + 32;
+        const d = rnd.below(2) === 0 ? memmove(0x1000, 0x2000 + 64 * rnd.below(16), 64, { cr: at, pasid }) : noop(at, { pasid });
+        batch.set(d, i * 64);
+        want.push(inproc.submit(d, 0));
+      }
+      for (let i = 0; i < k;) {
+        const took = xp.submitMany(batch, i * 64, k - i);
+        for (let j = 0; j < took; j++) expect(want[i + j], `round ${round}, submission ${i + j}`).toBe(SubmitStatus.ACCEPTED);
+        batched += took;
+        i += took;
+        if (i < k) {
+          expect(xp.submit(batch, i * 64), `round ${round}, submission ${i}`).toBe(want[i]);
+          expect(want[i]).not.toBe(SubmitStatus.ACCEPTED);
+          i++;
+        }
+      }
+      set.drain();
+      const steps = rnd.below(30);
+      for (let s = 0; s < steps; s++) expect(rigB.dev.step()).toBe(rigA.dev.step());
+      set.publish();
+      expect(b.swerr()).toEqual(a.swerr());
+      if (rnd.below(4) === 0) {
+        a.ack();
+        b.ack();
+      }
+    }
+    expect(batched).toBeGreaterThan(1000);
+    rigA.dev.runUntilIdle();
+    set.drain();
+    rigB.dev.runUntilIdle();
+    expect(Buffer.compare(b.mem.bytes, a.mem.bytes)).toBe(0);
+  });
+
   it('keeps submission order: records complete in the order the descriptors were submitted, and the completion counter counts them', () => {
     const rig = parentRig();
     const g = openGuest(rig, type).up({ pasid: PASID, pasidEn: true });
@@ -166,6 +217,56 @@ describe('credits and the full and threshold rules', () => {
     expect(accepted).toBe(24);
     set.drain();
     expect(g1.vdev.occupancy + g2.vdev.occupancy).toBe(24);
+  });
+});
+
+describe('submitting in batches', () => {
+  it('submitMany with stride 0 submits one descriptor again and again, with consecutive tickets, and completes each', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, DWQ).up({ pasid: 0x77, pasidEn: true });
+    const set = new SharedPortalSet();
+    const { portal } = xmap(g, set, 0);
+    g.mem.bytes.fill(0x5a, 0x1000, 0x1040);
+    expect(portal.submitMany(memmove(0x1000, 0x2000, 64, { cr: 0x4000 }), 0, 10, 0)).toBe(10);
+    expect([portal.lastTicket, portal.credits]).toEqual([10, 6]);
+    while (set.poll(() => rig.dev.step()));
+    expect([portal.completed, g.status(0x4000), g.mem.bytes[0x203f]]).toEqual([10, Status.SUCCESS, 0x5a]);
+  });
+
+  it('takes no more than the credits (the rest untouched, no SWERR), and nothing from a ring that is off or dead', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, SWQ).up({ pasid: PASID });
+    const set = new SharedPortalSet();
+    const { ring, portal } = xmap(g, set, 1);
+    const n = portal.credits;
+    const batch = new Uint8Array((n + 5) * 64);
+    for (let i = 0; i < n + 5; i++) batch.set(noop(0x3000 + 32 * i, { pasid: PASID }), i * 64);
+    expect(portal.submitMany(batch, 0, n + 5)).toBe(n);
+    expect(portal.credits).toBe(0);
+    expect(portal.submitMany(batch, n * 64, 5)).toBe(0);
+    set.drain();
+    expect(g.swerrCode()).toBe(-1);
+    while (set.poll(() => rig.dev.step()));
+    expect(g.status(0x3000 + 32 * (n - 1))).toBe(Status.SUCCESS);
+    expect(g.status(0x3000 + 32 * n)).toBe(0);
+    expect(g.cmd(7, 1)).toBe(0); // DISABLE_WQ: the ring goes off
+    set.publish();
+    expect(portal.submitMany(batch, 0, 1)).toBe(0);
+    set.removeWhere((r) => r === ring);
+    expect(portal.submitMany(batch, 0, 1)).toBe(0);
+  });
+
+  it('throws RangeError for a bad count, a bad stride or a descriptor outside the buffer, and claims nothing', () => {
+    const rig = parentRig();
+    const g = openGuest(rig, DWQ).up({ pasid: 0x77, pasidEn: true });
+    const set = new SharedPortalSet();
+    const { portal } = xmap(g, set, 0);
+    const two = new Uint8Array(128);
+    for (const [off, count, stride] of [[0, -1, 64], [0, 1.5, 64], [0, Number.NaN, 64], [0, 1, -64], [0, 1, 3.5], [0, 3, 64], [65, 1, 64], [-1, 1, 64], [0, 2, 65]] as const) {
+      expect(() => portal.submitMany(two, off, count, stride), `${off}, ${count}, ${stride}`).toThrow(RangeError);
+    }
+    expect([portal.submitMany(two, 0, 0), portal.credits, portal.lastTicket]).toEqual([0, 16, 0]);
+    expect(portal.submitMany(two, 0, 2)).toBe(2);
   });
 });
 
