@@ -3,11 +3,15 @@
  * (a shared ring of the vdev's mapped page) while this thread — the device thread, on the other core —
  * runs the DSA model with its vdev in automatic mode, woken by the ring's doorbell. Measured in
  * alternating batches against the same work in one thread:
- * - `xthread.noop`: NOOP descriptors per second, submitted by the Worker and completed (the Worker
- *   waits for the last record), against `portal.noop` measured here on an identical rig (in-process
- *   mapped portal, run to idle after each WQ's worth). Goal ≥ 0.5×.
- * - `xthread.memmove.64k`: 64 KiB MEMMOVEs the same way, against `copyWithin` on the same shared guest
- *   memory (reported).
+ * - `xthread.noop`: NOOP descriptors per second, submitted by the Worker — each credit grant with one
+ *   `submitMany`, as the in-process baseline submits a WQ's worth before it runs — and completed (the
+ *   Worker waits for the last record), against `portal.noop` measured here on an identical rig
+ *   (in-process mapped portal, run to idle after each WQ's worth). Goal ≥ 0.5×.
+ * - `xthread.noop.single`: the same with one `submit` per descriptor (reported): each pays a cross-core
+ *   cache-line round trip before its commit is visible, so this row follows the machine's core-to-core
+ *   latency (docs/workers.md, "Submitting in batches").
+ * - `xthread.memmove.64k`: 64 KiB MEMMOVEs the `xthread.noop` way, against `copyWithin` on the same
+ *   shared guest memory (reported).
  */
 import { Worker } from 'node:worker_threads';
 import { Opcode } from '../../src/dsa/index.js';
@@ -49,36 +53,41 @@ export async function xthreadSection(): Promise<BenchRow[]> {
   const worker = new Worker(new URL('./xthread-worker.js', import.meta.url), { workerData: { link: host.link }, transferList: host.transfer });
   let failed: unknown = null;
   worker.on('error', (e) => { failed = e; });
-  const ask = (n: number, desc: Uint8Array): Promise<number> => new Promise((resolve, reject) => {
+  const ask = (n: number, desc: Uint8Array, many: boolean): Promise<number> => new Promise((resolve, reject) => {
     if (failed !== null) reject(failed);
     worker.once('message', (m: number | string) => (failed === null ? resolve(typeof m === 'number' ? m : Number.NaN) : reject(failed)));
-    worker.postMessage({ n, desc });
+    worker.postMessage({ n, desc, many });
   });
   await new Promise<void>((resolve) => worker.once('message', () => resolve()));
   const base = vdev();
   const basePortal = base.guest.portal(0);
   const rows: BenchRow[] = [];
   try {
-    const measure = async (desc: Uint8Array, n: number, rounds: number, baseline: (n: number) => number): Promise<[number, number]> => {
+    const measure = async (desc: Uint8Array, many: boolean, n: number, rounds: number, baseline: (n: number) => number): Promise<[number, number]> => {
       let best = 0;
       let bestBase = 0;
-      await ask(n, desc); // warm-up
+      await ask(n, desc, many); // warm-up
       baseline(n);
       for (let k = 0; k < rounds; k++) {
-        best = Math.max(best, (n * 1000) / (await ask(n, desc)));
+        best = Math.max(best, (n * 1000) / (await ask(n, desc, many)));
         bestBase = Math.max(bestBase, (n * 1000) / baseline(n));
       }
       return [best, bestBase];
     };
     const noop = descriptor(Opcode.NOOP, 0);
-    const [xNoop, pNoop] = await measure(noop, 200_000, 8, timed(submitter(base.r, basePortal, noop)));
+    const inProcess = timed(submitter(base.r, basePortal, noop));
+    const [xNoop, pNoop] = await measure(noop, true, 200_000, 8, inProcess);
     if (x.mem.bytes[CR] !== 1 || (base.guest.mem ?? base.mem).bytes[CR] !== 1) throw new Error('NOOP did not succeed');
     rows.push(row('xthread.noop', xNoop, 'desc/s', pNoop));
+    x.mem.bytes[CR] = 0;
+    const [xSingle, pSingle] = await measure(noop, false, 200_000, 8, inProcess);
+    if (x.mem.bytes[CR] !== 1) throw new Error('NOOP did not succeed');
+    rows.push(row('xthread.noop.single', xSingle, 'desc/s', pSingle));
     const bytes = x.mem.bytes;
     for (let i = 0; i < 1 << 16; i++) bytes[SRC + i] = (i * 31 + 7) & 0xff;
     x.mem.bytes[CR] = 0;
     const size = 65536;
-    const [xMove, copy] = await measure(descriptor(Opcode.MEMMOVE, size), 2000, 8, (n) => {
+    const [xMove, copy] = await measure(descriptor(Opcode.MEMMOVE, size), true, 2000, 8, (n) => {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) bytes.copyWithin(DST, SRC, SRC + size);
       return performance.now() - t0;
