@@ -132,6 +132,8 @@ export class DsaDevice {
   private stateValue: number = DeviceState.DISABLED;
   /** CMD and CMDSTS: the §5.1 dispatch over the model's command table. */
   private readonly commands: CommandUnit<CommandContext, WaitKind>;
+  /** A command waits and asked to be rechecked on progress (its strategy's `watch`, until `unwatch`). */
+  private commandWatched = false;
   /** Per WQ, the sequence number a waiting command needs its head to reach (−1: none). */
   private readonly waitTarget: Float64Array;
   private running = false;
@@ -237,6 +239,14 @@ export class DsaDevice {
         isOver: () => this.waitOver(),
         finish: (kind) => this.finishWait(kind),
         started: () => this.kick(),
+        // What `watch` asks for: progress rechecks the command while it waits, which the step loop
+        // does with a test of this one field.
+        watch: () => {
+          this.commandWatched = true;
+        },
+        unwatch: () => {
+          this.commandWatched = false;
+        },
       },
       device: {
         get state(): number {
@@ -485,7 +495,7 @@ export class DsaDevice {
     }
     w.takeQueued(pasid, (at, seq, flags) => out.push({ seq, bytes: this.bytes.slice(at, at + DESC_SIZE), flags }));
     out.sort((a, b) => a.seq - b.seq);
-    if (this.commands.waiting !== null) this.commands.recheck();
+    if (this.commandWatched) this.commands.recheck();
     return out.map(({ bytes, flags }) => ({ bytes, flags }));
   }
 
@@ -505,7 +515,7 @@ export class DsaDevice {
     const n = (pasid === undefined ? w.occupancy : w.occupancyOf(pasid)) + running;
     if (pasid === undefined) w.abortAll();
     else w.abortPasid(pasid);
-    if (this.commands.waiting !== null) this.commands.recheck();
+    if (this.commandWatched) this.commands.recheck();
     return n;
   }
 
@@ -583,7 +593,7 @@ export class DsaDevice {
           if (wq === null) continue;
           this.nextLane = l;
           this.execute(lane.engine, wq);
-          if (this.commands.waiting !== null) this.commands.recheck();
+          if (this.commandWatched) this.commands.recheck();
           // (The listeners' containment is a call away, in `tellProgress`: not a try block in this loop.)
           if (this.progressListeners.length !== 0) this.tellProgress(wq.index);
           n++;
@@ -629,11 +639,7 @@ export class DsaDevice {
     wq.pop();
     if ((flags & SLOT_SHARED) !== 0) wq.unshare(head);
     if (wq.heldCount !== 0 && wq.holds(pasid)) {
-      // An earlier descriptor of the same stream is still in flight: this one waits behind it, so a
-      // stream's descriptors complete — and write — in acceptance order (dsa-operations.md §8.4).
-      const d = engine.session.acquire();
-      d.state = InFlightState.BEHIND;
-      this.hold(d, engine, wq, head, at, pasid, flags);
+      this.waitBehind(engine, wq, head, at, pasid, flags);
       return;
     }
     // Only what differs per descriptor is set here; the device-wide fields are kept current in
@@ -646,12 +652,30 @@ export class DsaDevice {
     ctx.priv = (flags & SLOT_PRIV) !== 0;
     ctx.ims = (flags & SLOT_IMS) !== 0;
     // While it runs, an abort, disable or reset from one of its callbacks reaches it (WorkQueue.running).
-    ctx.cancelled = false;
+    // `ctx.cancelled` is false here: only a cancel of a running descriptor sets it, and every run clears it after.
     wq.running = pasid;
     const st = engine.execute(this.bytes, at, ctx);
     wq.running = -1;
     ctx.cancelled = false;
-    if (st !== CANCELLED && engine.held !== null) this.hold(engine.takeHeld() as InFlightDescriptor, engine, wq, head, at, pasid, flags);
+    if (st !== CANCELLED && engine.held !== null) this.holdTaken(engine, wq, head, at, pasid, flags);
+  }
+
+  // (The two rare turns of `execute` are calls: its size decides whether V8 inlines it, and the
+  // engine's `execute` with it, into the step loop — ~5% of a NOOP through the portal.)
+
+  /**
+   * An earlier descriptor of the same stream is still in flight: this one waits behind it, so a
+   * stream's descriptors complete — and write — in acceptance order (dsa-operations.md §8.4).
+   */
+  private waitBehind(engine: DescriptorEngine, wq: WorkQueue, slot: number, at: number, pasid: number, flags: number): void {
+    const d = engine.session.acquire();
+    d.state = InFlightState.BEHIND;
+    this.hold(d, engine, wq, slot, at, pasid, flags);
+  }
+
+  /** The engine holds the descriptor it just ran (parked or yielded): it keeps its WQ entry. */
+  private holdTaken(engine: DescriptorEngine, wq: WorkQueue, slot: number, at: number, pasid: number, flags: number): void {
+    this.hold(engine.takeHeld() as InFlightDescriptor, engine, wq, slot, at, pasid, flags);
   }
 
   // ---------------------------------------------------------------- descriptors in flight
@@ -763,7 +787,7 @@ export class DsaDevice {
     } else if (held.outstanding === 0) {
       this.becameReady(held);
     }
-    if (this.commands.waiting !== null) this.commands.recheck();
+    if (this.commandWatched) this.commands.recheck();
     this.tellProgress(wq.index);
   }
 
@@ -785,7 +809,7 @@ export class DsaDevice {
   private committedLate(d: InFlightDescriptor): void {
     const wq = this.wqs[d.wq] as WorkQueue;
     this.completed(d, wq);
-    if (this.commands.waiting !== null) this.commands.recheck();
+    if (this.commandWatched) this.commands.recheck();
     this.tellProgress(wq.index);
   }
 
