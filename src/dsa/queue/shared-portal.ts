@@ -174,14 +174,8 @@ export class SharedPortal {
     const shared = (st & MODE_SHARED) !== 0;
     if ((st & 0xff) !== SharedPortalState.LIVE) return shared ? SubmitStatus.RETRY : SubmitStatus.IGNORED;
     if (shared) {
-      const n = Atomics.load(h, SharedPortalWord.PASID_COUNT);
-      if (n >= 0) {
-        const pasid = descPasidAt(src, off);
-        let found = false;
-        for (let i = 0; i < n && i < MAX_PASIDS; i++) if (Atomics.load(h, SharedPortalWord.PASIDS + i) === pasid) found = true;
-        if (!found) return this.report(src, off, SharedPortalError.PASID);
-        if (descPrivAt(src, off) && Atomics.load(h, SharedPortalWord.PRIV_OK) === 0) return this.report(src, off, SharedPortalError.PRIV);
-      }
+      const refused = this.refusal(src, off);
+      if (refused !== 0) return this.report(src, off, refused);
     }
     // One read-modify-write claims a credit; a claim that finds none gives it back (the count may dip
     // below zero for that instant: other claimers then find none too, and the device's revoke skips it).
@@ -222,21 +216,13 @@ export class SharedPortal {
     if ((st & 0xff) !== SharedPortalState.LIVE) return 0;
     let k = count;
     if ((st & MODE_SHARED) !== 0) {
-      const n = Atomics.load(h, SharedPortalWord.PASID_COUNT);
-      if (n >= 0) {
-        const privOk = Atomics.load(h, SharedPortalWord.PRIV_OK) !== 0;
-        for (let j = 0; j < k; j++) {
-          const at = off + j * stride;
-          const pasid = descPasidAt(src, at);
-          let found = false;
-          for (let i = 0; i < n && i < MAX_PASIDS; i++) if (Atomics.load(h, SharedPortalWord.PASIDS + i) === pasid) found = true;
-          if (!found || (!privOk && descPrivAt(src, at))) {
-            k = j;
-            break;
-          }
+      for (let j = 0; j < k; j++) {
+        if (this.refusal(src, off + j * stride) !== 0) {
+          k = j;
+          break;
         }
-        if (k === 0) return 0;
       }
+      if (k === 0) return 0;
     }
     // The credits in one compare-and-swap: never below zero, so a concurrent single submission's claim
     // (which may dip it for an instant) only makes this one take fewer.
@@ -260,6 +246,22 @@ export class SharedPortal {
     this.ticket = (t + k) | 0;
     this.ring_();
     return k;
+  }
+
+  /**
+   * Whether the published PASID policy refuses the shared-WQ descriptor at `src[off]`: 0 when it
+   * passes (or the device decides), else the {@link SharedPortalError} to report.
+   */
+  private refusal(src: Uint8Array, off: number): number {
+    const h = this.h;
+    const n = Atomics.load(h, SharedPortalWord.PASID_COUNT);
+    if (n < 0) return 0;
+    const pasid = descPasidAt(src, off);
+    let found = false;
+    for (let i = 0; i < n && i < MAX_PASIDS; i++) if (Atomics.load(h, SharedPortalWord.PASIDS + i) === pasid) found = true;
+    if (!found) return SharedPortalError.PASID;
+    if (descPrivAt(src, off) && Atomics.load(h, SharedPortalWord.PRIV_OK) === 0) return SharedPortalError.PRIV;
+    return 0;
   }
 
   /** The descriptor's 64 bytes into the ring at word `to` (a word copy when the source is aligned). */
