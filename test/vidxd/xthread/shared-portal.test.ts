@@ -26,69 +26,72 @@ function xmap(g: Guest, set: SharedPortalSet, page: number): { ring: SharedPorta
 
 const pageOf = (type: string): number => (type === SWQ ? 1 : 0);
 
+/**
+ * Two identical vdevs of `type` on two parents, one submitting through its in-process mapped portal, the
+ * other through a cross-thread ring, fed the same seeded stream for 300 rounds (now and then a PASID the
+ * vdev was not given: a shared WQ rejects it). `submit` hands one round's descriptors to the cross-thread
+ * side, with the in-process answers, and checks its own. Each round both devices then run alike and
+ * their SWERR must match; at the end, their memory (records and copies).
+ */
+function compareWithInProcess(
+  type: string,
+  seed: number,
+  submit: (xp: SharedPortal, descs: Uint8Array[], want: number[], round: number) => void,
+): void {
+  const rnd = new Prng(seed);
+  const rigA = parentRig();
+  const rigB = parentRig();
+  const a = openGuest(rigA, type).up({ pasid: PASID, pasidEn: true });
+  const b = openGuest(rigB, type).up({ pasid: PASID, pasidEn: true });
+  const inproc = a.portal(pageOf(type));
+  const set = new SharedPortalSet();
+  const { portal: xp } = xmap(b, set, pageOf(type));
+  let cr = 0x40000;
+  for (let round = 0; round < 300; round++) {
+    const k = rnd.below(40);
+    const descs: Uint8Array[] = [];
+    const want: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const pasid = rnd.below(20) === 0 ? PASID + 1 : PASID;
+      const at = cr;
+      cr = cr + 32 >= 0x80000 ? 0x40000 : cr + 32;
+      const d = rnd.below(2) === 0 ? memmove(0x1000, 0x2000 + 64 * rnd.below(16), 64, { cr: at, pasid }) : noop(at, { pasid });
+      descs.push(d);
+      want.push(inproc.submit(d, 0));
+    }
+    submit(xp, descs, want, round);
+    set.drain();
+    const steps = rnd.below(30);
+    for (let s = 0; s < steps; s++) expect(rigB.dev.step()).toBe(rigA.dev.step());
+    set.publish();
+    expect(b.swerr()).toEqual(a.swerr());
+    if (rnd.below(4) === 0) {
+      a.ack();
+      b.ack();
+    }
+  }
+  rigA.dev.runUntilIdle();
+  set.drain();
+  rigB.dev.runUntilIdle();
+  expect(Buffer.compare(b.mem.bytes, a.mem.bytes)).toBe(0);
+}
+
 describe.each([
   ['dedicated', DWQ],
   ['shared', SWQ],
 ] as const)('a cross-thread portal of a %s vdev', (_mode, type) => {
   it('answers every submission as the in-process portal does and completes the same descriptors with the same records and SWERR (seeded, 300 rounds)', () => {
-    const rnd = new Prng(19);
-    const rigA = parentRig();
-    const rigB = parentRig();
-    const a = openGuest(rigA, type).up({ pasid: PASID, pasidEn: true });
-    const b = openGuest(rigB, type).up({ pasid: PASID, pasidEn: true });
-    const inproc = a.portal(pageOf(type));
-    const set = new SharedPortalSet();
-    const { portal: xp } = xmap(b, set, pageOf(type));
-    let cr = 0x40000;
-    for (let round = 0; round < 300; round++) {
-      const k = rnd.below(40);
-      for (let i = 0; i < k; i++) {
-        // Now and then a descriptor with a PASID the vdev was not given (a shared WQ rejects it).
-        const pasid = rnd.below(20) === 0 ? PASID + 1 : PASID;
-        const at = cr;
-        cr = cr + 32 >= 0x80000 ? 0x40000 : cr + 32;
-        const d = rnd.below(2) === 0 ? memmove(0x1000, 0x2000 + 64 * rnd.below(16), 64, { cr: at, pasid }) : noop(at, { pasid });
-        expect(xp.submit(d, 0), `round ${round}, submission ${i}`).toBe(inproc.submit(d, 0));
-      }
-      set.drain();
-      const steps = rnd.below(30);
-      for (let s = 0; s < steps; s++) expect(rigB.dev.step()).toBe(rigA.dev.step());
-      set.publish();
-      expect(b.swerr()).toEqual(a.swerr());
-      if (rnd.below(4) === 0) {
-        a.ack();
-        b.ack();
-      }
-    }
-    rigA.dev.runUntilIdle();
-    set.drain();
-    rigB.dev.runUntilIdle();
-    expect(Buffer.compare(b.mem.bytes, a.mem.bytes)).toBe(0);
+    compareWithInProcess(type, 19, (xp, descs, want, round) => {
+      descs.forEach((d, i) => expect(xp.submit(d, 0), `round ${round}, submission ${i}`).toBe(want[i]));
+    });
   });
 
   it('submitMany takes exactly the descriptors single submissions would accept, and the one it stops before answers as the in-process portal does (seeded, 300 rounds)', () => {
-    const rnd = new Prng(20);
-    const rigA = parentRig();
-    const rigB = parentRig();
-    const a = openGuest(rigA, type).up({ pasid: PASID, pasidEn: true });
-    const b = openGuest(rigB, type).up({ pasid: PASID, pasidEn: true });
-    const inproc = a.portal(pageOf(type));
-    const set = new SharedPortalSet();
-    const { portal: xp } = xmap(b, set, pageOf(type));
-    let cr = 0x40000;
     let batched = 0;
-    for (let round = 0; round < 300; round++) {
-      const k = rnd.below(40);
+    compareWithInProcess(type, 20, (xp, descs, want, round) => {
+      const k = descs.length;
       const batch = new Uint8Array(k * 64);
-      const want: number[] = [];
-      for (let i = 0; i < k; i++) {
-        const pasid = rnd.below(20) === 0 ? PASID + 1 : PASID;
-        const at = cr;
-        cr = cr + 32 >= 0x80000 ? 0x40000 : cr + 32;
-        const d = rnd.below(2) === 0 ? memmove(0x1000, 0x2000 + 64 * rnd.below(16), 64, { cr: at, pasid }) : noop(at, { pasid });
-        batch.set(d, i * 64);
-        want.push(inproc.submit(d, 0));
-      }
+      descs.forEach((d, i) => batch.set(d, i * 64));
       for (let i = 0; i < k;) {
         const took = xp.submitMany(batch, i * 64, k - i);
         for (let j = 0; j < took; j++) expect(want[i + j], `round ${round}, submission ${i + j}`).toBe(SubmitStatus.ACCEPTED);
@@ -100,21 +103,8 @@ describe.each([
           i++;
         }
       }
-      set.drain();
-      const steps = rnd.below(30);
-      for (let s = 0; s < steps; s++) expect(rigB.dev.step()).toBe(rigA.dev.step());
-      set.publish();
-      expect(b.swerr()).toEqual(a.swerr());
-      if (rnd.below(4) === 0) {
-        a.ack();
-        b.ack();
-      }
-    }
+    });
     expect(batched).toBeGreaterThan(1000);
-    rigA.dev.runUntilIdle();
-    set.drain();
-    rigB.dev.runUntilIdle();
-    expect(Buffer.compare(b.mem.bytes, a.mem.bytes)).toBe(0);
   });
 
   it('keeps submission order: records complete in the order the descriptors were submitted, and the completion counter counts them', () => {
