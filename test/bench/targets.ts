@@ -44,6 +44,7 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'vfio-user.memmove.64k': { text: '>= 0.5x', met: (r) => ratio(r) >= 0.5 },
   'migration.downtime.idle': { text: '< 1 ms', met: (r) => r.value < 1 },
   'xthread.noop': { text: '>= 0.5x', met: (r) => ratio(r) >= 0.5 },
+  'xthread.noop.batch': { text: '>= 0.5x', met: (r) => ratio(r) >= 0.5 },
 };
 
 /** The target cell of `r`: the goal and `met` or `MISSED`, or empty when the row has no goal. */
