@@ -50,7 +50,7 @@ export class WqShare {
   setActive(on: boolean): void {
     if (this.closed || this.active === on) return;
     this.active = on;
-    this.wq.shareActivity(on ? 1 : -1);
+    this.wq.refair();
   }
 
   /** Closes the share (its submitter is gone): it takes nothing more, and no longer counts. */
@@ -199,10 +199,6 @@ export class WorkQueue {
   readonly slotShare: Uint16Array;
   /** Open shares by index (0: none). */
   private readonly shares: (WqShare | null)[] = [null];
-  /** How many open shares are active (kept as they change: a parent may hold thousands). */
-  private activeShares = 0;
-  /** The fair limit last given to the shares without a fixed one (-1: none given yet). */
-  private fairLimit = -1;
   private readonly host: WqHost;
   private readonly ring: DataView;
   /** `bytes` as words (the rings are 64-byte aligned in it). */
@@ -332,8 +328,7 @@ export class WorkQueue {
     if (i > 0xffff) throw new RangeError(`WQ ${this.index} has 65535 shares open`);
     const s = new WqShare(this, i, fixed);
     this.shares[i] = s;
-    // Inactive, so the division stays as it is: the new share takes the limit in force.
-    s.limit = fixed > 0 ? fixed : this.fair();
+    this.refair();
     return s;
   }
 
@@ -345,7 +340,6 @@ export class WorkQueue {
       if ((((this.slotFlags[slot] as number) & SLOT_SHARED) !== 0) && this.slotShare[slot] === s.index) this.slotFlags[slot] = (this.slotFlags[slot] as number) & ~SLOT_SHARED;
     }
     s.closed = true;
-    if (s.active) this.activeShares--;
     s.active = false;
     s.limit = 0;
     s.queued = 0;
@@ -359,23 +353,11 @@ export class WorkQueue {
    * divided among the active shares, rounded up (at least 1); a fixed limit stays as it is.
    */
   refair(): void {
-    const fair = this.fair();
-    // The shares are visited only when the fair limit changes: with many vdevs on one WQ it soon stays
-    // at 1, and opening, enabling and closing them costs O(1) each instead of O(shares).
-    if (fair === this.fairLimit) return;
-    this.fairLimit = fair;
-    for (const s of this.shares) if (s !== null && s.fixed === 0) s.limit = fair;
-  }
-
-  /** Used by {@link WqShare.setActive}: one share more (1) or fewer (-1) is active. */
-  shareActivity(delta: number): void {
-    this.activeShares += delta;
-    this.refair();
-  }
-
-  /** The fair limit now: the limited-portal room divided among the active shares, rounded up, at least 1. */
-  private fair(): number {
-    return Math.max(1, Math.ceil(this.limit / Math.max(1, this.activeShares)));
+    let active = 0;
+    for (const s of this.shares) if (s !== null && s.active) active++;
+    const room = this.limit;
+    const fair = Math.max(1, Math.ceil(room / Math.max(1, active)));
+    for (const s of this.shares) if (s !== null) s.limit = s.fixed > 0 ? s.fixed : fair;
   }
 
   /** The entry in `slot` leaves the queue: its share (if any) counts it no more. */
