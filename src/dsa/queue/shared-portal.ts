@@ -396,8 +396,6 @@ export class SharedPortalRing {
   /** Credits granted and not yet drained (the reservation this ring holds in its WQ). */
   outstanding = 0;
   private drained = 0;
-  /** A byte of the last slots drained (kept so the read that pulls their lines in is not optimized away). */
-  private touched = 0;
   private done = 0;
   private readonly pend: Float64Array;
   private pendHead = 0;
@@ -457,22 +455,12 @@ export class SharedPortalRing {
     const bytes = this.bytes;
     const ringAt = this.ringAt;
     const max = this.slots;
-    // First the committed slots (at most one ring's worth per call: a guest that keeps forging commit
-    // words cannot hold the device thread), reading a byte of each: their cache lines, written on the
-    // submitting core, then cross together instead of one per submission below.
-    let ready = 0;
-    let touched = this.touched;
-    for (let t = this.drained; ready < max; t++) {
-      const slot = t & mask;
-      if (Atomics.load(commit, slot) !== ((t + 1) | 0)) break;
-      touched ^= bytes[ringAt + slot * PORTAL_SLOT] as number;
-      ready++;
-    }
-    this.touched = touched;
     let n = 0;
-    while (n < ready) {
+    // At most one ring's worth per call: a guest that keeps forging commit words cannot hold the device thread.
+    while (n < max) {
       const t = this.drained;
       const slot = t & mask;
+      if (Atomics.load(commit, slot) !== ((t + 1) | 0)) break;
       this.drained = t + 1;
       if (this.outstanding > 0 && q !== null) {
         this.outstanding--;
