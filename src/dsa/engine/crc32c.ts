@@ -16,8 +16,11 @@ import { loadNativeCrc, NATIVE_CRC_MSB_FIRST, nativeCrcUnavailableReason } from 
 /** Reflected CRC-32C polynomial. */
 export const CRC32C_POLY_REFLECTED = 0x82f63b78;
 
-/** The 16 slicing tables, 256 entries each, table t at `t * 256` (table 0 is the byte table). */
-export const CRC32C_TABLE: Int32Array = (() => {
+// The hot loop below reads the tables through this module-private binding, exported under another
+// name: V8 keeps an exported binding in a module cell it does not fold into optimized code, so each
+// table read paid for loading the array and checking it again (on one machine: 1.75 GB/s through the
+// export, 2.2 GB/s through the private binding).
+const TABLE: Int32Array = (() => {
   const t = new Int32Array(16 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
@@ -43,6 +46,9 @@ export const BITREV8: Uint8Array = (() => {
   }
   return t;
 })();
+
+/** The 16 slicing tables, 256 entries each, table t at `t * 256` (table 0 is the byte table). */
+export const CRC32C_TABLE: Int32Array = TABLE;
 
 /** Reverses the 32 bits of `x` (result unsigned). */
 export function bitReverse32(x: number): number {
@@ -73,7 +79,7 @@ function wordsOf(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
  * Reflected, no inversion. Returns the new register (unsigned).
  */
 export function crc32cUpdateJs(r: number, bytes: Uint8Array, off: number, len: number): number {
-  const T = CRC32C_TABLE;
+  const T = TABLE;
   let i = off;
   const end = off + len;
   r |= 0;
@@ -118,7 +124,7 @@ export function crc32cUpdateJs(r: number, bytes: Uint8Array, off: number, len: n
  * reflection": bit 7 of each byte is the most significant). JavaScript, byte at a time.
  */
 export function crc32cUpdateMsbFirstJs(r: number, bytes: Uint8Array, off: number, len: number): number {
-  const T = CRC32C_TABLE;
+  const T = TABLE;
   const end = off + len;
   for (let i = off; i < end; i++) r = (T[(r ^ (BITREV8[bytes[i] as number] as number)) & 0xff] as number) ^ (r >>> 8);
   return r >>> 0;
