@@ -8,10 +8,14 @@ import { BITREV8, bitReverse32 } from './crc32c.js';
 const POLY_LO = 0xac4bc9b5;
 const POLY_HI = 0x9a6c9329;
 
+// The loops read the tables through module-private bindings (see crc32c.ts: V8 does not fold an exported one).
+const REV8 = BITREV8;
+const LO = new Uint32Array(256);
+const HI = new Uint32Array(256);
 /** Low halves of the byte table. */
-export const CRC64_TABLE_LO = new Uint32Array(256);
+export const CRC64_TABLE_LO: Uint32Array = LO;
 /** High halves of the byte table. */
-export const CRC64_TABLE_HI = new Uint32Array(256);
+export const CRC64_TABLE_HI: Uint32Array = HI;
 for (let i = 0; i < 256; i++) {
   let lo = i;
   let hi = 0;
@@ -24,8 +28,8 @@ for (let i = 0; i < 256; i++) {
       hi = (hi ^ POLY_HI) >>> 0;
     }
   }
-  CRC64_TABLE_LO[i] = lo;
-  CRC64_TABLE_HI[i] = hi;
+  LO[i] = lo;
+  HI[i] = hi;
 }
 
 /** Advances the register `reg` ([lo, hi]) over `bytes[off, off + len)`; `msbFirst` = op flag 18. */
@@ -34,10 +38,10 @@ export function crc64Update(reg: Uint32Array, bytes: Uint8Array, off: number, le
   let hi = reg[1] as number;
   const end = off + len;
   for (let i = off; i < end; i++) {
-    const b = msbFirst ? (BITREV8[bytes[i] as number] as number) : (bytes[i] as number);
+    const b = msbFirst ? (REV8[bytes[i] as number] as number) : (bytes[i] as number);
     const idx = (lo ^ b) & 0xff;
-    lo = (((lo >>> 8) | (hi << 24)) ^ (CRC64_TABLE_LO[idx] as number)) >>> 0;
-    hi = ((hi >>> 8) ^ (CRC64_TABLE_HI[idx] as number)) >>> 0;
+    lo = (((lo >>> 8) | (hi << 24)) ^ (LO[idx] as number)) >>> 0;
+    hi = ((hi >>> 8) ^ (HI[idx] as number)) >>> 0;
   }
   reg[0] = lo;
   reg[1] = hi;
