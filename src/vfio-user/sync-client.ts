@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { GuestMemory } from '../memory/index.js';
 import {
+  BlockingCaller,
+  type BlockingCallSeq,
   type DeviceInfo,
   type ErrnoName,
   ERRNO,
@@ -88,6 +90,7 @@ export class VfioUserSyncDevice {
   private readonly worker: Worker;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private readonly calls: MessageChannel['port1'];
+  private readonly caller: BlockingCaller;
   private readonly irqPort: MessageChannel['port1'];
   private readonly triggers = new Map<string, IrqTrigger>();
   private readonly timeoutMs: number;
@@ -103,6 +106,7 @@ export class VfioUserSyncDevice {
     const calls = new MessageChannel();
     const irqs = new MessageChannel();
     this.calls = calls.port1;
+    this.caller = new BlockingCaller(calls.port1, () => receiveMessageOnPort(calls.port1), this.flag, this.timeoutMs);
     this.irqPort = irqs.port1;
     const data: SyncWorkerData = { path, transport: native === null ? 'net' : 'fd', memorySize: size, sab, flag: this.flag, calls: calls.port2, irqs: irqs.port2 };
     this.worker = new Worker(workerFile(), { workerData: data, transferList: [calls.port2, irqs.port2] });
@@ -275,12 +279,7 @@ export class VfioUserSyncDevice {
 
   private call(op: string, ...args: unknown[]): unknown {
     if (this.isClosed) throw new VfioError('EBADF', 'the device handle is closed');
-    Atomics.store(this.flag, 0, 0);
-    this.calls.postMessage({ op, args } satisfies SyncCall);
-    if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === 'timed-out') throw new VfioError('ETIMEDOUT', `vfio-user ${op}: no answer in ${this.timeoutMs} ms`);
-    const m = receiveMessageOnPort(this.calls);
-    if (m === undefined) throw new VfioError('EIO', `vfio-user ${op}: woken without an answer`);
-    const a = m.message as SyncAnswer;
+    const a = this.caller.call<SyncAnswer & BlockingCallSeq>({ op, args } satisfies SyncCall, `vfio-user ${op}`);
     if (a.ok) return a.value;
     const code = (a.code in ERRNO ? a.code : 'EIO') as ErrnoName;
     throw new VfioError(code, a.message.replace(/^E[A-Z0-9]+: /, ''));

@@ -1,11 +1,11 @@
 /**
  * The worker thread behind {@link VfioUserSyncDevice}: it owns a {@link VfioUserClient} (and so the
  * socket, the server's DMA_READ/DMA_WRITE and the eventfd watches) and runs the calls the blocked main
- * thread posts, answering each through the port and waking the main thread with `Atomics.notify`.
+ * thread posts, answering each through the port and waking the main thread (`answerBlockingCall`).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { GuestMemory } from '../memory/index.js';
-import { VfioError } from '../vfio/index.js';
+import { answerBlockingCall, VfioError } from '../vfio/index.js';
 import { VfioUserClient } from './client.js';
 import type { TransportChoice } from './server.js';
 
@@ -19,7 +19,7 @@ export interface SyncWorkerData {
   readonly memorySize: number;
   /** The guest memory, shared with the main thread (no-fd mode, or memory the caller gave); null: a memfd of ours. */
   readonly sab: SharedArrayBuffer | null;
-  /** The wake-up word (index 0). */
+  /** The wake-up word (index 0): the sequence number of the last call answered. */
   readonly flag: Int32Array;
   /** Where the calls arrive and their answers go. */
   readonly calls: MessagePort;
@@ -33,6 +33,8 @@ export interface SyncCall {
   readonly op: string;
   /** Its arguments (structured-clonable). */
   readonly args: readonly unknown[];
+  /** The blocking call's sequence number; absent on a posted write (nobody waits for it). */
+  readonly seq?: number;
 }
 
 /** One answer. */
@@ -42,10 +44,8 @@ const data = workerData as SyncWorkerData;
 let client: VfioUserClient | null = null;
 let memory: GuestMemory | null = null;
 
-function answer(a: SyncAnswer): void {
-  data.calls.postMessage(a);
-  Atomics.store(data.flag, 0, 1);
-  Atomics.notify(data.flag, 0);
+function answer(seq: number, a: SyncAnswer): void {
+  answerBlockingCall(data.calls, data.flag, seq, a);
 }
 
 async function run(call: SyncCall): Promise<unknown> {
@@ -114,9 +114,10 @@ data.calls.on('message', (call: SyncCall) => {
     }
     return;
   }
+  const seq = call.seq ?? 0;
   run(call).then(
-    (value) => answer({ ok: true, value }),
-    (e: unknown) => answer({ ok: false, code: e instanceof VfioError ? e.code : 'EIO', message: e instanceof Error ? e.message : String(e) }),
+    (value) => answer(seq, { ok: true, value }),
+    (e: unknown) => answer(seq, { ok: false, code: e instanceof VfioError ? e.code : 'EIO', message: e instanceof Error ? e.message : String(e) }),
   );
 });
 parentPort?.postMessage('ready');

@@ -20,6 +20,7 @@ export * from './device.js';
 export * from './dma-logging.js';
 export * from './config-access.js';
 export * from './handles.js';
+export { answerBlockingCall, BlockingCaller, type BlockingCallPort, type BlockingCallReceive, type BlockingCallSeq } from './blocking-call.js';
 export * from './ioctl.js';
 export * from './codec/index.js';
 export { PciVfioAdapter, pciVfioOps, type PciVfioOptions } from './pci-adapter.js';

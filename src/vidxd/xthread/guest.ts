@@ -1,7 +1,7 @@
 /**
  * The guest thread's side: a device with the VFIO calls the reference driver makes (`GuestVfio`),
- * each control call posted to the device thread and waited for with `Atomics.wait` (the answer picked
- * up with `receiveMessageOnPort`), and `mmap` of a portal page returning a {@link SharedPortal} — the
+ * each control call posted to the device thread and waited for (a `BlockingCaller`: `Atomics.wait`, the
+ * answer picked up with `receiveMessageOnPort`), and `mmap` of a portal page returning a {@link SharedPortal} — the
  * data path, on which nothing is posted to the device thread. Interrupts arrive as messages and fire
  * the triggers installed with SET_IRQS (callbacks, or `EventFd`s the driver reads), delivered at every
  * call and poll and whenever the thread's event loop runs.
@@ -9,9 +9,9 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { SharedPortal } from '../../dsa/index.js';
 import {
-  type DeviceInfo, fireTrigger, type IrqInfo, type IrqSetRequest, type IrqTrigger, type RegionInfo, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
+  BlockingCaller, type BlockingCallSeq, type DeviceInfo, fireTrigger, type IrqInfo, type IrqSetRequest, type IrqTrigger, type RegionInfo, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
 } from '../../vfio/index.js';
-import type { XthreadAnswer, XthreadHostOptions, XthreadLink } from './host.js';
+import type { XthreadAnswer, XthreadCall, XthreadHostOptions, XthreadLink } from './host.js';
 
 type ErrnoCode = ConstructorParameters<typeof VfioError>[0];
 
@@ -21,12 +21,12 @@ export class XthreadGuestDevice {
   readonly portals: SharedPortal[] = [];
   private readonly link: XthreadLink;
   private readonly triggers = new Map<string, IrqTrigger>();
-  private readonly timeoutMs: number;
+  private readonly caller: BlockingCaller;
 
   /** The device behind `link` (from the device thread's {@link XthreadDeviceHost.link}). */
   constructor(link: XthreadLink, options: { readonly timeoutMs?: number } = {}) {
     this.link = link;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.caller = new BlockingCaller(link.port, () => receiveMessageOnPort(link.port), link.flag, options.timeoutMs ?? 30_000);
     link.irqPort.on('message', (m: [number, number]) => this.fire(m));
     link.irqPort.unref();
   }
@@ -46,14 +46,8 @@ export class XthreadGuestDevice {
   }
 
   private call(op: string, ...args: unknown[]): unknown {
-    const { port, flag } = this.link;
-    Atomics.store(flag, 0, 0);
-    port.postMessage({ op, args });
-    if (Atomics.wait(flag, 0, 0, this.timeoutMs) === 'timed-out') throw new VfioError('ETIMEDOUT', `the device thread did not answer ${op}`);
-    const m = receiveMessageOnPort(port);
-    if (m === undefined) throw new VfioError('EIO', `no answer to ${op}`);
+    const a = this.caller.call<XthreadAnswer & BlockingCallSeq>({ op, args } satisfies Omit<XthreadCall, 'seq'>, `the device thread's ${op}`);
     this.serviceIrqs();
-    const a = m.message as XthreadAnswer;
     if (!a.ok) throw new VfioError(a.code as ErrnoCode, a.message.replace(/^[A-Z]+: /, ''));
     return a.value;
   }

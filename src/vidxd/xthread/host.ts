@@ -14,7 +14,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Portal, type SharedPortalRing, SharedPortalSet } from '../../dsa/index.js';
 import { boundPortalOf, VdevPortalMapping } from '../portals.js';
 import {
-  type DeviceInfo, type IrqInfo, type IrqSetRequest, type RegionInfo, type TriggerSlot, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
+  answerBlockingCall, type DeviceInfo, type IrqInfo, type IrqSetRequest, type RegionInfo, type TriggerSlot, VFIO_IRQ_SET_DATA_EVENTFD, VfioError,
 } from '../../vfio/index.js';
 
 /** What the host needs of the device it serves (a `VfioDevice` of a vdev has it all). */
@@ -43,7 +43,7 @@ export interface XthreadLink {
   readonly port: MessagePort;
   /** Interrupts: `[index, vector]` messages. */
   readonly irqPort: MessagePort;
-  /** The wake-up word of the calls (index 0). */
+  /** The wake-up word of the calls (index 0): the sequence number of the last call answered. */
   readonly flag: Int32Array;
 }
 
@@ -53,6 +53,8 @@ export interface XthreadCall {
   readonly op: string;
   /** Its arguments (structured-clonable). */
   readonly args: readonly unknown[];
+  /** The call's sequence number (see `BlockingCaller`). */
+  readonly seq: number;
 }
 
 /** One answer. */
@@ -143,9 +145,7 @@ export class XthreadDeviceHost {
       a = e instanceof VfioError ? { ok: false, code: e.code, message: e.message } : { ok: false, code: 'EIO', message: e instanceof Error ? e.message : String(e) };
     }
     this.publish();
-    this.port.postMessage(a);
-    Atomics.store(this.flag, 0, 1);
-    Atomics.notify(this.flag, 0);
+    answerBlockingCall(this.port, this.flag, m.seq, a);
     this.nudge?.();
   }
 
