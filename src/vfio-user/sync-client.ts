@@ -93,11 +93,9 @@ export class VfioUserSyncDevice {
   private readonly caller: BlockingCaller;
   private readonly irqPort: MessageChannel['port1'];
   private readonly triggers = new Map<string, IrqTrigger>();
-  private readonly timeoutMs: number;
   private isClosed = false;
 
   private constructor(path: string, options: VfioUserSyncOptions) {
-    this.timeoutMs = options.timeoutMs ?? 30_000;
     const choice = options.transport ?? 'auto';
     const native = choice === 'net' ? null : loadNative();
     if (choice === 'fd' && native === null) throw new Error(`vfio-user fd mode needs the fd-passing addon (${nativeUnavailableReason()})`);
@@ -106,7 +104,7 @@ export class VfioUserSyncDevice {
     const calls = new MessageChannel();
     const irqs = new MessageChannel();
     this.calls = calls.port1;
-    this.caller = new BlockingCaller(calls.port1, () => receiveMessageOnPort(calls.port1), this.flag, this.timeoutMs);
+    this.caller = new BlockingCaller(calls.port1, () => receiveMessageOnPort(calls.port1), this.flag, options.timeoutMs ?? 30_000);
     this.irqPort = irqs.port1;
     const data: SyncWorkerData = { path, transport: native === null ? 'net' : 'fd', memorySize: size, sab, flag: this.flag, calls: calls.port2, irqs: irqs.port2 };
     this.worker = new Worker(workerFile(), { workerData: data, transferList: [calls.port2, irqs.port2] });

@@ -44,10 +44,6 @@ const data = workerData as SyncWorkerData;
 let client: VfioUserClient | null = null;
 let memory: GuestMemory | null = null;
 
-function answer(seq: number, a: SyncAnswer): void {
-  answerBlockingCall(data.calls, data.flag, seq, a);
-}
-
 async function run(call: SyncCall): Promise<unknown> {
   const [a0, a1, a2] = call.args as [unknown, unknown, unknown];
   if (call.op === 'connect') {
@@ -116,8 +112,9 @@ data.calls.on('message', (call: SyncCall) => {
   }
   const seq = call.seq ?? 0;
   run(call).then(
-    (value) => answer(seq, { ok: true, value }),
-    (e: unknown) => answer(seq, { ok: false, code: e instanceof VfioError ? e.code : 'EIO', message: e instanceof Error ? e.message : String(e) }),
+    (value) => answerBlockingCall(data.calls, data.flag, seq, { ok: true, value } satisfies SyncAnswer),
+    (e: unknown) =>
+      answerBlockingCall(data.calls, data.flag, seq, { ok: false, code: e instanceof VfioError ? e.code : 'EIO', message: e instanceof Error ? e.message : String(e) } satisfies SyncAnswer),
   );
 });
 parentPort?.postMessage('ready');
